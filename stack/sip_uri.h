@@ -39,9 +39,10 @@ struct sip_uri {
 	/* Well-known uri-parameters picked out of ->params (absent if none). */
 	struct pl transport, user_param, method, ttl, maddr;
 	bool lr;
-	/* tel: the telephone-subscriber number without parameters;
-	   other schemes: everything after "scheme:". */
+	/* tel: the telephone-subscriber number without parameters
+	   (absent for other schemes). */
 	struct pl number;
+	/* SIP_URI_OTHER: everything after "scheme:" (absent otherwise). */
 	struct pl opaque;
 	struct pl raw; /* the whole URI text */
 };
