@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install every Debian package Tandem needs to build, test, fuzz and run the
+# demo. Idempotent: installs only what is missing, and runs `apt-get update`
+# once, only when something is missing. Needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+PKGS=(
+	# toolchain
+	build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+	# libraries (../shared/ARCHITECTURE.md)
+	libevent-dev libssl-dev libpq-dev libcunit1-dev libc-ares-dev
+	libinih-dev libjansson-dev libpcre2-dev
+	# real peers for integration tests and the demo
+	postgresql sip-tester
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PKGS[@]} packages present"
+	exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "deps: need root to install: ${missing[*]}" >&2
+		exit 1
+	}
+	SUDO=sudo
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"
