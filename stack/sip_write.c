@@ -6,97 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Builder steps; the order of calls the contract enforces. */
-enum wb_state {
-	WB_S_START, /* nothing written */
-	WB_S_HDRS,  /* start line written, headers may follow */
-	WB_S_DONE,  /* sip_wb_end() succeeded */
-};
-
-#define CRLF "\r\n"
-#define SIP_VERSION "SIP/2.0"
-#define BRANCH_COOKIE "z9hG4bK" /* §8.1.1.7 */
-
-/* ---- output primitives ------------------------------------------- */
-
-/* Entry check of every appending call: sticky error, then the step. */
-static int
-wb_enter(struct sip_wbuf *wb, enum wb_state want)
-{
-	if (wb->err)
-		return wb->err;
-	if (wb->state != (int)want)
-		wb->err = EINVAL;
-	return wb->err;
-}
-
-static int
-wb_fail(struct sip_wbuf *wb, int err)
-{
-	if (!wb->err)
-		wb->err = err;
-	return wb->err;
-}
-
-/* Append n bytes, or latch ENOSPC and write nothing. */
-static void
-put(struct sip_wbuf *wb, const void *p, size_t n)
-{
-	if (wb->err)
-		return;
-	if (wb->size - wb->len < n) {
-		wb->err = ENOSPC;
-		return;
-	}
-	if (n)
-		memcpy(wb->buf + wb->len, p, n);
-	wb->len += n;
-}
-
-static void
-put_pl(struct sip_wbuf *wb, const struct pl *pl)
-{
-	put(wb, pl->p, pl->l);
-}
-
-#define PUT_LIT(wb, s) put((wb), (s), sizeof(s) - 1)
-
-/* Decimal digits of v into dst (at least 20 bytes); returns the count. */
-static size_t
-fmt_u64(char *dst, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		dst[i] = tmp[n - 1 - i];
-	return n;
-}
-
-static void
-put_u64(struct sip_wbuf *wb, uint64_t v)
-{
-	char d[20];
-
-	put(wb, d, fmt_u64(d, v));
-}
-
-/*
- * Close one appending call that started at mark: on error the partial
- * bytes are dropped again (the buffer never holds half a line) and the
- * error stays latched.
- */
-static int
-wb_close(struct sip_wbuf *wb, size_t mark)
-{
-	if (wb->err)
-		wb->len = mark;
-	return wb->err;
-}
+#include "sip_write_int.h"
 
 /* ---- character checks -------------------------------------------- */
 
@@ -110,8 +20,8 @@ is_tchar(unsigned char c)
 	return c && strchr("-.!%*_+`'~", c) != NULL;
 }
 
-static bool
-is_token(const char *p, size_t n)
+bool
+sip_wb_is_token(const char *p, size_t n)
 {
 	size_t i;
 
@@ -126,7 +36,7 @@ is_token(const char *p, size_t n)
 static bool
 pl_is_token(const struct pl *pl)
 {
-	return pl && pl->p && is_token(pl->p, pl->l);
+	return pl && pl->p && sip_wb_is_token(pl->p, pl->l);
 }
 
 /*
@@ -222,9 +132,9 @@ sip_wb_request(struct sip_wbuf *wb, const struct pl *method,
 }
 
 /* Status line, shared by the response builders. */
-static int
-put_status_line(struct sip_wbuf *wb, uint16_t status, const char *reason,
-		size_t rlen)
+int
+sip_wb_put_status_line(struct sip_wbuf *wb, uint16_t status, const char *reason,
+		       size_t rlen)
 {
 	char code[3];
 
@@ -243,15 +153,16 @@ put_status_line(struct sip_wbuf *wb, uint16_t status, const char *reason,
 	return wb->err;
 }
 
-static int
-status_line(struct sip_wbuf *wb, uint16_t status, const struct pl *reason)
+int
+sip_wb_status_line(struct sip_wbuf *wb, uint16_t status,
+		   const struct pl *reason)
 {
 	const char *r;
 
 	if (reason && reason->p)
-		return put_status_line(wb, status, reason->p, reason->l);
+		return sip_wb_put_status_line(wb, status, reason->p, reason->l);
 	r = sip_status_phrase(status);
-	return put_status_line(wb, status, r, strlen(r));
+	return sip_wb_put_status_line(wb, status, r, strlen(r));
 }
 
 int
@@ -261,7 +172,7 @@ sip_wb_response(struct sip_wbuf *wb, uint16_t status, const struct pl *reason)
 
 	if (wb_enter(wb, WB_S_START))
 		return wb->err;
-	status_line(wb, status, reason);
+	sip_wb_status_line(wb, status, reason);
 	return wb_close(wb, mark);
 }
 
@@ -452,14 +363,6 @@ start_line(const struct sip_msg *msg)
 	return l;
 }
 
-/* True when the slice in lies inside outer. */
-static bool
-pl_within(const struct pl *in, const struct pl *outer)
-{
-	return in->p && in->p >= outer->p &&
-	       in->l <= (size_t)(outer->p + outer->l - in->p);
-}
-
 int
 sip_wb_copy_start(struct sip_wbuf *wb, const struct sip_msg *msg,
 		  const struct pl *ruri)
@@ -492,8 +395,8 @@ sip_wb_copy_start(struct sip_wbuf *wb, const struct sip_msg *msg,
 	return wb_close(wb, mark);
 }
 
-static void
-put_line(struct sip_wbuf *wb, const struct sip_hdr *h)
+void
+sip_wb_put_line(struct sip_wbuf *wb, const struct sip_hdr *h)
 {
 	put_pl(wb, &h->line);
 	PUT_LIT(wb, CRLF);
@@ -552,7 +455,7 @@ keep_clen(struct sip_wbuf *wb, const struct sip_hdr *h)
 	if (!pl_within(&h->val, &h->line))
 		return; /* no usable value: sip_wb_end() writes a fresh line */
 	voff = wb->len + (size_t)(h->val.p - h->line.p);
-	put_line(wb, h);
+	sip_wb_put_line(wb, h);
 	if (wb->err)
 		return;
 	for (i = 0; i < h->val.l && v <= UINT32_MAX; i++) {
@@ -592,7 +495,7 @@ sip_wb_copy_hdrs(struct sip_wbuf *wb, const struct sip_msg *msg,
 		}
 		k = nops ? find_op(ops, nops, h) : SIZE_MAX;
 		if (k == SIZE_MAX) {
-			put_line(wb, h);
+			sip_wb_put_line(wb, h);
 		} else if (ops[k].kind == SIP_WOP_REPLACE &&
 			   !(applied & (UINT64_C(1) << k))) {
 			applied |= UINT64_C(1) << k;
@@ -621,7 +524,7 @@ sip_wb_hdr_copy(struct sip_wbuf *wb, const struct sip_msg *msg,
 		return wb_fail(wb, EINVAL);
 	for (i = msg->first[id]; i != SIP_HDR_NONE && i < msg->nhdrs;
 	     i = msg->hdrs[i].next)
-		put_line(wb, &msg->hdrs[i]);
+		sip_wb_put_line(wb, &msg->hdrs[i]);
 	return wb_close(wb, mark);
 }
 
@@ -636,323 +539,6 @@ sip_wb_copy(struct sip_wbuf *wb, const struct sip_msg *msg,
 		return wb->err;
 	return sip_wb_end(wb, body ? body : &msg->body, len);
 }
-
-/* ---- responses --------------------------------------------------- */
-
-/*
- * The To line with ";tag=<tag>" put right after its value (before any
- * trailing LWS the line may hold). val is the value's slice inside line.
- */
-static void
-put_to_tagged(struct sip_wbuf *wb, const struct pl *line, const struct pl *val,
-	      const struct pl *tag)
-{
-	const char *vend = val->p + val->l;
-
-	put(wb, line->p, (size_t)(vend - line->p));
-	PUT_LIT(wb, ";tag=");
-	put_pl(wb, tag);
-	put(wb, vend, (size_t)(line->p + line->l - vend));
-	PUT_LIT(wb, CRLF);
-}
-
-static void
-put_first(struct sip_wbuf *wb, const struct sip_msg *m, enum sip_hdr_id id)
-{
-	uint16_t i = m->first[id];
-
-	if (i != SIP_HDR_NONE && i < m->nhdrs)
-		put_line(wb, &m->hdrs[i]);
-}
-
-static void
-put_all(struct sip_wbuf *wb, const struct sip_msg *m, enum sip_hdr_id id)
-{
-	uint16_t i;
-
-	for (i = m->first[id]; i != SIP_HDR_NONE && i < m->nhdrs;
-	     i = m->hdrs[i].next)
-		put_line(wb, &m->hdrs[i]);
-}
-
-static bool
-want_tag(const struct pl *totag)
-{
-	return totag && totag->p && totag->l;
-}
-
-int
-sip_wb_reply(struct sip_wbuf *wb, const struct sip_msg *req, uint16_t status,
-	     const struct pl *reason, const struct pl *totag)
-{
-	size_t mark = wb->len;
-	uint16_t ti;
-
-	if (wb_enter(wb, WB_S_START))
-		return wb->err;
-	if (!req || !req->req ||
-	    (want_tag(totag) && !is_token(totag->p, totag->l)))
-		return wb_fail(wb, EINVAL);
-	if (status_line(wb, status, reason))
-		return wb_close(wb, mark);
-	/* §8.2.6.2: Via values equal and in the same order, From, Call-ID,
-	   CSeq equal; To equal plus our tag if it had none. */
-	put_all(wb, req, SIP_HDR_VIA);
-	put_first(wb, req, SIP_HDR_FROM);
-	ti = req->first[SIP_HDR_TO];
-	if (ti != SIP_HDR_NONE && ti < req->nhdrs) {
-		const struct sip_hdr *h = &req->hdrs[ti];
-
-		if (want_tag(totag) && !pl_isset(&req->to.tag) &&
-		    pl_within(&h->val, &h->line))
-			put_to_tagged(wb, &h->line, &h->val, totag);
-		else
-			put_line(wb, h);
-	}
-	put_first(wb, req, SIP_HDR_CALL_ID);
-	put_first(wb, req, SIP_HDR_CSEQ);
-	if (status == 100) /* §8.2.6.1 */
-		put_all(wb, req, SIP_HDR_TIMESTAMP);
-	return wb_close(wb, mark);
-}
-
-/* ---- stateless error response from raw bytes --------------------- */
-
-/* One logical header line (folding joined) of a raw header section. */
-struct raw_scan {
-	const char *p, *end;
-};
-
-/*
- * Next header line into *line (without its line end) and its name and
- * value (trimmed). Returns false at the empty line or the end. Lines
- * without ':' come back with an empty name.
- */
-static bool
-raw_next(struct raw_scan *s, struct pl *line, struct pl *name, struct pl *val)
-{
-	const char *p = s->p, *eol, *colon;
-
-	if (p >= s->end || *p == '\n' ||
-	    (*p == '\r' && p + 1 < s->end && p[1] == '\n') ||
-	    (*p == '\r' && p + 1 == s->end))
-		return false;
-	for (eol = p;; eol++) {
-		eol = memchr(eol, '\n', (size_t)(s->end - eol));
-		if (!eol || eol + 1 >= s->end ||
-		    (eol[1] != ' ' && eol[1] != '\t'))
-			break;
-	}
-	s->p = eol ? eol + 1 : s->end;
-	if (!eol)
-		eol = s->end;
-	pl_set(line, p, (size_t)(eol - p));
-	if (line->l && line->p[line->l - 1] == '\r')
-		line->l--;
-	colon = memchr(line->p, ':', line->l);
-	if (!colon) {
-		pl_set(name, line->p, 0);
-		pl_set(val, line->p, 0);
-		return true;
-	}
-	pl_set(name, line->p, (size_t)(colon - line->p));
-	pl_trim(name);
-	pl_set(val, colon + 1, (size_t)(line->p + line->l - colon - 1));
-	pl_trim(val);
-	return true;
-}
-
-/* Does a raw To value (name-addr or addr-spec) carry a tag parameter?
-   Header params start after '>' for name-addr, else at the first ';'. */
-static bool
-raw_has_tag(const struct pl *v)
-{
-	const char *p = v->p, *end = v->p + v->l;
-	bool quoted = false;
-
-	for (; p < end; p++) {
-		if (quoted) {
-			if (*p == '\\' && p + 1 < end)
-				p++;
-			else if (*p == '"')
-				quoted = false;
-		} else if (*p == '"') {
-			quoted = true;
-		} else if (*p == '<') {
-			p = memchr(p, '>', (size_t)(end - p));
-			if (!p)
-				return false;
-		} else if (*p == ';') {
-			const char *n = p + 1, *e;
-			struct pl name;
-
-			e = n;
-			while (e < end && *e != ';' && *e != '=')
-				e++;
-			pl_set(&name, n, (size_t)(e - n));
-			pl_trim(&name);
-			if (pl_caseeq_str(&name, "tag"))
-				return true;
-		}
-	}
-	return false;
-}
-
-enum { RAW_FROM, RAW_TO, RAW_CALLID, RAW_CSEQ, RAW_COUNT };
-
-static int
-raw_kind(const struct pl *name)
-{
-	if (pl_caseeq_str(name, "Via") || pl_caseeq_str(name, "v"))
-		return -2;
-	if (pl_caseeq_str(name, "From") || pl_caseeq_str(name, "f"))
-		return RAW_FROM;
-	if (pl_caseeq_str(name, "To") || pl_caseeq_str(name, "t"))
-		return RAW_TO;
-	if (pl_caseeq_str(name, "Call-ID") || pl_caseeq_str(name, "i"))
-		return RAW_CALLID;
-	if (pl_caseeq_str(name, "CSeq"))
-		return RAW_CSEQ;
-	return -1;
-}
-
-int
-sip_wb_reply_perr(struct sip_wbuf *wb, const char *buf, size_t len,
-		  const struct sip_perr *err, const struct pl *totag)
-{
-	struct pl found[RAW_COUNT], tov = PL_INIT, line, name, val;
-	struct raw_scan s;
-	char phrase[256];
-	size_t mark = wb->len, nvia = 0;
-	const char *eol;
-	int k;
-
-	if (wb_enter(wb, WB_S_START))
-		return wb->err;
-	if (!buf || !err || err->status < 400 || err->status > 699 ||
-	    (want_tag(totag) && !is_token(totag->p, totag->l)))
-		return wb_fail(wb, EINVAL);
-	memset(found, 0, sizeof(found));
-	sip_perr_phrase(err, phrase, sizeof(phrase));
-	if (put_status_line(wb, err->status, phrase, strlen(phrase)))
-		return wb_close(wb, mark);
-	while (len >= 2 && buf[0] == '\r' && buf[1] == '\n') {
-		buf += 2; /* keep-alive CRLFs before the start line */
-		len -= 2;
-	}
-	eol = memchr(buf, '\n', len);
-	s.p = eol ? eol + 1 : buf + len;
-	s.end = buf + len;
-	while (raw_next(&s, &line, &name, &val)) {
-		k = raw_kind(&name);
-		if (k == -2) {
-			put(wb, line.p, line.l);
-			PUT_LIT(wb, CRLF);
-			nvia++;
-		} else if (k >= 0 && !found[k].p) {
-			found[k] = line;
-			if (k == RAW_TO)
-				tov = val;
-		}
-	}
-	if (!nvia) {
-		wb_fail(wb, EBADMSG);
-		return wb_close(wb, mark);
-	}
-	for (k = 0; k < RAW_COUNT; k++) {
-		if (!found[k].p)
-			continue;
-		if (k == RAW_TO && want_tag(totag) && tov.p &&
-		    !raw_has_tag(&tov))
-			put_to_tagged(wb, &found[k], &tov, totag);
-		else {
-			put_pl(wb, &found[k]);
-			PUT_LIT(wb, CRLF);
-		}
-	}
-	return wb_close(wb, mark);
-}
-
-/* ---- reason phrases ---------------------------------------------- */
-
-/* clang-format off */
-const char *
-sip_status_phrase(uint16_t status)
-{
-	switch (status) {
-	/* §21.1 */
-	case 100: return "Trying";
-	case 180: return "Ringing";
-	case 181: return "Call Is Being Forwarded";
-	case 182: return "Queued";
-	case 183: return "Session Progress";
-	/* §21.2 */
-	case 200: return "OK";
-	case 202: return "Accepted"; /* RFC 3515 */
-	/* §21.3 */
-	case 300: return "Multiple Choices";
-	case 301: return "Moved Permanently";
-	case 302: return "Moved Temporarily";
-	case 305: return "Use Proxy";
-	case 380: return "Alternative Service";
-	/* §21.4 */
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 407: return "Proxy Authentication Required";
-	case 408: return "Request Timeout";
-	case 410: return "Gone";
-	case 413: return "Request Entity Too Large";
-	case 414: return "Request-URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Unsupported URI Scheme";
-	case 420: return "Bad Extension";
-	case 421: return "Extension Required";
-	case 422: return "Session Interval Too Small"; /* RFC 4028 */
-	case 423: return "Interval Too Brief";
-	case 480: return "Temporarily Unavailable";
-	case 481: return "Call/Transaction Does Not Exist";
-	case 482: return "Loop Detected";
-	case 483: return "Too Many Hops";
-	case 484: return "Address Incomplete";
-	case 485: return "Ambiguous";
-	case 486: return "Busy Here";
-	case 487: return "Request Terminated";
-	case 488: return "Not Acceptable Here";
-	case 489: return "Bad Event"; /* RFC 6665 */
-	case 491: return "Request Pending";
-	case 493: return "Undecipherable";
-	case 494: return "Security Agreement Required"; /* RFC 3329 */
-	/* §21.5 */
-	case 500: return "Server Internal Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Server Time-out";
-	case 505: return "Version Not Supported";
-	case 513: return "Message Too Large";
-	case 580: return "Precondition Failure"; /* RFC 3312 */
-	/* §21.6 */
-	case 600: return "Busy Everywhere";
-	case 603: return "Decline";
-	case 604: return "Does Not Exist Anywhere";
-	case 606: return "Not Acceptable";
-	default: break;
-	}
-	switch (status / 100) {
-	case 1: return "Session Progress";
-	case 2: return "OK";
-	case 3: return "Redirection";
-	case 4: return "Client Error";
-	case 5: return "Server Error";
-	default: return "Global Failure";
-	}
-}
-/* clang-format on */
 
 /* ---- value text -------------------------------------------------- */
 
