@@ -23,6 +23,11 @@ main(int argc, char **argv)
 		test_##n##_register();
 #include "unit_suites.h"
 #undef SUITE
+	if (CU_get_registry()->uiNumberOfSuites == 0) {
+		fprintf(stderr, "no suite named %s\n", argc > 1 ? argv[1] : "");
+		CU_cleanup_registry();
+		return 2;
+	}
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() +
