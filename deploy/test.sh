@@ -15,9 +15,10 @@ run_tree() { # name, extra cmake args...
 	local dir="$root/build-test-$1"
 	shift
 	echo "== configure and build ($dir)"
+	mkdir -p "$dir"
 	cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" \
-		>"$dir.configure.log" 2>&1 || {
-		cat "$dir.configure.log"
+		>"$dir/configure.log" 2>&1 || {
+		cat "$dir/configure.log"
 		return 1
 	}
 	cmake --build "$dir" -j "$jobs"

@@ -402,7 +402,7 @@ check_one(const struct sip_msg *msg, const struct sip_hdr *h)
 		return sip_delta_decode(&x, &h->val, &why) ? why : NULL;
 	case SIP_HDR_RSEQ:
 		/* RFC 3262 §7.1: 1 .. 2^31-1 */
-		if (pl_u32(&h->val, 0x7fffffffu, &x) || x == 0)
+		if (sip_u32(h->val.p, h->val.l, 0x7fffffffu, &x) || x == 0)
 			return "not a number in 1..2^31-1";
 		return NULL;
 	case SIP_HDR_RACK:

@@ -62,10 +62,15 @@ caseeq(const struct pl *pl, const char *s, size_t n)
 
 /* A parameter value that is not a quoted-string: gen-value = token / host
    (§25.1), so token characters plus the IPv6reference ones. */
-static bool
-is_pval(char c)
+static const char *
+skip_pval(const char *p, const char *e)
 {
-	return SIP_CC(c, SIP_CC_TOKEN) || c == ':' || c == '[' || c == ']';
+	for (;;) {
+		p = sip_skip_token(p, e);
+		if (p == e || (*p != ':' && *p != '[' && *p != ']'))
+			return p;
+		p++;
+	}
 }
 
 /* comma_ends: a ',' ends the parameters like the end of the value does
@@ -103,8 +108,7 @@ param_next(const char **pp, const char *e, struct pl *name, struct pl *val,
 				return EBADMSG;
 			}
 		} else {
-			for (q = p; q < e && is_pval(*q); q++)
-				;
+			q = skip_pval(p, e);
 			if (q == p) {
 				*why = "empty parameter value";
 				return EBADMSG;
@@ -161,7 +165,7 @@ sip_delta_decode(uint32_t *v, const struct pl *pl, const char **why)
 	int rc;
 
 	sip_trim(&t);
-	rc = pl_u32(&t, UINT32_MAX, v);
+	rc = sip_u32(t.p, t.l, UINT32_MAX, v);
 	if (rc == ERANGE) {
 		*why = "value above 2^32-1";
 		return EBADMSG;
@@ -181,33 +185,50 @@ port_decode(const char *p, const char *e, uint16_t *port)
 	struct pl t = {p, (size_t)(e - p)};
 	uint32_t v;
 
-	if (pl_u32(&t, 65535, &v) || v == 0)
+	if (sip_u32(t.p, t.l, 65535, &v) || v == 0)
 		return EBADMSG;
 	*port = (uint16_t)v;
 	return 0;
 }
 
-/* Dotted quad, each part 0..255 with 1-3 digits (§25.1 IPv4address). */
+/* Decimal digit value of c, or a value above 9. */
+static inline unsigned
+dig(char c)
+{
+	return (unsigned)(unsigned char)c - '0';
+}
+
+/* A dotted quad at p, each part 0..255 with 1-3 digits (§25.1
+   IPv4address): the byte after it, or NULL. Part by part, unrolled, so a
+   hostname is refused at its first letter. */
+static const char *
+ipv4_end(const char *p, const char *e)
+{
+	unsigned part, v, d;
+
+	for (part = 0; part < 4; part++) {
+		if (part && (p == e || *p++ != '.'))
+			return NULL;
+		if (p == e || (v = dig(*p)) > 9)
+			return NULL;
+		if (++p < e && (d = dig(*p)) <= 9) {
+			v = v * 10 + d;
+			if (++p < e && (d = dig(*p)) <= 9) {
+				v = v * 10 + d;
+				if (++p < e && dig(*p) <= 9)
+					return NULL; /* four digits */
+			}
+		}
+		if (v > 255)
+			return NULL;
+	}
+	return p;
+}
+
 static bool
 is_ipv4(const char *p, const char *e)
 {
-	unsigned parts = 0, digits = 0, v = 0;
-
-	for (; p <= e; p++) {
-		if (p == e || *p == '.') {
-			if (digits == 0 || v > 255)
-				return false;
-			parts++;
-			digits = v = 0;
-			if (p == e)
-				break;
-			continue;
-		}
-		if (!SIP_CC(*p, SIP_CC_DIGIT) || ++digits > 3)
-			return false;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	return parts == 4;
+	return ipv4_end(p, e) == e;
 }
 
 /* IPv6address (§25.1) loosely: hex digits, ':' and '.' only (an embedded
@@ -268,14 +289,17 @@ host_decode(const char **pp, const char *e, struct pl *host,
 		*pp = q + 1;
 		return 0;
 	}
-	for (q = p; q < e && SIP_CC(*q, SIP_CC_HOST); q++)
-		;
-	if (is_ipv4(p, q))
+	/* a dotted quad not followed by more host characters is the whole
+	   host: the same answer as scanning the host first, in one pass */
+	q = ipv4_end(p, e);
+	if (q && (q == e || !SIP_CC(*q, SIP_CC_HOST))) {
 		*type = SIP_HOST_IPV4;
-	else if (is_hostname(p, q))
+	} else {
+		q = sip_skip_cc(p, e, SIP_CC_HOST);
+		if (!is_hostname(p, q))
+			return EBADMSG;
 		*type = SIP_HOST_NAME;
-	else
-		return EBADMSG;
+	}
 	pl_set(host, p, (size_t)(q - p));
 	*pp = q;
 	return 0;
@@ -328,6 +352,16 @@ via_params(struct sip_via *via, const char **pp, const char *e,
 	int rc;
 
 	while ((rc = param_next(&p, e, &n, &v, why, true)) == 0) {
+		/* the length picks the one name to compare */
+		switch (n.l) {
+		case 3:
+		case 5:
+		case 6:
+		case 8:
+			break;
+		default:
+			continue;
+		}
 		if (CASEEQ(&n, "branch")) {
 			if (!v.p || !sip_is_token(&v)) {
 				*why = "bad branch";
@@ -360,7 +394,7 @@ via_params(struct sip_via *via, const char **pp, const char *e,
 			}
 			via->maddr = v;
 		} else if (CASEEQ(&n, "ttl")) {
-			if (!v.p || pl_u32(&v, 255, &ttl)) {
+			if (!v.p || sip_u32(v.p, v.l, 255, &ttl)) {
 				*why = "bad ttl";
 				return EBADMSG;
 			}
@@ -381,9 +415,17 @@ via_one(struct sip_via *via, const char **pp, const char *e, const char **why)
 	/* sent-protocol = protocol-name SLASH protocol-version SLASH
 	   transport, SLASH = SWS "/" SWS (§20.42) */
 	p = start = sip_skip_lws(p, e);
-	p = via_proto_part(p, e, &via->proto, true);
-	if (p)
-		p = via_proto_part(p, e, &via->version, true);
+	if (e - p > 8 && sip_lit_caseeq(p, "sip/2.0/", 8) &&
+	    SIP_CC(p[8], SIP_CC_TOKEN)) {
+		/* the usual form, sliced as the general path would */
+		pl_set(&via->proto, p, 3);
+		pl_set(&via->version, p + 4, 3);
+		p += 8;
+	} else {
+		p = via_proto_part(p, e, &via->proto, true);
+		if (p)
+			p = via_proto_part(p, e, &via->version, true);
+	}
 	if (p)
 		p = via_proto_part(p, e, &via->transport, false);
 	if (!p) {
@@ -476,7 +518,7 @@ num_method(const char **pp, const char *e, uint32_t *num, uint32_t min,
 	for (q = p; q < e && SIP_CC(*q, SIP_CC_DIGIT); q++)
 		;
 	pl_set(&t, p, (size_t)(q - p));
-	rc = pl_u32(&t, 0x7fffffffu, num);
+	rc = sip_u32(t.p, t.l, 0x7fffffffu, num);
 	if (rc == ERANGE) {
 		*why = "number not below 2^31";
 		return EBADMSG;
@@ -642,7 +684,7 @@ sip_reason_decode(struct sip_reason *r, const struct pl *pl, const char **why)
 	pl_set(&r->params, p, (size_t)(e - p));
 	while ((rc = sip_param_next(&p, e, &n, &v, why)) == 0) {
 		if (CASEEQ(&n, "cause")) {
-			if (!v.p || pl_u32(&v, UINT32_MAX, &r->cause)) {
+			if (!v.p || sip_u32(v.p, v.l, UINT32_MAX, &r->cause)) {
 				*why = "bad cause";
 				return EBADMSG;
 			}
@@ -658,24 +700,19 @@ sip_reason_decode(struct sip_reason *r, const struct pl *pl, const char **why)
 	return rc == ENOENT ? 0 : EBADMSG;
 }
 
-/* callid = word ["@" word] (§25.1) */
+/* callid = word ["@" word] (§25.1); '@' is not a word character. */
 bool
 sip_callid_ok(const char *p, const char *e)
 {
-	const char *at = NULL, *s = p;
+	const char *q = sip_skip_cc(p, e, SIP_CC_WORD);
 
-	if (p == e)
+	if (q == p)
 		return false;
-	for (; p < e; p++) {
-		if (*p == '@') {
-			if (at || p == s)
-				return false;
-			at = p;
-		} else if (!SIP_CC(*p, SIP_CC_WORD)) {
-			return false;
-		}
-	}
-	return !at || at + 1 < e;
+	if (q == e)
+		return true;
+	if (*q != '@' || q + 1 == e)
+		return false;
+	return sip_skip_cc(q + 1, e, SIP_CC_WORD) == e;
 }
 
 int

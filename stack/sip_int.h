@@ -3,9 +3,11 @@
 #ifndef TANDEM_SIP_INT_H
 #define TANDEM_SIP_INT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pl.h"
 
@@ -34,13 +36,56 @@ sip_skip_lws(const char *p, const char *e)
 	return p;
 }
 
+/* Skip characters of class m (hot: header names, tokens, parameter
+   values), four bytes per bound check. */
+static inline const char *
+sip_skip_cc(const char *p, const char *e, uint8_t m)
+{
+	while (e - p >= 4) {
+		if (!SIP_CC(p[0], m))
+			return p;
+		if (!SIP_CC(p[1], m))
+			return p + 1;
+		if (!SIP_CC(p[2], m))
+			return p + 2;
+		if (!SIP_CC(p[3], m))
+			return p + 3;
+		p += 4;
+	}
+	while (p < e && SIP_CC(*p, m))
+		p++;
+	return p;
+}
+
 /* Skip token characters. */
 static inline const char *
 sip_skip_token(const char *p, const char *e)
 {
-	while (p < e && SIP_CC(*p, SIP_CC_TOKEN))
-		p++;
-	return p;
+	return sip_skip_cc(p, e, SIP_CC_TOKEN);
+}
+
+/* Decimal digits of [p, p + n) as pl_u32() reads them: EINVAL when empty
+   or not all digits, ERANGE as soon as the value exceeds max (inline for
+   the hot ports, counts and lengths). */
+static inline int
+sip_u32(const char *p, size_t n, uint32_t max, uint32_t *v)
+{
+	uint64_t acc = 0;
+	size_t i;
+
+	if (n == 0)
+		return EINVAL;
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned char)p[i] - '0';
+
+		if (d > 9)
+			return EINVAL;
+		acc = acc * 10 + d;
+		if (acc > max)
+			return ERANGE;
+	}
+	*v = (uint32_t)acc;
+	return 0;
 }
 
 /* Trim LWS from both ends of a slice. */
@@ -77,20 +122,73 @@ sip_skip_quoted(const char *p, const char *e)
 	return NULL;
 }
 
-/* n bytes of p equal the lower-case literal lit, ASCII letters folded
-   (cheaper than strncasecmp for the short names we compare). */
+/* Unaligned loads for the word-wise compare below. */
+static inline uint64_t
+sip_ld64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+sip_ld32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t
+sip_ld16(const char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * n bytes of p equal the literal lit, ASCII letters folded (so "Call\rID"
+ * never matches "call-id"). lit holds lower-case letters and characters
+ * below 0x40 only ('-', '.', '/', digits): then a letter is exactly a
+ * byte with bit 0x40, and "x | 0x20 == lit" per letter byte, "x == lit"
+ * per other byte, is done eight (or four, two) bytes at a time with
+ * overlapping loads, never reading outside [p, p + n) or [lit, lit + n).
+ */
 static inline bool
 sip_lit_caseeq(const char *p, const char *lit, size_t n)
 {
+	const uint64_t f64 = 0x2020202020202020u;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		char c = p[i], l = lit[i];
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			uint64_t l = sip_ld64(lit + i);
 
-		if (c != l && !(l >= 'a' && l <= 'z' && (c | 0x20) == l))
-			return false;
+			if ((sip_ld64(p + i) | ((l >> 1) & f64)) != l)
+				return false;
+		}
+		i = n - 8;
+		return (sip_ld64(p + i) | ((sip_ld64(lit + i) >> 1) & f64)) ==
+		       sip_ld64(lit + i);
 	}
-	return true;
+	if (n >= 4) {
+		uint32_t a = sip_ld32(lit), b = sip_ld32(lit + n - 4);
+
+		return (sip_ld32(p) | ((a >> 1) & (uint32_t)f64)) == a &&
+		       (sip_ld32(p + n - 4) | ((b >> 1) & (uint32_t)f64)) == b;
+	}
+	if (n >= 2) {
+		uint16_t a = sip_ld16(lit), b = sip_ld16(lit + n - 2);
+
+		return (uint16_t)(sip_ld16(p) | ((a >> 1) & 0x2020)) == a &&
+		       (uint16_t)(sip_ld16(p + n - 2) | ((b >> 1) & 0x2020)) ==
+			       b;
+	}
+	return n == 0 || (char)(p[0] | ((lit[0] >> 1) & 0x20)) == lit[0];
 }
 
 /* Strip one pair of surrounding DQUOTEs if present. */

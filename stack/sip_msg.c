@@ -186,10 +186,10 @@ parse_request_line(struct sip_msg *msg, const char *p, const char *e,
 			    400);
 	if (v[-2] == ' ' || v[-2] == '\t')
 		return perr(err, SIP_HDR_OTHER, NULL, "extra whitespace", 400);
-	for (q = u; q < v - 1; q++)
-		if (*q == ' ' || *q == '\t')
-			return perr(err, SIP_HDR_OTHER, NULL,
-				    "whitespace inside Request-URI", 400);
+	if (memchr(u, ' ', (size_t)(v - 1 - u)) ||
+	    memchr(u, '\t', (size_t)(v - 1 - u)))
+		return perr(err, SIP_HDR_OTHER, NULL,
+			    "whitespace inside Request-URI", 400);
 	if (*u == '<')
 		return perr(err, SIP_HDR_OTHER, NULL,
 			    "Request-URI must not be in <>", 400);
@@ -254,11 +254,17 @@ scan_headers(struct sip_msg *msg, const char *p, const char *end,
 			return perr(err, SIP_HDR_OTHER, NULL, E_HNAME, 400);
 		pl_set(&name, ls, (size_t)(q - ls));
 		id = sip_hdr_id_of(&name);
-		while (q < le && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q == le || *q != ':')
-			return perr(err, id, &name, "missing colon", 400);
-		v = sip_skip_lws(q + 1, le);
+		if (q < le && *q == ':' && le - q > 2 && q[1] == ' ' &&
+		    !SIP_CC(q[2], SIP_CC_LWS)) {
+			v = q + 2; /* the usual "Name: value" */
+		} else {
+			while (q < le && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q == le || *q != ':')
+				return perr(err, id, &name, "missing colon",
+					    400);
+			v = sip_skip_lws(q + 1, le);
+		}
 		for (ve = le; ve > v && SIP_CC(ve[-1], SIP_CC_LWS); ve--)
 			;
 		if (n >= maxh)
@@ -302,7 +308,7 @@ parse_clen(struct sip_msg *msg, struct sip_perr *err)
 		if (h->val.l && h->val.p[0] == '-')
 			return perr(err, h->id, &h->name, "negative value",
 				    400);
-		rc = pl_u32(&h->val, UINT32_MAX, &v);
+		rc = sip_u32(h->val.p, h->val.l, UINT32_MAX, &v);
 		if (rc)
 			return perr(err, h->id, &h->name,
 				    rc == ERANGE ? "value too large"
@@ -408,7 +414,7 @@ parse_core(struct sip_msg *msg, struct sip_perr *err)
 	h = first_hdr(msg, SIP_HDR_MAX_FORWARDS);
 	if (h) {
 		/* §20.22: 0..255 */
-		if (pl_u32(&h->val, 255, &mf))
+		if (sip_u32(h->val.p, h->val.l, 255, &mf))
 			return perr(err, h->id, &h->name,
 				    "not a number in 0..255", 400);
 		msg->max_forwards = (int32_t)mf;
@@ -686,7 +692,7 @@ frame_clen(const char *p, const char *e, uint32_t *clen, bool *set,
 			v = q + 1;
 			pl_set(&val, v, (size_t)(nl - v));
 			sip_trim(&val);
-			rc = pl_u32(&val, UINT32_MAX, &x);
+			rc = sip_u32(val.p, val.l, UINT32_MAX, &x);
 			if (rc)
 				return perr(err, SIP_HDR_CONTENT_LENGTH, NULL,
 					    val.l && val.p[0] == '-'

@@ -2,6 +2,7 @@
    forms), §20, and the extension RFCs named in sip_msg.h. */
 #include <string.h>
 
+#include "sip_int.h"
 #include "sip_msg.h"
 
 static const char *const method_names[SIP_M_COUNT] = {
@@ -13,6 +14,14 @@ static const char *const method_names[SIP_M_COUNT] = {
 	[SIP_M_MESSAGE] = "MESSAGE",   [SIP_M_REFER] = "REFER",
 	[SIP_M_NOTIFY] = "NOTIFY",     [SIP_M_SUBSCRIBE] = "SUBSCRIBE",
 	[SIP_M_PUBLISH] = "PUBLISH",
+};
+
+static const uint8_t method_len[SIP_M_COUNT] = {
+	[SIP_M_INVITE] = 6,    [SIP_M_ACK] = 3,	    [SIP_M_BYE] = 3,
+	[SIP_M_CANCEL] = 6,    [SIP_M_OPTIONS] = 7, [SIP_M_REGISTER] = 8,
+	[SIP_M_PRACK] = 5,     [SIP_M_UPDATE] = 6,  [SIP_M_INFO] = 4,
+	[SIP_M_MESSAGE] = 7,   [SIP_M_REFER] = 5,   [SIP_M_NOTIFY] = 6,
+	[SIP_M_SUBSCRIBE] = 9, [SIP_M_PUBLISH] = 7,
 };
 
 /* Method names compare case-sensitively (§7.1: "INVITE" is not
@@ -27,7 +36,8 @@ sip_method_id(const struct pl *method)
 	for (i = 1; i < SIP_M_COUNT; i++) {
 		const char *n = method_names[i];
 
-		if (n[0] == method->p[0] && strlen(n) == method->l &&
+		/* first byte and length first: at most one memcmp */
+		if (n[0] == method->p[0] && method_len[i] == method->l &&
 		    memcmp(n, method->p, method->l) == 0)
 			return (enum sip_method)i;
 	}
@@ -42,322 +52,163 @@ sip_method_name(enum sip_method m)
 	return method_names[m];
 }
 
-/* Case-insensitive compare of n bytes against a lower-case literal; only
-   ASCII letters fold (so "Call\rID" never matches "call-id"). */
-static bool
-name_eq(const char *p, const char *lower, size_t n)
-{
-	size_t i;
+/* Lower-case long names, for the one compare after the hash lookup. */
+static const struct {
+	const char *s;
+	uint8_t n;
+} hdr_lnames[SIP_HDR_COUNT] = {
+	[SIP_HDR_OTHER] = {"", 0},
+	[SIP_HDR_VIA] = {"via", 3},
+	[SIP_HDR_FROM] = {"from", 4},
+	[SIP_HDR_TO] = {"to", 2},
+	[SIP_HDR_CALL_ID] = {"call-id", 7},
+	[SIP_HDR_CSEQ] = {"cseq", 4},
+	[SIP_HDR_MAX_FORWARDS] = {"max-forwards", 12},
+	[SIP_HDR_CONTACT] = {"contact", 7},
+	[SIP_HDR_ROUTE] = {"route", 5},
+	[SIP_HDR_RECORD_ROUTE] = {"record-route", 12},
+	[SIP_HDR_CONTENT_LENGTH] = {"content-length", 14},
+	[SIP_HDR_CONTENT_TYPE] = {"content-type", 12},
+	[SIP_HDR_CONTENT_ENCODING] = {"content-encoding", 16},
+	[SIP_HDR_CONTENT_DISPOSITION] = {"content-disposition", 19},
+	[SIP_HDR_EXPIRES] = {"expires", 7},
+	[SIP_HDR_MIN_EXPIRES] = {"min-expires", 11},
+	[SIP_HDR_REQUIRE] = {"require", 7},
+	[SIP_HDR_SUPPORTED] = {"supported", 9},
+	[SIP_HDR_PROXY_REQUIRE] = {"proxy-require", 13},
+	[SIP_HDR_UNSUPPORTED] = {"unsupported", 11},
+	[SIP_HDR_ALLOW] = {"allow", 5},
+	[SIP_HDR_ACCEPT] = {"accept", 6},
+	[SIP_HDR_WWW_AUTHENTICATE] = {"www-authenticate", 16},
+	[SIP_HDR_PROXY_AUTHENTICATE] = {"proxy-authenticate", 18},
+	[SIP_HDR_AUTHORIZATION] = {"authorization", 13},
+	[SIP_HDR_PROXY_AUTHORIZATION] = {"proxy-authorization", 19},
+	[SIP_HDR_AUTHENTICATION_INFO] = {"authentication-info", 19},
+	[SIP_HDR_RSEQ] = {"rseq", 4},
+	[SIP_HDR_RACK] = {"rack", 4},
+	[SIP_HDR_SESSION_EXPIRES] = {"session-expires", 15},
+	[SIP_HDR_MIN_SE] = {"min-se", 6},
+	[SIP_HDR_P_ASSERTED_IDENTITY] = {"p-asserted-identity", 19},
+	[SIP_HDR_P_PREFERRED_IDENTITY] = {"p-preferred-identity", 20},
+	[SIP_HDR_PRIVACY] = {"privacy", 7},
+	[SIP_HDR_REFER_TO] = {"refer-to", 8},
+	[SIP_HDR_REFERRED_BY] = {"referred-by", 11},
+	[SIP_HDR_REPLACES] = {"replaces", 8},
+	[SIP_HDR_REASON] = {"reason", 6},
+	[SIP_HDR_EVENT] = {"event", 5},
+	[SIP_HDR_SUBSCRIPTION_STATE] = {"subscription-state", 18},
+	[SIP_HDR_RETRY_AFTER] = {"retry-after", 11},
+	[SIP_HDR_DATE] = {"date", 4},
+	[SIP_HDR_TIMESTAMP] = {"timestamp", 9},
+	[SIP_HDR_USER_AGENT] = {"user-agent", 10},
+	[SIP_HDR_SERVER] = {"server", 6},
+	[SIP_HDR_SUBJECT] = {"subject", 7},
+	[SIP_HDR_WARNING] = {"warning", 7},
+	[SIP_HDR_SESSION_ID] = {"session-id", 10},
+};
 
-	for (i = 0; i < n; i++) {
-		char c = p[i], l = lower[i];
+/* Compact forms (§7.3.3; RFC 3515 r, RFC 3892 b, RFC 6665 o, RFC 4028 x)
+   by letter. */
+static const uint8_t hdr_compact[26] = {
+	['b' - 'a'] = SIP_HDR_REFERRED_BY,
+	['c' - 'a'] = SIP_HDR_CONTENT_TYPE,
+	['e' - 'a'] = SIP_HDR_CONTENT_ENCODING,
+	['f' - 'a'] = SIP_HDR_FROM,
+	['i' - 'a'] = SIP_HDR_CALL_ID,
+	['k' - 'a'] = SIP_HDR_SUPPORTED,
+	['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
+	['m' - 'a'] = SIP_HDR_CONTACT,
+	['o' - 'a'] = SIP_HDR_EVENT,
+	['r' - 'a'] = SIP_HDR_REFER_TO,
+	['s' - 'a'] = SIP_HDR_SUBJECT,
+	['t' - 'a'] = SIP_HDR_TO,
+	['v' - 'a'] = SIP_HDR_VIA,
+	['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
+};
 
-		if (c != l && !(l >= 'a' && l <= 'z' && (c | 0x20) == l))
-			return false;
-	}
-	return true;
-}
+/* HDR_HASH(length, first byte, last byte) over lower-cased bytes: no two
+   long names collide (checked by the name round trip in test_msg.c;
+   rebuild hdr_hash[] if a name is added). */
+#define HDR_HASH(n, f, l)                                                      \
+	((3 * ((size_t)(n) + (uint8_t)((l) | 0x20)) +                          \
+	  35 * (size_t)(uint8_t)((f) | 0x20)) &                                \
+	 127)
+
+static const uint8_t hdr_hash[128] = {
+	[0] = SIP_HDR_SUPPORTED,
+	[3] = SIP_HDR_SESSION_ID,
+	[7] = SIP_HDR_REPLACES,
+	[12] = SIP_HDR_CONTENT_DISPOSITION,
+	[13] = SIP_HDR_RETRY_AFTER,
+	[15] = SIP_HDR_WARNING,
+	[30] = SIP_HDR_SUBSCRIPTION_STATE,
+	[33] = SIP_HDR_SERVER,
+	[34] = SIP_HDR_REFERRED_BY,
+	[36] = SIP_HDR_WWW_AUTHENTICATE,
+	[38] = SIP_HDR_PROXY_REQUIRE,
+	[40] = SIP_HDR_MIN_SE,
+	[42] = SIP_HDR_SUBJECT,
+	[47] = SIP_HDR_TO,
+	[49] = SIP_HDR_ACCEPT,
+	[52] = SIP_HDR_AUTHORIZATION,
+	[53] = SIP_HDR_PROXY_AUTHENTICATE,
+	[55] = SIP_HDR_ALLOW,
+	[58] = SIP_HDR_EVENT,
+	[61] = SIP_HDR_EXPIRES,
+	[63] = SIP_HDR_SESSION_EXPIRES,
+	[69] = SIP_HDR_FROM,
+	[71] = SIP_HDR_TIMESTAMP,
+	[73] = SIP_HDR_AUTHENTICATION_INFO,
+	[74] = SIP_HDR_CALL_ID,
+	[76] = SIP_HDR_UNSUPPORTED,
+	[78] = SIP_HDR_VIA,
+	[80] = SIP_HDR_PRIVACY,
+	[83] = SIP_HDR_PROXY_AUTHORIZATION,
+	[84] = SIP_HDR_ROUTE,
+	[90] = SIP_HDR_REQUIRE,
+	[92] = SIP_HDR_CONTENT_TYPE,
+	[97] = SIP_HDR_MIN_EXPIRES,
+	[99] = SIP_HDR_RACK,
+	[100] = SIP_HDR_MAX_FORWARDS,
+	[103] = SIP_HDR_DATE,
+	[104] = SIP_HDR_CSEQ,
+	[105] = SIP_HDR_RECORD_ROUTE,
+	[107] = SIP_HDR_CONTENT_LENGTH,
+	[110] = SIP_HDR_CONTENT_ENCODING,
+	[114] = SIP_HDR_REASON,
+	[116] = SIP_HDR_P_ASSERTED_IDENTITY,
+	[117] = SIP_HDR_RSEQ,
+	[119] = SIP_HDR_P_PREFERRED_IDENTITY,
+	[121] = SIP_HDR_USER_AGENT,
+	[122] = SIP_HDR_CONTACT,
+	[123] = SIP_HDR_REFER_TO,
+};
 
 /*
- * Header name to id: switch on the length, then on the first letter, then
- * one or two exact compares; no table walk. Long and compact forms
- * (§7.3.3; RFC 3515 r, RFC 3892 b, RFC 6665 o, RFC 4028 x), any case.
+ * Header name to id: one table lookup on (length, first, last byte)
+ * folded to lower case, then one word-wise case-insensitive compare with
+ * the candidate's lower-case name. Long and compact forms, any case.
  */
 enum sip_hdr_id
 sip_hdr_id_of(const struct pl *name)
 {
 	const char *p;
 	size_t n;
+	unsigned c, id;
 
-	if (!name || !name->p)
+	if (!name || !name->p || name->l == 0)
 		return SIP_HDR_OTHER;
 	p = name->p;
 	n = name->l;
-	switch (n) {
-	case 1:
-		switch (p[0] | 0x20) {
-		case 'b':
-			return SIP_HDR_REFERRED_BY;
-		case 'c':
-			return SIP_HDR_CONTENT_TYPE;
-		case 'e':
-			return SIP_HDR_CONTENT_ENCODING;
-		case 'f':
-			return SIP_HDR_FROM;
-		case 'i':
-			return SIP_HDR_CALL_ID;
-		case 'k':
-			return SIP_HDR_SUPPORTED;
-		case 'l':
-			return SIP_HDR_CONTENT_LENGTH;
-		case 'm':
-			return SIP_HDR_CONTACT;
-		case 'o':
-			return SIP_HDR_EVENT;
-		case 'r':
-			return SIP_HDR_REFER_TO;
-		case 's':
-			return SIP_HDR_SUBJECT;
-		case 't':
-			return SIP_HDR_TO;
-		case 'v':
-			return SIP_HDR_VIA;
-		case 'x':
-			return SIP_HDR_SESSION_EXPIRES;
-		default:
-			return SIP_HDR_OTHER;
-		}
-	case 2:
-		switch (p[0] | 0x20) {
-		case 't':
-			if (name_eq(p, "to", 2))
-				return SIP_HDR_TO;
-			break;
-		}
-		break;
-	case 3:
-		switch (p[0] | 0x20) {
-		case 'v':
-			if (name_eq(p, "via", 3))
-				return SIP_HDR_VIA;
-			break;
-		}
-		break;
-	case 4:
-		switch (p[0] | 0x20) {
-		case 'c':
-			if (name_eq(p, "cseq", 4))
-				return SIP_HDR_CSEQ;
-			break;
-		case 'd':
-			if (name_eq(p, "date", 4))
-				return SIP_HDR_DATE;
-			break;
-		case 'f':
-			if (name_eq(p, "from", 4))
-				return SIP_HDR_FROM;
-			break;
-		case 'r':
-			if (name_eq(p, "rseq", 4))
-				return SIP_HDR_RSEQ;
-			if (name_eq(p, "rack", 4))
-				return SIP_HDR_RACK;
-			break;
-		}
-		break;
-	case 5:
-		switch (p[0] | 0x20) {
-		case 'a':
-			if (name_eq(p, "allow", 5))
-				return SIP_HDR_ALLOW;
-			break;
-		case 'e':
-			if (name_eq(p, "event", 5))
-				return SIP_HDR_EVENT;
-			break;
-		case 'r':
-			if (name_eq(p, "route", 5))
-				return SIP_HDR_ROUTE;
-			break;
-		}
-		break;
-	case 6:
-		switch (p[0] | 0x20) {
-		case 'a':
-			if (name_eq(p, "accept", 6))
-				return SIP_HDR_ACCEPT;
-			break;
-		case 'm':
-			if (name_eq(p, "min-se", 6))
-				return SIP_HDR_MIN_SE;
-			break;
-		case 'r':
-			if (name_eq(p, "reason", 6))
-				return SIP_HDR_REASON;
-			break;
-		case 's':
-			if (name_eq(p, "server", 6))
-				return SIP_HDR_SERVER;
-			break;
-		}
-		break;
-	case 7:
-		switch (p[0] | 0x20) {
-		case 'c':
-			if (name_eq(p, "call-id", 7))
-				return SIP_HDR_CALL_ID;
-			if (name_eq(p, "contact", 7))
-				return SIP_HDR_CONTACT;
-			break;
-		case 'e':
-			if (name_eq(p, "expires", 7))
-				return SIP_HDR_EXPIRES;
-			break;
-		case 'p':
-			if (name_eq(p, "privacy", 7))
-				return SIP_HDR_PRIVACY;
-			break;
-		case 'r':
-			if (name_eq(p, "require", 7))
-				return SIP_HDR_REQUIRE;
-			break;
-		case 's':
-			if (name_eq(p, "subject", 7))
-				return SIP_HDR_SUBJECT;
-			break;
-		case 'w':
-			if (name_eq(p, "warning", 7))
-				return SIP_HDR_WARNING;
-			break;
-		}
-		break;
-	case 8:
-		switch (p[0] | 0x20) {
-		case 'r':
-			if (name_eq(p, "refer-to", 8))
-				return SIP_HDR_REFER_TO;
-			if (name_eq(p, "replaces", 8))
-				return SIP_HDR_REPLACES;
-			break;
-		}
-		break;
-	case 9:
-		switch (p[0] | 0x20) {
-		case 's':
-			if (name_eq(p, "supported", 9))
-				return SIP_HDR_SUPPORTED;
-			break;
-		case 't':
-			if (name_eq(p, "timestamp", 9))
-				return SIP_HDR_TIMESTAMP;
-			break;
-		}
-		break;
-	case 10:
-		switch (p[0] | 0x20) {
-		case 's':
-			if (name_eq(p, "session-id", 10))
-				return SIP_HDR_SESSION_ID;
-			break;
-		case 'u':
-			if (name_eq(p, "user-agent", 10))
-				return SIP_HDR_USER_AGENT;
-			break;
-		}
-		break;
-	case 11:
-		switch (p[0] | 0x20) {
-		case 'm':
-			if (name_eq(p, "min-expires", 11))
-				return SIP_HDR_MIN_EXPIRES;
-			break;
-		case 'r':
-			if (name_eq(p, "referred-by", 11))
-				return SIP_HDR_REFERRED_BY;
-			if (name_eq(p, "retry-after", 11))
-				return SIP_HDR_RETRY_AFTER;
-			break;
-		case 'u':
-			if (name_eq(p, "unsupported", 11))
-				return SIP_HDR_UNSUPPORTED;
-			break;
-		}
-		break;
-	case 12:
-		switch (p[0] | 0x20) {
-		case 'c':
-			if (name_eq(p, "content-type", 12))
-				return SIP_HDR_CONTENT_TYPE;
-			break;
-		case 'm':
-			if (name_eq(p, "max-forwards", 12))
-				return SIP_HDR_MAX_FORWARDS;
-			break;
-		case 'r':
-			if (name_eq(p, "record-route", 12))
-				return SIP_HDR_RECORD_ROUTE;
-			break;
-		}
-		break;
-	case 13:
-		switch (p[0] | 0x20) {
-		case 'a':
-			if (name_eq(p, "authorization", 13))
-				return SIP_HDR_AUTHORIZATION;
-			break;
-		case 'p':
-			if (name_eq(p, "proxy-require", 13))
-				return SIP_HDR_PROXY_REQUIRE;
-			break;
-		}
-		break;
-	case 14:
-		switch (p[0] | 0x20) {
-		case 'c':
-			if (name_eq(p, "content-length", 14))
-				return SIP_HDR_CONTENT_LENGTH;
-			break;
-		}
-		break;
-	case 15:
-		switch (p[0] | 0x20) {
-		case 's':
-			if (name_eq(p, "session-expires", 15))
-				return SIP_HDR_SESSION_EXPIRES;
-			break;
-		}
-		break;
-	case 16:
-		switch (p[0] | 0x20) {
-		case 'c':
-			if (name_eq(p, "content-encoding", 16))
-				return SIP_HDR_CONTENT_ENCODING;
-			break;
-		case 'w':
-			if (name_eq(p, "www-authenticate", 16))
-				return SIP_HDR_WWW_AUTHENTICATE;
-			break;
-		}
-		break;
-	case 18:
-		switch (p[0] | 0x20) {
-		case 'p':
-			if (name_eq(p, "proxy-authenticate", 18))
-				return SIP_HDR_PROXY_AUTHENTICATE;
-			break;
-		case 's':
-			if (name_eq(p, "subscription-state", 18))
-				return SIP_HDR_SUBSCRIPTION_STATE;
-			break;
-		}
-		break;
-	case 19:
-		switch (p[0] | 0x20) {
-		case 'a':
-			if (name_eq(p, "authentication-info", 19))
-				return SIP_HDR_AUTHENTICATION_INFO;
-			break;
-		case 'c':
-			if (name_eq(p, "content-disposition", 19))
-				return SIP_HDR_CONTENT_DISPOSITION;
-			break;
-		case 'p':
-			if (name_eq(p, "proxy-authorization", 19))
-				return SIP_HDR_PROXY_AUTHORIZATION;
-			if (name_eq(p, "p-asserted-identity", 19))
-				return SIP_HDR_P_ASSERTED_IDENTITY;
-			break;
-		}
-		break;
-	case 20:
-		switch (p[0] | 0x20) {
-		case 'p':
-			if (name_eq(p, "p-preferred-identity", 20))
-				return SIP_HDR_P_PREFERRED_IDENTITY;
-			break;
-		}
-		break;
+	if (n == 1) {
+		/* only 'X' and 'x' fold to 'x' */
+		c = ((unsigned char)p[0] | 0x20) - 'a';
+		return c < 26 ? (enum sip_hdr_id)hdr_compact[c] : SIP_HDR_OTHER;
 	}
+	id = hdr_hash[HDR_HASH(n, p[0], p[n - 1])];
+	if (id != SIP_HDR_OTHER && hdr_lnames[id].n == n &&
+	    sip_lit_caseeq(p, hdr_lnames[id].s, n))
+		return (enum sip_hdr_id)id;
 	return SIP_HDR_OTHER;
 }
 

@@ -363,6 +363,62 @@ test_token_and_params(void)
 	CU_ASSERT(!sip_param_get(&t, "b", &v)); /* stops at ";;" */
 }
 
+/* The fast paths (sent-protocol "SIP/2.0/", a dotted quad decoded while
+   the host is scanned, parameter names picked by length) give the same
+   slices and answers as the general ones. */
+static void
+test_via_fast_paths(void)
+{
+	static const struct {
+		const char *val;
+		const char *host;
+		enum sip_host_type type;
+	} hosts[] = {
+		{"SIP/2.0/UDP 192.0.2.4", "192.0.2.4", SIP_HOST_IPV4},
+		{"SIP/2.0/UDP 192.0.2.4:5060", "192.0.2.4", SIP_HOST_IPV4},
+		{"SIP/2.0/UDP 192.0.2.4a", "192.0.2.4a", SIP_HOST_NAME},
+		{"SIP/2.0/UDP 1.2.3.4.example", "1.2.3.4.example",
+		 SIP_HOST_NAME},
+		{"SIP/2.0/UDP 1.2.3.256", "1.2.3.256", SIP_HOST_NAME},
+		{"SIP/2.0/UDP 1.2.3", "1.2.3", SIP_HOST_NAME},
+		{"SIP/2.0/UDP 1.2.3.1234", "1.2.3.1234", SIP_HOST_NAME},
+		{"SIP/2.0/UDP 0.0.0.0;x", "0.0.0.0", SIP_HOST_IPV4},
+		{"sip/2.0/udp 10.0.0.1", "10.0.0.1", SIP_HOST_IPV4},
+	};
+	struct sip_via v;
+	size_t i;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(via(&v, hosts[i].val), 0);
+		PL_EQ(v.host, hosts[i].host);
+		CU_ASSERT_EQUAL(v.host_type, hosts[i].type);
+	}
+	CU_ASSERT_NOT_EQUAL(via(&v, "SIP/2.0/UDP 1..2.3"), 0);
+	/* the general sent-protocol path, and the fast one, slice alike */
+	CU_ASSERT_EQUAL_FATAL(via(&v, "SIP / 2.0 / TCP h"), 0);
+	PL_EQ(v.proto, "SIP");
+	PL_EQ(v.version, "2.0");
+	PL_EQ(v.transport, "TCP");
+	CU_ASSERT_EQUAL_FATAL(via(&v, "Sip/2.0/tls h"), 0);
+	PL_EQ(v.proto, "Sip");
+	PL_EQ(v.version, "2.0");
+	PL_EQ(v.transport, "tls");
+	CU_ASSERT_NOT_EQUAL(via(&v, "SIP/2.0/ h"), 0);
+	/* names of other lengths and near misses are plain parameters */
+	CU_ASSERT_EQUAL_FATAL(via(&v, "SIP/2.0/UDP h;BRANCH=z9hG4bK1;Rport"
+				      ";branchx=1;rpor=2;ttlx;received1=x"),
+			      0);
+	PL_EQ(v.branch, "z9hG4bK1");
+	CU_ASSERT(v.rport);
+	CU_ASSERT_PTR_NULL(v.received.p);
+	CU_ASSERT_PTR_NULL(v.ttl.p);
+	CU_ASSERT_NOT_EQUAL(via(&v, "SIP/2.0/UDP h;TTL=256"), 0);
+	CU_ASSERT_NOT_EQUAL(via(&v, "SIP/2.0/UDP h;received=1.2.3"), 0);
+	/* a value with IPv6reference characters */
+	CU_ASSERT_EQUAL_FATAL(via(&v, "SIP/2.0/UDP h;maddr=[::1];x=a:b"), 0);
+	PL_EQ(v.maddr, "[::1]");
+}
+
 void test_hdr_register(void);
 void
 test_hdr_register(void)
@@ -371,6 +427,7 @@ test_hdr_register(void)
 
 	TU_ADD(s, test_via_good);
 	TU_ADD(s, test_via_bad);
+	TU_ADD(s, test_via_fast_paths);
 	TU_ADD(s, test_cseq);
 	TU_ADD(s, test_ctype);
 	TU_ADD(s, test_rack);

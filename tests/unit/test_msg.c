@@ -275,6 +275,29 @@ test_compact_forms(void)
 			"c: text/plain\r\n"
 			"k: 100rel\r\n"
 			"L: 2\r\n\r\nhi";
+	static const struct {
+		const char *n;
+		enum sip_hdr_id id;
+	} odd[] = {
+		{"CONTENT-LENGTH", SIP_HDR_CONTENT_LENGTH},
+		{"p-asserted-IDENTITY", SIP_HDR_P_ASSERTED_IDENTITY},
+		{"Call\rID", SIP_HDR_OTHER},
+		{"Call-I", SIP_HDR_OTHER},
+		{"Call-IDs", SIP_HDR_OTHER},
+		{"Cseq\x80", SIP_HDR_OTHER},
+		{"C\x80"
+		 "eq",
+		 SIP_HDR_OTHER},
+		{"Rseq", SIP_HDR_RSEQ},
+		{"Rack", SIP_HDR_RACK},
+		{"Raqk", SIP_HDR_OTHER},
+		{"Via_", SIP_HDR_OTHER},
+		{"V", SIP_HDR_VIA},
+		{"@", SIP_HDR_OTHER},
+		{"[", SIP_HDR_OTHER},
+		{"a", SIP_HDR_OTHER},
+		{"x-custom-header-with-a-long-name", SIP_HDR_OTHER},
+	};
 	size_t i;
 	int id;
 
@@ -288,6 +311,12 @@ test_compact_forms(void)
 		struct pl n = {sip_hdr_name(id), strlen(sip_hdr_name(id))};
 
 		CU_ASSERT_EQUAL(sip_hdr_id_of(&n), id);
+	}
+	/* the hash lookup: any case, exact length, letters only fold */
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		struct pl n = {odd[i].n, strlen(odd[i].n)};
+
+		CU_ASSERT_EQUAL(sip_hdr_id_of(&n), odd[i].id);
 	}
 	CU_ASSERT_EQUAL_FATAL(parse(s), 0);
 	PL_EQ(M.callid, "xyz@h");
