@@ -52,8 +52,7 @@ gen_value(const char *s, size_t n, size_t i, bool *quoted, const char **why)
 		*quoted = true;
 		return i + 1;
 	}
-	while (i < n && sip_ucc((unsigned char)s[i], SIP_UCC_TOKEN))
-		i++;
+	i = sip_uri_span(s, n, i, SIP_UCC_TOKEN);
 	if (i == st) {
 		*why = "empty parameter value";
 		return 0;
@@ -83,9 +82,8 @@ hdr_params(struct sip_addr *a, const char *s, size_t n, size_t i,
 
 		if (s[i] != ';')
 			return fail(why, "bad header parameter");
-		st = i = sip_uri_sws(s, n, i + 1);
-		while (i < n && sip_ucc((unsigned char)s[i], SIP_UCC_TOKEN))
-			i++;
+		st = sip_uri_sws(s, n, i + 1);
+		i = sip_uri_span(s, n, st, SIP_UCC_TOKEN);
 		if (i == st)
 			return fail(why, "empty header parameter");
 		ne = i;
@@ -139,16 +137,15 @@ addr_spec(struct sip_addr *a, const char *s, size_t n, size_t st,
 	return hdr_params(a, s, n, i, why);
 }
 
-int
-sip_addr_decode(struct sip_addr *addr, const struct pl *pl, const char **why)
+/* The decoding proper; *addr is cleared but for ->uri, which
+   sip_uri_decode() clears (see sip_addr_decode()). */
+static int
+addr_decode(struct sip_addr *addr, const struct pl *pl, const char **why)
 {
-	const char *s, *gt, *dummy;
+	const char *s, *gt;
 	size_t n, i, st, last, ue;
 	int err;
 
-	if (!why)
-		why = &dummy;
-	memset(addr, 0, sizeof(*addr));
 	if (!pl || !pl->p || !pl->l)
 		return fail(why, "empty value");
 	s = pl->p;
@@ -213,4 +210,25 @@ sip_addr_decode(struct sip_addr *addr, const struct pl *pl, const char **why)
 	if (err)
 		return err;
 	return hdr_params(addr, s, n, ue + 1, why);
+}
+
+int
+sip_addr_decode(struct sip_addr *addr, const struct pl *pl, const char **why)
+{
+	const char *dummy;
+	int err;
+
+	if (!why)
+		why = &dummy;
+	/* Clear all but ->uri: sip_uri_decode() clears that itself, and it is
+	   most of the struct. It is cleared here only when not reached. */
+	pl_set(&addr->dname, NULL, 0);
+	addr->dname_quoted = addr->angle = addr->star = false;
+	pl_set(&addr->uri_raw, NULL, 0);
+	addr->params = addr->tag = addr->raw = addr->dname;
+	addr->uri.raw.p = NULL;
+	err = addr_decode(addr, pl, why);
+	if (!addr->uri.raw.p)
+		memset(&addr->uri, 0, sizeof(addr->uri));
+	return err;
 }

@@ -53,9 +53,7 @@ fail(const char **why, const char *what)
 static size_t
 token_end(const char *s, size_t n, size_t i)
 {
-	while (i < n && sip_ucc((unsigned char)s[i], SIP_UCC_TOKEN))
-		i++;
-	return i;
+	return sip_uri_span(s, n, i, SIP_UCC_TOKEN);
 }
 
 static unsigned

@@ -1,9 +1,16 @@
 /*
  * SIP, SIPS, tel and other URIs: decoding (RFC 3261 §19.1.1, §25.1;
- * RFC 3966 §3 for tel; RFC 5118 and RFC 5954 for IPv6 references),
- * equivalence (RFC 3261 §19.1.4, RFC 3966 §4) and unescaping (§19.1.2).
+ * RFC 3966 §3 for tel; RFC 5118 and RFC 5954 for IPv6 references) and
+ * its character classes; equivalence (§19.1.4), IP address text and
+ * unescaping (§19.1.2) are in sip_uri_cmp.c.
  * One forward pass over the text driven by a const class table; never
  * allocates.
+ *
+ * Speed: every scanner's inner loop is sip_uri_span() (one table load and
+ * test per byte, unrolled); escapes, a password and other rare shapes
+ * leave it for a slow path. The host is classified (name / IPv4) while it
+ * is scanned; "sip:" and well-known parameter names are compared a word
+ * at a time; the userinfo costs one memchr() when there is none.
  */
 #include "sip_uri.h"
 #include "sip_uri_int.h"
@@ -11,34 +18,45 @@
 #include <errno.h>
 #include <string.h>
 
+#define QD SIP_UCC_QDTEXT
 #define CC_UNR                                                                 \
 	(SIP_UCC_UNRES | SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_PARAM |         \
-	 SIP_UCC_HNV | SIP_UCC_URIC)
-#define CC_ALNUM (CC_UNR | SIP_UCC_TOKEN | SIP_UCC_SCHEME | SIP_UCC_HOST)
+	 SIP_UCC_HNV | SIP_UCC_URIC | SIP_UCC_UINFO | QD)
+#define CC_ALNUM                                                               \
+	(CC_UNR | SIP_UCC_TOKEN | SIP_UCC_SCHEME | SIP_UCC_HOST | SIP_UCC_LABEL)
+/* UTF8-NONASCII bytes: qdtext (the quoted-string scanner does not check
+   UTF-8 sequences). */
+#define QD8(b)                                                                 \
+	[b] = QD, [b + 1] = QD, [b + 2] = QD, [b + 3] = QD, [b + 4] = QD,      \
+	[b + 5] = QD, [b + 6] = QD, [b + 7] = QD
 
 /* Generated from the §25.1 rules quoted in sip_uri_int.h. */
-const uint16_t sip_uri_ctab[256] = {
-	['\t'] = SIP_UCC_WS,
+const uint32_t sip_uri_ctab[256] = {
+	['\t'] = SIP_UCC_WS | QD,
 	['\n'] = SIP_UCC_WS,
 	['\r'] = SIP_UCC_WS,
-	[' '] = SIP_UCC_WS,
+	[' '] = SIP_UCC_WS | QD,
 	['!'] = CC_UNR | SIP_UCC_TOKEN,
+	['#'] = QD,
 	['$'] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_PARAM | SIP_UCC_HNV |
-		SIP_UCC_URIC,
-	['%'] = SIP_UCC_TOKEN,
-	['&'] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_PARAM | SIP_UCC_URIC,
+		SIP_UCC_URIC | QD | SIP_UCC_UINFO,
+	['%'] = SIP_UCC_TOKEN | QD,
+	['&'] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_PARAM | SIP_UCC_URIC |
+		QD | SIP_UCC_UINFO,
 	['\''] = CC_UNR | SIP_UCC_TOKEN,
 	['('] = CC_UNR | SIP_UCC_TELSEP,
 	[')'] = CC_UNR | SIP_UCC_TELSEP,
 	['*'] = CC_UNR | SIP_UCC_TOKEN,
 	['+'] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_PARAM | SIP_UCC_HNV |
-		SIP_UCC_URIC | SIP_UCC_TOKEN | SIP_UCC_SCHEME,
-	[','] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_URIC,
+		SIP_UCC_URIC | SIP_UCC_TOKEN | SIP_UCC_SCHEME | QD |
+		SIP_UCC_UINFO,
+	[','] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_URIC | QD | SIP_UCC_UINFO,
 	['-'] = CC_UNR | SIP_UCC_TOKEN | SIP_UCC_SCHEME | SIP_UCC_HOST |
-		SIP_UCC_TELSEP,
+		SIP_UCC_TELSEP | SIP_UCC_LABEL,
 	['.'] = CC_UNR | SIP_UCC_TOKEN | SIP_UCC_SCHEME | SIP_UCC_HOST |
 		SIP_UCC_TELSEP,
-	['/'] = SIP_UCC_USER | SIP_UCC_PARAM | SIP_UCC_HNV | SIP_UCC_URIC,
+	['/'] = SIP_UCC_USER | SIP_UCC_PARAM | SIP_UCC_HNV | SIP_UCC_URIC | QD |
+		SIP_UCC_UINFO,
 	['0'] = CC_ALNUM | SIP_UCC_DIGIT | SIP_UCC_HEX,
 	['1'] = CC_ALNUM | SIP_UCC_DIGIT | SIP_UCC_HEX,
 	['2'] = CC_ALNUM | SIP_UCC_DIGIT | SIP_UCC_HEX,
@@ -49,11 +67,13 @@ const uint16_t sip_uri_ctab[256] = {
 	['7'] = CC_ALNUM | SIP_UCC_DIGIT | SIP_UCC_HEX,
 	['8'] = CC_ALNUM | SIP_UCC_DIGIT | SIP_UCC_HEX,
 	['9'] = CC_ALNUM | SIP_UCC_DIGIT | SIP_UCC_HEX,
-	[':'] = SIP_UCC_PARAM | SIP_UCC_HNV | SIP_UCC_URIC,
-	[';'] = SIP_UCC_USER | SIP_UCC_URIC,
-	['='] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_URIC,
-	['?'] = SIP_UCC_USER | SIP_UCC_HNV | SIP_UCC_URIC,
-	['@'] = SIP_UCC_URIC,
+	[':'] = SIP_UCC_PARAM | SIP_UCC_HNV | SIP_UCC_URIC | QD | SIP_UCC_UINFO,
+	[';'] = SIP_UCC_USER | SIP_UCC_URIC | QD | SIP_UCC_UINFO,
+	['<'] = QD,
+	['='] = SIP_UCC_USER | SIP_UCC_PASS | SIP_UCC_URIC | QD | SIP_UCC_UINFO,
+	['>'] = QD,
+	['?'] = SIP_UCC_USER | SIP_UCC_HNV | SIP_UCC_URIC | QD | SIP_UCC_UINFO,
+	['@'] = SIP_UCC_URIC | QD,
 	['A'] = CC_ALNUM | SIP_UCC_ALPHA | SIP_UCC_HEX,
 	['B'] = CC_ALNUM | SIP_UCC_ALPHA | SIP_UCC_HEX,
 	['C'] = CC_ALNUM | SIP_UCC_ALPHA | SIP_UCC_HEX,
@@ -80,10 +100,11 @@ const uint16_t sip_uri_ctab[256] = {
 	['X'] = CC_ALNUM | SIP_UCC_ALPHA,
 	['Y'] = CC_ALNUM | SIP_UCC_ALPHA,
 	['Z'] = CC_ALNUM | SIP_UCC_ALPHA,
-	['['] = SIP_UCC_PARAM | SIP_UCC_HNV,
-	[']'] = SIP_UCC_PARAM | SIP_UCC_HNV,
+	['['] = SIP_UCC_PARAM | SIP_UCC_HNV | QD,
+	[']'] = SIP_UCC_PARAM | SIP_UCC_HNV | QD,
+	['^'] = QD,
 	['_'] = CC_UNR | SIP_UCC_TOKEN,
-	['`'] = SIP_UCC_TOKEN,
+	['`'] = SIP_UCC_TOKEN | QD,
 	['a'] = CC_ALNUM | SIP_UCC_ALPHA | SIP_UCC_HEX,
 	['b'] = CC_ALNUM | SIP_UCC_ALPHA | SIP_UCC_HEX,
 	['c'] = CC_ALNUM | SIP_UCC_ALPHA | SIP_UCC_HEX,
@@ -110,7 +131,26 @@ const uint16_t sip_uri_ctab[256] = {
 	['x'] = CC_ALNUM | SIP_UCC_ALPHA,
 	['y'] = CC_ALNUM | SIP_UCC_ALPHA,
 	['z'] = CC_ALNUM | SIP_UCC_ALPHA,
+	['{'] = QD,
+	['|'] = QD,
+	['}'] = QD,
 	['~'] = CC_UNR | SIP_UCC_TOKEN,
+	QD8(0x80),
+	QD8(0x88),
+	QD8(0x90),
+	QD8(0x98),
+	QD8(0xa0),
+	QD8(0xa8),
+	QD8(0xb0),
+	QD8(0xb8),
+	QD8(0xc0),
+	QD8(0xc8),
+	QD8(0xd0),
+	QD8(0xd8),
+	QD8(0xe0),
+	QD8(0xe8),
+	QD8(0xf0),
+	QD8(0xf8),
 };
 
 #define NPOS ((size_t)-1)
@@ -123,222 +163,36 @@ fail(const char **why, const char *what)
 	return EBADMSG;
 }
 
+/* scan_esc() from the first '%' at s[j]: the rare slow path. */
 static bool
-esc_ok(const char *s, size_t n, size_t i)
+scan_esc_slow(const char *s, size_t n, size_t *i, size_t j, uint32_t cls,
+	      bool *esc)
 {
-	return i + 2 < n && sip_uri_hexval((unsigned char)s[i + 1]) >= 0 &&
-	       sip_uri_hexval((unsigned char)s[i + 2]) >= 0;
-}
-
-/*
- * Advance *i over bytes of class cls and "%" HEXDIG HEXDIG escapes. Returns
- * false (with *i at the '%') on a malformed escape; *esc tells whether an
- * escape was seen.
- */
-static bool
-scan_esc(const char *s, size_t n, size_t *i, uint16_t cls, bool *esc)
-{
-	size_t j = *i;
-
-	while (j < n) {
-		unsigned char c = (unsigned char)s[j];
-
-		if (sip_ucc(c, cls)) {
-			j++;
-			continue;
-		}
-		if (c != '%')
-			break;
-		if (!esc_ok(s, n, j)) {
+	while (j < n && s[j] == '%') {
+		if (!sip_uri_esc_ok(s, n, j)) {
 			*i = j;
 			return false;
 		}
-		if (esc)
-			*esc = true;
-		j += 3;
+		*esc = true;
+		j = sip_uri_span(s, n, j + 3, cls);
 	}
 	*i = j;
 	return true;
 }
 
-/* The byte at p[*i] with one escape decoded; advances *i. A '%' that does
-   not start a valid escape reads as itself. */
-static unsigned
-esc_byte(const char *p, size_t l, size_t *i)
-{
-	unsigned char c = (unsigned char)p[*i];
-
-	if (c == '%' && esc_ok(p, l, *i)) {
-		c = (unsigned char)(sip_uri_hexval((unsigned char)p[*i + 1])
-					    << 4 |
-				    sip_uri_hexval((unsigned char)p[*i + 2]));
-		*i += 3;
-		return c;
-	}
-	(*i)++;
-	return c;
-}
-
-static unsigned
-lower(unsigned c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-/* Equality after unescaping both sides; ASCII case folded if icase. */
-static bool
-esc_eq(const char *a, size_t al, const char *b, size_t bl, bool icase)
-{
-	size_t i = 0, j = 0;
-
-	while (i < al && j < bl) {
-		unsigned x = esc_byte(a, al, &i), y = esc_byte(b, bl, &j);
-
-		if (icase) {
-			x = lower(x);
-			y = lower(y);
-		}
-		if (x != y)
-			return false;
-	}
-	return i == al && j == bl;
-}
-
-static bool
-pl_esc_eq(const struct pl *a, const struct pl *b, bool icase)
-{
-	if (pl_isset(a) != pl_isset(b))
-		return false;
-	return esc_eq(a->p, a->l, b->p, b->l, icase);
-}
-
-/* ASCII case-insensitive compare of l bytes with a lower-case literal. */
-static bool
-lit_eq(const char *p, const char *lit, size_t l)
-{
-	size_t i;
-
-	for (i = 0; i < l; i++)
-		if (lower((unsigned char)p[i]) != (unsigned char)lit[i])
-			return false;
-	return true;
-}
-
-/* IPv4address (§25.1) with each octet at most 255. */
-static bool
-ip4_parse(const char *s, size_t n, uint32_t *out)
-{
-	uint32_t a = 0, part = 0;
-	unsigned dots = 0, digits = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= '0' && c <= '9') {
-			part = part * 10 + (c - '0');
-			if (++digits > 3 || part > 255)
-				return false;
-		} else if (c == '.' && digits && dots < 3) {
-			a = a << 8 | part;
-			part = 0;
-			digits = 0;
-			dots++;
-		} else {
-			return false;
-		}
-	}
-	if (dots != 3 || !digits)
-		return false;
-	if (out)
-		*out = a << 8 | part;
-	return true;
-}
-
 /*
- * IPv6address text (RFC 4291 §2.2, RFC 5954 §4.1) into 16 bytes: 1-4 hex
- * digit groups, "::" at most once, an embedded IPv4 address last.
- * RFC 3261's ABNF also produced a third colon between "::" and an embedded
- * IPv4 address ("2001:db8:::192.0.2.1"); RFC 5118 §4.10 asks receivers to
- * tolerate that form (the RFC 4475/5118 corpus index and
- * tests/unit/test_rfc4475.c do too), so with IP6_TOLERATE_3COLON it is
- * read as the two-colon form. Set it to 0 to follow RFC 5954 strictly.
+ * Advance *i over bytes of class cls and "%" HEXDIG HEXDIG escapes. Returns
+ * false (with *i at the '%') on a malformed escape; *esc is set when an
+ * escape was seen.
  */
-#define IP6_TOLERATE_3COLON 1
-
-/* After "::" at s[i]: skip the RFC 3261 ABNF's third colon when only an
-   IPv4 address follows. */
-static size_t
-ip6_skip_3rd_colon(const char *s, size_t n, size_t i)
+static inline bool
+scan_esc(const char *s, size_t n, size_t *i, uint32_t cls, bool *esc)
 {
-	if (IP6_TOLERATE_3COLON && i + 1 < n && s[i] == ':' &&
-	    memchr(s + i + 1, '.', n - i - 1) &&
-	    !memchr(s + i + 1, ':', n - i - 1))
-		return i + 1;
-	return i;
-}
+	size_t j = sip_uri_span(s, n, *i, cls);
 
-static bool
-ip6_parse(const char *s, size_t n, uint8_t out[16])
-{
-	uint16_t g[8];
-	int ng = 0, dc = -1, head, tail, k;
-	size_t i = 0;
-
-	if (n < 2)
-		return false;
-	if (s[0] == ':') {
-		if (s[1] != ':')
-			return false;
-		dc = 0;
-		i = ip6_skip_3rd_colon(s, n, 2);
-	}
-	while (i < n) {
-		size_t st = i;
-		unsigned v = 0;
-		int h;
-
-		while (i < n && i - st < 5 &&
-		       (h = sip_uri_hexval((unsigned char)s[i])) >= 0) {
-			v = v << 4 | (unsigned)h;
-			i++;
-		}
-		if (i < n && s[i] == '.') {
-			uint32_t a;
-
-			if (ng > 6 || !ip4_parse(s + st, n - st, &a))
-				return false;
-			g[ng++] = (uint16_t)(a >> 16);
-			g[ng++] = (uint16_t)a;
-			break;
-		}
-		if (i == st || i - st > 4 || ng == 8)
-			return false;
-		g[ng++] = (uint16_t)v;
-		if (i == n)
-			break;
-		if (s[i] != ':' || ++i == n)
-			return false;
-		if (s[i] == ':') {
-			if (dc >= 0)
-				return false;
-			dc = ng;
-			i = ip6_skip_3rd_colon(s, n, i + 1);
-		}
-	}
-	if (dc < 0 ? ng != 8 : ng > 7)
-		return false;
-	if (!out)
-		return true;
-	memset(out, 0, 16);
-	tail = dc < 0 ? 0 : ng - dc;
-	head = ng - tail;
-	for (k = 0; k < ng; k++) {
-		int at = k < head ? k : 8 - tail + (k - head);
-
-		out[2 * at] = (uint8_t)(g[k] >> 8);
-		out[2 * at + 1] = (uint8_t)g[k];
-	}
+	if (j < n && s[j] == '%')
+		return scan_esc_slow(s, n, i, j, cls, esc);
+	*i = j;
 	return true;
 }
 
@@ -377,25 +231,157 @@ host_kind(const char *s, size_t n)
 		return SIP_HOST_NONE;
 	top = (unsigned char)s[ls];
 	if (digits_only)
-		return !dot && ip4_parse(s, n, NULL) ? SIP_HOST_IPV4
-						     : SIP_HOST_NONE;
+		return !dot && sip_uri_ip4_parse(s, n, NULL) ? SIP_HOST_IPV4
+							     : SIP_HOST_NONE;
 	return sip_ucc(top, SIP_UCC_ALPHA) ? SIP_HOST_NAME : SIP_HOST_NONE;
 }
 
-enum wk_param {
-	WK_NONE,
-	WK_TRANSPORT,
-	WK_USER,
-	WK_METHOD,
-	WK_TTL,
-	WK_MADDR,
-	WK_LR
-};
+/* The value of the digit s[i] when i < n and it is one, else > 9. */
+static inline unsigned
+digit_at(const char *s, size_t n, size_t i)
+{
+	return i < n ? (unsigned)(unsigned char)(s[i] - '0') : 10;
+}
 
-/* Which well-known uri-parameter a name is: length and first byte, then
-   one compare. An escaped name ("%6C%72", RFC 4475 esc01) is decoded. */
-static enum wk_param
-wk_param(const char *p, size_t l, bool esc)
+/* A dotted quad at s[i] that is the whole host run (not followed by another
+   hostname byte): returns the index after it, else 0. */
+static inline size_t
+ip4_run(const char *s, size_t n, size_t i)
+{
+	unsigned part, v, d;
+
+	for (part = 0; part < 4; part++) {
+		if (part && (i >= n || s[i++] != '.'))
+			return 0;
+		/* 1*3DIGIT, at most 255 */
+		if ((v = digit_at(s, n, i)) > 9)
+			return 0;
+		if ((d = digit_at(s, n, ++i)) <= 9) {
+			v = v * 10 + d;
+			if ((d = digit_at(s, n, ++i)) <= 9) {
+				if (v * 10 + d > 255)
+					return 0;
+				i++;
+			}
+		}
+	}
+	if (i < n && sip_ucc((unsigned char)s[i], SIP_UCC_HOST))
+		return 0;
+	return i;
+}
+
+/*
+ * host text at s[i]: the longest run of hostname bytes (alphanum / "-" /
+ * "."), classified as host_kind() would, in the same pass for the common
+ * shapes: a dotted quad, or labels that start with a letter. Other runs
+ * are scanned and then classified by host_kind(). *kind is
+ * SIP_HOST_NONE when the run is not a valid host (or empty). Returns the
+ * index after the run.
+ */
+static inline size_t
+host_run(const char *s, size_t n, size_t i, enum sip_host_type *kind)
+{
+	size_t st = i, ls, top = i, e;
+	bool bad = false;
+
+	if (i < n && (unsigned char)(s[i] - '0') < 10) {
+		if ((e = ip4_run(s, n, i)) != 0) {
+			*kind = SIP_HOST_IPV4;
+			return e;
+		}
+		e = sip_uri_span(s, n, i, SIP_UCC_HOST);
+		*kind = host_kind(s + i, e - i);
+		return e;
+	}
+	/* not starting with a digit, so not an IPv4address: labels */
+	for (;;) {
+		ls = i;
+		i = sip_uri_span(s, n, i, SIP_UCC_LABEL);
+		if (i > ls) {
+			top = ls;
+			if (s[ls] == '-' || s[i - 1] == '-')
+				bad = true;
+		}
+		if (i >= n || s[i] != '.')
+			break;
+		if (i == ls)
+			bad = true; /* empty label */
+		i++;
+	}
+	*kind = i == st || bad || !sip_ucc((unsigned char)s[top], SIP_UCC_ALPHA)
+			? SIP_HOST_NONE
+			: SIP_HOST_NAME;
+	return i;
+}
+
+/* Loads for the word-wise name compares below. */
+static inline uint32_t
+ld32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t
+ld64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * Which well-known uri-parameter the unescaped name p[0..l) is: length,
+ * then whole words compared ASCII case-insensitively. OR-ing 0x20 into a
+ * byte maps only 'A'-'Z' onto 'a'-'z', so comparing the OR-ed word with a
+ * lower-case letters-only literal is an exact case-insensitive compare.
+ */
+static inline enum sip_uri_wk
+wk_name(const char *p, size_t l)
+{
+	uint32_t w, lw;
+	uint64_t q, lq;
+
+	switch (l) {
+	case 2:
+		return ((p[0] | 0x20) == 'l' && (p[1] | 0x20) == 'r')
+			       ? SIP_URI_WK_LR
+			       : SIP_URI_WK_NONE;
+	case 3:
+		return ((p[0] | 0x20) == 't' && (p[1] | 0x20) == 't' &&
+			(p[2] | 0x20) == 'l')
+			       ? SIP_URI_WK_TTL
+			       : SIP_URI_WK_NONE;
+	case 4:
+		w = ld32(p) | 0x20202020u;
+		lw = ld32("user");
+		return w == lw ? SIP_URI_WK_USER : SIP_URI_WK_NONE;
+	case 5:
+		w = ld32(p) | 0x20202020u;
+		lw = ld32("madd");
+		return w == lw && (p[4] | 0x20) == 'r' ? SIP_URI_WK_MADDR
+						       : SIP_URI_WK_NONE;
+	case 6:
+		w = ld32(p) | 0x20202020u;
+		lw = ld32("meth");
+		return w == lw && (p[4] | 0x20) == 'o' && (p[5] | 0x20) == 'd'
+			       ? SIP_URI_WK_METHOD
+			       : SIP_URI_WK_NONE;
+	case 9:
+		q = ld64(p) | 0x2020202020202020u;
+		lq = ld64("transpor");
+		return q == lq && (p[8] | 0x20) == 't' ? SIP_URI_WK_TRANSPORT
+						       : SIP_URI_WK_NONE;
+	default:
+		return SIP_URI_WK_NONE;
+	}
+}
+
+enum sip_uri_wk
+sip_uri_wk_param(const char *p, size_t l, bool esc)
 {
 	char buf[10];
 
@@ -403,39 +389,26 @@ wk_param(const char *p, size_t l, bool esc)
 		size_t i = 0, k = 0;
 
 		while (i < l && k < sizeof(buf))
-			buf[k++] = (char)esc_byte(p, l, &i);
+			buf[k++] = (char)sip_uri_esc_byte(p, l, &i);
 		if (i < l)
-			return WK_NONE;
+			return SIP_URI_WK_NONE;
 		p = buf;
 		l = k;
 	}
-	switch (l) {
-	case 2:
-		return lit_eq(p, "lr", 2) ? WK_LR : WK_NONE;
-	case 3:
-		return lit_eq(p, "ttl", 3) ? WK_TTL : WK_NONE;
-	case 4:
-		return lit_eq(p, "user", 4) ? WK_USER : WK_NONE;
-	case 5:
-		return lit_eq(p, "maddr", 5) ? WK_MADDR : WK_NONE;
-	case 6:
-		return lit_eq(p, "method", 6) ? WK_METHOD : WK_NONE;
-	case 9:
-		return lit_eq(p, "transport", 9) ? WK_TRANSPORT : WK_NONE;
-	default:
-		return WK_NONE;
-	}
+	return wk_name(p, l);
 }
 
 /*
- * One ";name[=value]" with s[*i] == ';' (§19.1.1 uri-parameters, RFC 3966
- * parameter). pname = 1*paramchar; a value may be empty (liberal).
+ * One ";name[=value]" with s[*ip] == ';' (§19.1.1 uri-parameters, RFC 3966
+ * parameter). pname = 1*paramchar; a value may be empty (liberal). *esc
+ * tells whether the name holds an escape.
  */
-static int
+static inline int
 param_scan(const char *s, size_t n, size_t *ip, struct pl *name, struct pl *val,
 	   bool *esc, const char **why)
 {
 	size_t i = *ip + 1, st = i;
+	bool vesc = false;
 
 	*esc = false;
 	if (!scan_esc(s, n, &i, SIP_UCC_PARAM, esc))
@@ -446,7 +419,7 @@ param_scan(const char *s, size_t n, size_t *ip, struct pl *name, struct pl *val,
 	pl_set(val, NULL, 0);
 	if (i < n && s[i] == '=') {
 		st = ++i;
-		if (!scan_esc(s, n, &i, SIP_UCC_PARAM, NULL))
+		if (!scan_esc(s, n, &i, SIP_UCC_PARAM, &vesc))
 			return fail(why, "bad escape");
 		pl_set(val, s + st, i - st);
 	}
@@ -455,35 +428,35 @@ param_scan(const char *s, size_t n, size_t *ip, struct pl *name, struct pl *val,
 }
 
 /* Record one well-known sip/sips uri-parameter. */
-static int
+static inline int
 sip_param_pick(struct sip_uri *u, const struct pl *name, const struct pl *val,
 	       bool esc, const char **why)
 {
-	enum wk_param k = wk_param(name->p, name->l, esc);
 	struct pl *slot;
 	uint32_t ttl;
 
-	switch (k) {
-	case WK_NONE:
+	switch (esc ? sip_uri_wk_param(name->p, name->l, true)
+		    : wk_name(name->p, name->l)) {
+	case SIP_URI_WK_NONE:
 		return 0;
-	case WK_LR:
+	case SIP_URI_WK_LR:
 		if (u->lr)
 			return fail(why, "duplicate uri parameter");
 		u->lr = true;
 		return 0;
-	case WK_TRANSPORT:
+	case SIP_URI_WK_TRANSPORT:
 		slot = &u->transport;
 		break;
-	case WK_USER:
+	case SIP_URI_WK_USER:
 		slot = &u->user_param;
 		break;
-	case WK_METHOD:
+	case SIP_URI_WK_METHOD:
 		slot = &u->method;
 		break;
-	case WK_MADDR:
+	case SIP_URI_WK_MADDR:
 		slot = &u->maddr;
 		break;
-	default: /* WK_TTL: ttl = 1*3DIGIT, 0..255 (§25.1) */
+	default: /* SIP_URI_WK_TTL: ttl = 1*3DIGIT, 0..255 (§25.1) */
 		if (pl_u32(val, 255, &ttl) != 0 || val->l > 3)
 			return fail(why, "bad ttl");
 		slot = &u->ttl;
@@ -502,17 +475,18 @@ static int
 headers_scan(const char *s, size_t n, size_t *ip, const char **why)
 {
 	size_t i = *ip, st;
+	bool esc;
 
 	for (;;) {
 		st = i;
-		if (!scan_esc(s, n, &i, SIP_UCC_HNV, NULL))
+		if (!scan_esc(s, n, &i, SIP_UCC_HNV, &esc))
 			return fail(why, "bad escape");
 		if (i == st)
 			return fail(why, "empty uri header name");
 		if (i >= n || s[i] != '=')
 			return fail(why, "missing '=' in uri header");
 		i++;
-		if (!scan_esc(s, n, &i, SIP_UCC_HNV, NULL))
+		if (!scan_esc(s, n, &i, SIP_UCC_HNV, &esc))
 			return fail(why, "bad escape");
 		if (i >= n || s[i] != '&')
 			break;
@@ -539,25 +513,24 @@ userinfo_scan(struct sip_uri *u, const char *s, size_t n, size_t *ip,
 	size_t i = *ip, j = i, colon = NPOS, k;
 
 	if (!memchr(s + i, '@', n - i))
-		return 0; /* fast path: no userinfo */
-	while (j < n) {
-		unsigned char c = (unsigned char)s[j];
-
-		if (sip_ucc(c, SIP_UCC_USER)) {
-			j++;
-		} else if (c == ':') {
+		return 0; /* no userinfo */
+	for (;;) {
+		j = sip_uri_span(s, n, j, SIP_UCC_USER);
+		if (j >= n)
+			return 0;
+		if (s[j] == ':') {
 			if (colon == NPOS)
 				colon = j;
 			j++;
-		} else if (c == '%') {
-			if (!esc_ok(s, n, j))
+		} else if (s[j] == '%') {
+			if (!sip_uri_esc_ok(s, n, j))
 				return fail(why, "bad escape");
 			j += 3;
 		} else {
 			break;
 		}
 	}
-	if (j >= n || s[j] != '@')
+	if (s[j] != '@')
 		return 0;
 	k = colon != NPOS ? colon : j;
 	if (k == i)
@@ -577,61 +550,75 @@ userinfo_scan(struct sip_uri *u, const char *s, size_t n, size_t *ip,
 	return 0;
 }
 
-/* host = hostname / IPv4address / IPv6reference, then [ ":" port ]. */
-static int
-hostport_scan(struct sip_uri *u, const char *s, size_t n, size_t *ip,
-	      const char **why)
+/* IPv6reference (RFC 5118) with s[i] == '['; returns the index after ']'
+   or 0 with *why set. */
+static size_t
+ipv6_ref(struct sip_uri *u, const char *s, size_t n, size_t i, const char **why)
 {
-	size_t i = *ip, st = i, k;
+	const char *e = memchr(s + i, ']', n - i);
+	size_t st = i + 1;
+
+	if (!e) {
+		fail(why, "unterminated IPv6 reference");
+		return 0;
+	}
+	i = (size_t)(e - s);
+	if (!sip_uri_ip6_parse(s + st, i - st, NULL)) {
+		fail(why, "bad IPv6 address");
+		return 0;
+	}
+	u->host_type = SIP_HOST_IPV6;
+	pl_set(&u->host, s + st, i - st);
+	return i + 1;
+}
+
+/*
+ * hostport after the userinfo: host [ ":" port ]. The hostname run
+ * s[i..h) of kind is already scanned (h == i when the host is bracketed
+ * or missing). *ip gets the index after the port.
+ */
+static int
+hostport(struct sip_uri *u, const char *s, size_t n, size_t i, size_t h,
+	 enum sip_host_type kind, size_t *ip, const char **why)
+{
+	size_t st, k;
 	uint32_t port = 0;
 
 	if (i < n && s[i] == '[') {
-		const char *e = memchr(s + i, ']', n - i);
-
-		if (!e)
-			return fail(why, "unterminated IPv6 reference");
-		st = i + 1;
-		i = (size_t)(e - s);
-		if (!ip6_parse(s + st, i - st, NULL))
-			return fail(why, "bad IPv6 address");
-		u->host_type = SIP_HOST_IPV6;
-		pl_set(&u->host, s + st, i - st);
-		i++;
+		h = ipv6_ref(u, s, n, i, why);
+		if (!h)
+			return EBADMSG;
 	} else {
-		while (i < n && sip_ucc((unsigned char)s[i], SIP_UCC_HOST))
-			i++;
-		if (i == st)
+		if (h == i)
 			return fail(why, "missing host");
 		/* RFC 5118 §4.2: an IPv6 host MUST be bracketed. */
-		if (i < n && s[i] == ':') {
-			for (k = i + 1; k < n && (sip_ucc((unsigned char)s[k],
-							  SIP_UCC_HEX) ||
-						  s[k] == '.');
-			     k++)
-				;
+		if (h < n && s[h] == ':') {
+			k = sip_uri_span(s, n, h + 1, SIP_UCC_HEX);
+			while (k < n && s[k] == '.')
+				k = sip_uri_span(s, n, k + 1, SIP_UCC_HEX);
 			if (k < n && s[k] == ':')
 				return fail(why, "IPv6 address without []");
 		}
-		u->host_type = host_kind(s + st, i - st);
-		if (u->host_type == SIP_HOST_NONE)
+		if (kind == SIP_HOST_NONE)
 			return fail(why, "bad host");
-		pl_set(&u->host, s + st, i - st);
+		u->host_type = kind;
+		pl_set(&u->host, s + i, h - i);
 	}
-	if (i < n && s[i] == ':') {
+	if (h < n && s[h] == ':') {
 		/* port = 1*DIGIT; 0 and above 65535 are not ports */
-		st = ++i;
-		while (i < n && sip_ucc((unsigned char)s[i], SIP_UCC_DIGIT)) {
-			port = port * 10 + (uint32_t)(s[i] - '0');
+		st = ++h;
+		while (h < n && (unsigned char)(s[h] - '0') < 10) {
+			port = port * 10 + (uint32_t)(s[h] - '0');
 			if (port > 65535)
 				port = 65536;
-			i++;
+			h++;
 		}
-		if (i == st || port == 0 || port > 65535)
+		if (h == st || port == 0 || port > 65535)
 			return fail(why, "bad port");
 		u->port = (uint16_t)port;
 		u->port_set = true;
 	}
-	*ip = i;
+	*ip = h;
 	return 0;
 }
 
@@ -651,13 +638,16 @@ static int
 decode_sip(struct sip_uri *u, const char *s, size_t n, size_t i,
 	   const char **why)
 {
+	enum sip_host_type kind;
 	struct pl name, val;
-	size_t st;
+	size_t h, st;
 	bool esc;
 	int err;
 
-	if ((err = userinfo_scan(u, s, n, &i, why)) != 0 ||
-	    (err = hostport_scan(u, s, n, &i, why)) != 0)
+	if ((err = userinfo_scan(u, s, n, &i, why)) != 0)
+		return err;
+	h = host_run(s, n, i, &kind);
+	if ((err = hostport(u, s, n, i, h, kind, &i, why)) != 0)
 		return err;
 	st = i;
 	while (i < n && s[i] == ';') {
@@ -712,7 +702,8 @@ decode_tel(struct sip_uri *u, const char *s, size_t n, size_t i,
 	while (i < n && s[i] == ';') {
 		if ((err = param_scan(s, n, &i, &name, &val, &esc, why)) != 0)
 			return err;
-		if (name.l == 13 && lit_eq(name.p, "phone-context", 13)) {
+		if (name.l == 13 &&
+		    sip_uri_lit_eq(name.p, "phone-context", 13)) {
 			if (ctx || !val.l)
 				return fail(why, "bad phone-context");
 			ctx = true;
@@ -733,7 +724,9 @@ decode_other(struct sip_uri *u, const char *s, size_t n, size_t i,
 {
 	size_t st = i;
 
-	if (!scan_esc(s, n, &i, SIP_UCC_URIC, NULL))
+	bool esc;
+
+	if (!scan_esc(s, n, &i, SIP_UCC_URIC, &esc))
 		return fail(why, "bad escape");
 	if (i == st)
 		return fail(why, "empty URI");
@@ -753,325 +746,31 @@ sip_uri_decode(struct sip_uri *uri, const struct pl *pl, const char **why)
 	s = pl->p;
 	n = pl->l;
 	uri->raw = *pl;
+	/* "sip:" in any case, with one compare (see wk_name()) */
+	if (n >= 4 && (ld32(s) | ld32("\x20\x20\x20\0")) == ld32("sip:")) {
+		pl_set(&uri->scheme_pl, s, 3);
+		uri->scheme = SIP_URI_SIP;
+		return decode_sip(uri, s, n, 4, why);
+	}
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	if (!sip_ucc((unsigned char)s[0], SIP_UCC_ALPHA))
 		return fail(why, "bad scheme");
-	for (i = 1; i < n && sip_ucc((unsigned char)s[i], SIP_UCC_SCHEME); i++)
-		;
+	i = sip_uri_span(s, n, 1, SIP_UCC_SCHEME);
 	if (i >= n || s[i] != ':')
 		return fail(why, "bad scheme");
 	pl_set(&uri->scheme_pl, s, i);
-	if (i == 3 && lit_eq(s, "sip", 3)) {
+	if (i == 3 && sip_uri_lit_eq(s, "sip", 3)) {
 		uri->scheme = SIP_URI_SIP;
 		return decode_sip(uri, s, n, i + 1, why);
 	}
-	if (i == 4 && lit_eq(s, "sips", 4)) {
+	if (i == 4 && sip_uri_lit_eq(s, "sips", 4)) {
 		uri->scheme = SIP_URI_SIPS;
 		return decode_sip(uri, s, n, i + 1, why);
 	}
-	if (i == 3 && lit_eq(s, "tel", 3)) {
+	if (i == 3 && sip_uri_lit_eq(s, "tel", 3)) {
 		uri->scheme = SIP_URI_TEL;
 		return decode_tel(uri, s, n, i + 1, why);
 	}
 	uri->scheme = SIP_URI_OTHER;
 	return decode_other(uri, s, n, i + 1, why);
-}
-
-/* Next ";name[=value]" of a params slice already checked by
-   sip_uri_decode(); *pos starts at 0. */
-static bool
-param_next(const struct pl *ps, size_t *pos, struct pl *name, struct pl *val)
-{
-	const char *s = ps->p;
-	size_t n = ps->l, i = *pos, st;
-
-	if (i >= n)
-		return false;
-	if (s[i] == ';')
-		i++;
-	for (st = i; i < n && s[i] != ';' && s[i] != '='; i++)
-		;
-	pl_set(name, s + st, i - st);
-	if (i < n && s[i] == '=') {
-		for (st = ++i; i < n && s[i] != ';'; i++)
-			;
-		pl_set(val, s + st, i - st);
-	} else {
-		pl_set(val, s + i, 0);
-	}
-	*pos = i;
-	return true;
-}
-
-bool
-sip_uri_param(const struct sip_uri *uri, const char *name, struct pl *val)
-{
-	size_t pos = 0, nl = strlen(name);
-	struct pl n, v;
-
-	while (param_next(&uri->params, &pos, &n, &v)) {
-		if (esc_eq(n.p, n.l, name, nl, true)) {
-			if (val)
-				*val = v;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Next "hname=hvalue" of a headers slice checked by sip_uri_decode(). */
-static bool
-header_next(const struct pl *hs, size_t *pos, struct pl *name, struct pl *val)
-{
-	const char *s = hs->p;
-	size_t n = hs->l, i = *pos, st = i, eq = NPOS;
-
-	if (i >= n)
-		return false;
-	for (; i < n && s[i] != '&'; i++)
-		if (s[i] == '=' && eq == NPOS)
-			eq = i;
-	if (eq == NPOS)
-		eq = i;
-	pl_set(name, s + st, eq - st);
-	pl_set(val, s + eq + (eq < i), i - eq - (eq < i));
-	*pos = i + 1;
-	return true;
-}
-
-/* How many headers of hs are name=val: names case-insensitive, values
-   byte-exact, both after unescaping. */
-static size_t
-header_count(const struct pl *hs, const struct pl *name, const struct pl *val)
-{
-	size_t pos = 0, cnt = 0;
-	struct pl n, v;
-
-	while (header_next(hs, &pos, &n, &v)) {
-		if (esc_eq(n.p, n.l, name->p, name->l, true) &&
-		    esc_eq(v.p, v.l, val->p, val->l, false))
-			cnt++;
-	}
-	return cnt;
-}
-
-/*
- * §19.1.4: "header components are never ignored ... any present header
- * component MUST be present in both URIs and match". Compared as
- * multisets: names case-insensitive, values byte-exact after unescaping
- * (a header-specific comparison would need every header's grammar).
- */
-static bool
-headers_eq(const struct sip_uri *a, const struct sip_uri *b)
-{
-	size_t pos = 0, ta = 0, tb = 0;
-	struct pl n, v;
-
-	if (pl_isset(&a->headers) != pl_isset(&b->headers))
-		return false;
-	if (!pl_isset(&a->headers))
-		return true;
-	while (header_next(&a->headers, &pos, &n, &v))
-		ta++;
-	pos = 0;
-	while (header_next(&b->headers, &pos, &n, &v))
-		tb++;
-	if (ta != tb)
-		return false;
-	pos = 0;
-	while (header_next(&a->headers, &pos, &n, &v)) {
-		if (header_count(&a->headers, &n, &v) !=
-		    header_count(&b->headers, &n, &v))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Every uri-parameter of x that y also has must match there (names and
- * values case-insensitive after unescaping); user, ttl, method, maddr and
- * transport must not be in x alone (§19.1.4). Called both ways.
- */
-static bool
-sip_params_cover(const struct sip_uri *x, const struct sip_uri *y)
-{
-	size_t px = 0, py;
-	struct pl nx, vx, ny, vy;
-
-	while (param_next(&x->params, &px, &nx, &vx)) {
-		bool seen = false, match = false;
-		enum wk_param k;
-
-		py = 0;
-		while (!match && param_next(&y->params, &py, &ny, &vy)) {
-			if (!esc_eq(nx.p, nx.l, ny.p, ny.l, true))
-				continue;
-			seen = true;
-			match = esc_eq(vx.p, vx.l, vy.p, vy.l, true);
-		}
-		if (match)
-			continue;
-		if (seen)
-			return false;
-		k = wk_param(nx.p, nx.l, memchr(nx.p, '%', nx.l) != NULL);
-		if (k != WK_NONE && k != WK_LR)
-			return false;
-	}
-	return true;
-}
-
-/* Hosts: names case-insensitive; IP addresses compared as addresses
-   (RFC 5954 §3: "[2001:db8::1]" equals "[2001:DB8:0::1]"). */
-static bool
-host_eq(const struct sip_uri *a, const struct sip_uri *b)
-{
-	uint8_t x[16], y[16];
-	uint32_t p, q;
-
-	if (a->host_type != b->host_type)
-		return false;
-	switch (a->host_type) {
-	case SIP_HOST_IPV6:
-		return ip6_parse(a->host.p, a->host.l, x) &&
-		       ip6_parse(b->host.p, b->host.l, y) &&
-		       memcmp(x, y, 16) == 0;
-	case SIP_HOST_IPV4:
-		return ip4_parse(a->host.p, a->host.l, &p) &&
-		       ip4_parse(b->host.p, b->host.l, &q) && p == q;
-	default:
-		return pl_caseeq(&a->host, &b->host);
-	}
-}
-
-/* RFC 3261 §19.1.4. */
-static bool
-sip_eq(const struct sip_uri *a, const struct sip_uri *b)
-{
-	/* userinfo: case-sensitive, escaped equals unescaped */
-	if (!pl_esc_eq(&a->user, &b->user, false) ||
-	    !pl_esc_eq(&a->password, &b->password, false))
-		return false;
-	if (!host_eq(a, b))
-		return false;
-	/* "sip:bob@biloxi.com" is not "sip:bob@biloxi.com:5060" */
-	if (a->port_set != b->port_set || a->port != b->port)
-		return false;
-	if (!sip_params_cover(a, b) || !sip_params_cover(b, a))
-		return false;
-	return headers_eq(a, b);
-}
-
-/* Telephone digits equal ignoring visual separators (RFC 3966 §4),
-   case-insensitive (local numbers may hold hex digits). */
-static bool
-tel_digits_eq(const struct pl *a, const struct pl *b)
-{
-	size_t i = 0, j = 0;
-
-	for (;;) {
-		while (i < a->l &&
-		       sip_ucc((unsigned char)a->p[i], SIP_UCC_TELSEP))
-			i++;
-		while (j < b->l &&
-		       sip_ucc((unsigned char)b->p[j], SIP_UCC_TELSEP))
-			j++;
-		if (i == a->l || j == b->l)
-			return i == a->l && j == b->l;
-		if (lower((unsigned char)a->p[i++]) !=
-		    lower((unsigned char)b->p[j++]))
-			return false;
-	}
-}
-
-/* RFC 3966 §4: phone-context compared digit by digit when it is a global
-   number, else as a host name; ext likewise as digits. */
-static bool
-tel_value_eq(const struct pl *name, const struct pl *va, const struct pl *vb)
-{
-	bool digits = (name->l == 3 && lit_eq(name->p, "ext", 3)) ||
-		      (va->l && va->p[0] == '+' && vb->l && vb->p[0] == '+');
-
-	if (digits)
-		return tel_digits_eq(va, vb);
-	return esc_eq(va->p, va->l, vb->p, vb->l, true);
-}
-
-/* RFC 3966 §4: "If one URI has a parameter name not found in the other,
-   the two URIs are not equal." Called both ways. */
-static bool
-tel_params_cover(const struct sip_uri *x, const struct sip_uri *y)
-{
-	size_t px = 0, py;
-	struct pl nx, vx, ny, vy;
-
-	while (param_next(&x->params, &px, &nx, &vx)) {
-		bool match = false;
-
-		py = 0;
-		while (!match && param_next(&y->params, &py, &ny, &vy))
-			match = esc_eq(nx.p, nx.l, ny.p, ny.l, true) &&
-				tel_value_eq(&nx, &vx, &vy);
-		if (!match)
-			return false;
-	}
-	return true;
-}
-
-static bool
-tel_eq(const struct sip_uri *a, const struct sip_uri *b)
-{
-	/* both global or both local */
-	if ((a->number.p[0] == '+') != (b->number.p[0] == '+'))
-		return false;
-	return tel_digits_eq(&a->number, &b->number) &&
-	       tel_params_cover(a, b) && tel_params_cover(b, a);
-}
-
-bool
-sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b)
-{
-	/* §19.1.4: a SIP and a SIPS URI are never equivalent */
-	if (a->scheme != b->scheme)
-		return false;
-	switch (a->scheme) {
-	case SIP_URI_SIP:
-	case SIP_URI_SIPS:
-		return sip_eq(a, b);
-	case SIP_URI_TEL:
-		return tel_eq(a, b);
-	default:
-		/* no rule of ours: scheme case-insensitive (RFC 3986 §6.2.2.1)
-		   and the rest byte-exact after unescaping */
-		return pl_caseeq(&a->scheme_pl, &b->scheme_pl) &&
-		       pl_esc_eq(&a->opaque, &b->opaque, false);
-	}
-}
-
-int
-sip_uri_unescape(char *dst, size_t dstsz, const struct pl *src, size_t *outlen)
-{
-	size_t i = 0, k = 0;
-
-	if (outlen)
-		*outlen = 0;
-	while (src->p && i < src->l) {
-		unsigned char c = (unsigned char)src->p[i];
-
-		/* one level only: "%2541" gives "%41" (RFC 4475 esc01) */
-		if (c == '%') {
-			if (!esc_ok(src->p, src->l, i))
-				return EINVAL;
-			c = (unsigned char)esc_byte(src->p, src->l, &i);
-		} else {
-			i++;
-		}
-		if (k >= dstsz)
-			return ENOSPC;
-		dst[k++] = (char)c; /* %00 kept (RFC 4475 escnull) */
-	}
-	if (k < dstsz)
-		dst[k] = '\0';
-	if (outlen)
-		*outlen = k;
-	return 0;
 }

@@ -322,6 +322,41 @@ test_bad(void)
 	bad("\"a\" \"b\" <sip:a@b>", NULL);
 }
 
+/* Every field is reset on each call, whichever path returns, and the
+   common shapes decode in full. */
+static void
+test_reset_and_shapes(void)
+{
+	struct sip_addr a;
+
+	CU_ASSERT_EQUAL(dec(&a, "\"Alice \\\"A\\\" \xc3\xa9\" "
+				"<sip:+4989111222333@carrier.example.com;"
+				"user=phone>;tag=as6f7a2b1c"),
+			0);
+	PLEQ(a.dname, "Alice \\\"A\\\" \xc3\xa9");
+	PLEQ(a.uri.user, "+4989111222333");
+	PLEQ(a.uri.user_param, "phone");
+	PLEQ(a.tag, "as6f7a2b1c");
+	CU_ASSERT_EQUAL(dec(&a, "*"), 0);
+	CU_ASSERT(a.star);
+	ABSENT(a.dname);
+	ABSENT(a.tag);
+	ABSENT(a.uri.host);
+	ABSENT(a.uri.user_param);
+	CU_ASSERT_EQUAL(a.uri.scheme, SIP_URI_SIP);
+	CU_ASSERT_EQUAL(dec(&a, "<sip:trunk42@192.0.2.50:5060;transport=udp>"
+				";expires=3600"),
+			0);
+	PLEQ(a.uri.host, "192.0.2.50");
+	PLEQ(a.params, ";expires=3600");
+	ABSENT(a.tag);
+	CU_ASSERT_EQUAL(dec(&a, "\"unterminated <sip:a@b>"), EBADMSG);
+	CU_ASSERT_STRING_EQUAL(why, "unterminated quoted string");
+	ABSENT(a.uri.host);
+	ABSENT(a.uri.raw);
+	bad("<sip:a@b;x=\">", "invalid character in URI");
+}
+
 void test_addr_register(void);
 void
 test_addr_register(void)
@@ -333,4 +368,5 @@ test_addr_register(void)
 	TU_ADD(s, test_display_names);
 	TU_ADD(s, test_star);
 	TU_ADD(s, test_bad);
+	TU_ADD(s, test_reset_and_shapes);
 }

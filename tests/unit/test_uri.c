@@ -539,6 +539,83 @@ test_unescape(void)
 	CU_ASSERT_EQUAL(n, 0);
 }
 
+/* The one-pass scanner's shortcuts (host classified while scanned, "sip:"
+   and well-known parameter names compared word-wise) agree with the
+   grammar. */
+static void
+test_fast_paths(void)
+{
+	struct sip_uri u;
+
+	/* dotted quads: octets, length, trailing bytes */
+	CU_ASSERT_EQUAL(dec(&u, "sip:255.255.255.255:5060"), 0);
+	CU_ASSERT_EQUAL(u.host_type, SIP_HOST_IPV4);
+	CU_ASSERT_EQUAL(u.port, 5060);
+	CU_ASSERT_EQUAL(dec(&u, "sip:u@010.0.0.1"), 0);
+	CU_ASSERT_EQUAL(u.host_type, SIP_HOST_IPV4);
+	bad("sip:256.1.1.1");
+	bad("sip:1.2.3.300");
+	bad("sip:1.2.3.4.5");
+	bad("sip:1.2.3.4.");
+	bad("sip:1.2.3");
+	bad("sip:1234.1.1.1");
+	bad("sip:1.2..3.4");
+	/* names starting with a digit are names when the top label is */
+	CU_ASSERT_EQUAL(dec(&u, "sip:3com.example.com"), 0);
+	CU_ASSERT_EQUAL(u.host_type, SIP_HOST_NAME);
+	CU_ASSERT_EQUAL(dec(&u, "sip:1.2.3.4.example."), 0);
+	CU_ASSERT_EQUAL(u.host_type, SIP_HOST_NAME);
+	bad("sip:example.3com");
+	bad("sip:a-.example.com");
+	bad("sip:-a.example.com");
+	bad("sip:a..example.com");
+	bad("sip:.example.com");
+	bad("sip:example.com..");
+	CU_ASSERT_EQUAL(dec(&u, "sip:example.com.;lr"), 0);
+	PLEQ(u.host, "example.com.");
+	CU_ASSERT(u.lr);
+	/* userinfo found before the host is scanned */
+	CU_ASSERT_EQUAL(dec(&u, "sip:4930123456789@10.20.0.5:5060"), 0);
+	PLEQ(u.user, "4930123456789");
+	PLEQ(u.host, "10.20.0.5");
+	CU_ASSERT_EQUAL(dec(&u, "sip:10.20.0.5;x=a@b"), 0); /* semiuri */
+	PLEQ(u.user, "10.20.0.5;x=a");
+	PLEQ(u.host, "b");
+	CU_ASSERT_EQUAL(dec(&u, "sip:host;p=%41@"), EBADMSG);
+	/* scheme in any case */
+	CU_ASSERT_EQUAL(dec(&u, "SiP:host"), 0);
+	CU_ASSERT_EQUAL(u.scheme, SIP_URI_SIP);
+	PLEQ(u.scheme_pl, "SiP");
+	CU_ASSERT_EQUAL(dec(&u, "sIpS:host"), 0);
+	CU_ASSERT_EQUAL(u.scheme, SIP_URI_SIPS);
+	CU_ASSERT_EQUAL(dec(&u, "sipx:host"), 0);
+	CU_ASSERT_EQUAL(u.scheme, SIP_URI_OTHER);
+	/* well-known parameter names in any case, and near misses */
+	CU_ASSERT_EQUAL(dec(&u, "sip:h;TRANSPORT=tcp;uSeR=phone;Method=BYE;"
+				"MADDR=1.2.3.4;tTl=1;LR"),
+			0);
+	PLEQ(u.transport, "tcp");
+	PLEQ(u.user_param, "phone");
+	PLEQ(u.method, "BYE");
+	PLEQ(u.maddr, "1.2.3.4");
+	PLEQ(u.ttl, "1");
+	CU_ASSERT(u.lr);
+	CU_ASSERT_EQUAL(dec(&u, "sip:h;transpor=t;transports=x;users=y;"
+				"methox=z;maddy=w;lrr;ttt=2;l"),
+			0);
+	ABSENT(u.transport);
+	ABSENT(u.user_param);
+	ABSENT(u.method);
+	ABSENT(u.maddr);
+	ABSENT(u.ttl);
+	CU_ASSERT(!u.lr);
+	/* escapes in names and values take the slow path */
+	CU_ASSERT_EQUAL(dec(&u, "sip:h;%74ransport=%74cp;x=%41%42"), 0);
+	PLEQ(u.transport, "%74cp");
+	bad("sip:h;x=%4");
+	bad("sip:h;x%zz=1");
+}
+
 void test_uri_register(void);
 void
 test_uri_register(void)
@@ -555,4 +632,5 @@ test_uri_register(void)
 	TU_ADD(s, test_eq_rfc3261);
 	TU_ADD(s, test_eq_more);
 	TU_ADD(s, test_unescape);
+	TU_ADD(s, test_fast_paths);
 }
