@@ -1,0 +1,216 @@
+/* Timers: binary min-heap ordered by (due, start order), injected clock. */
+#define LOG_MODULE "tmr"
+#include "tmr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "mem.h"
+
+struct tmr_ctx {
+	tmr_now_h *now_h;
+	void *now_arg;	   /* borrowed: the clock's state */
+	struct tmr **heap; /* owned array of weak timer pointers */
+	size_t n, cap;
+	uint64_t seq; /* next start order */
+};
+
+uint64_t
+tmr_clock_mono(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+ctx_destroy(void *arg)
+{
+	struct tmr_ctx *ctx = arg;
+
+	for (size_t i = 0; i < ctx->n; i++) {
+		ctx->heap[i]->idx = 0;
+		ctx->heap[i]->ctx = NULL;
+	}
+	free(ctx->heap);
+}
+
+int
+tmr_ctx_alloc(struct tmr_ctx **ctxp, tmr_now_h *now_h, void *arg)
+{
+	struct tmr_ctx *ctx;
+
+	if (!ctxp)
+		return EINVAL;
+	ctx = mem_zalloc(sizeof(*ctx), ctx_destroy);
+	if (!ctx)
+		return ENOMEM;
+	ctx->now_h = now_h ? now_h : tmr_clock_mono;
+	ctx->now_arg = arg;
+	*ctxp = ctx;
+	return 0;
+}
+
+uint64_t
+tmr_now(const struct tmr_ctx *ctx)
+{
+	return ctx->now_h(ctx->now_arg);
+}
+
+size_t
+tmr_count(const struct tmr_ctx *ctx)
+{
+	return ctx->n;
+}
+
+void
+tmr_init(struct tmr *tmr)
+{
+	*tmr = (struct tmr){0};
+}
+
+static bool
+before(const struct tmr *a, const struct tmr *b)
+{
+	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void
+put(struct tmr_ctx *ctx, size_t i, struct tmr *t)
+{
+	ctx->heap[i] = t;
+	t->idx = i + 1;
+}
+
+static void
+sift_up(struct tmr_ctx *ctx, size_t i)
+{
+	struct tmr *t = ctx->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!before(t, ctx->heap[parent]))
+			break;
+		put(ctx, i, ctx->heap[parent]);
+		i = parent;
+	}
+	put(ctx, i, t);
+}
+
+static void
+sift_down(struct tmr_ctx *ctx, size_t i)
+{
+	struct tmr *t = ctx->heap[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= ctx->n)
+			break;
+		if (c + 1 < ctx->n && before(ctx->heap[c + 1], ctx->heap[c]))
+			c++;
+		if (!before(ctx->heap[c], t))
+			break;
+		put(ctx, i, ctx->heap[c]);
+		i = c;
+	}
+	put(ctx, i, t);
+}
+
+void
+tmr_cancel(struct tmr *tmr)
+{
+	struct tmr_ctx *ctx;
+	struct tmr *moved;
+	size_t i;
+
+	if (!tmr || !tmr->idx || !tmr->ctx)
+		return;
+	ctx = tmr->ctx;
+	i = tmr->idx - 1;
+	tmr->idx = 0;
+	tmr->ctx = NULL;
+	if (i == --ctx->n)
+		return;
+	moved = ctx->heap[ctx->n];
+	put(ctx, i, moved);
+	/* The moved timer may need to go either way. */
+	sift_down(ctx, i);
+	sift_up(ctx, moved->idx - 1);
+}
+
+static int
+grow(struct tmr_ctx *ctx)
+{
+	size_t cap = ctx->cap ? ctx->cap * 2 : 64;
+	struct tmr **h;
+
+	if (ctx->n < ctx->cap)
+		return 0;
+	h = realloc(ctx->heap, cap * sizeof(*h));
+	if (!h)
+		return ENOMEM;
+	ctx->heap = h;
+	ctx->cap = cap;
+	return 0;
+}
+
+int
+tmr_start(struct tmr *tmr, struct tmr_ctx *ctx, uint64_t delay_ms, tmr_h *h,
+	  void *arg)
+{
+	if (!tmr || !ctx || !h)
+		return EINVAL;
+	tmr_cancel(tmr);
+	if (grow(ctx))
+		return ENOMEM;
+	tmr->ctx = ctx;
+	tmr->h = h;
+	tmr->arg = arg;
+	tmr->due = tmr_now(ctx) + delay_ms;
+	tmr->seq = ctx->seq++;
+	ctx->heap[ctx->n++] = tmr;
+	sift_up(ctx, ctx->n - 1);
+	return 0;
+}
+
+bool
+tmr_isrunning(const struct tmr *tmr)
+{
+	return tmr && tmr->idx != 0;
+}
+
+uint64_t
+tmr_remaining(const struct tmr *tmr)
+{
+	uint64_t now;
+
+	if (!tmr_isrunning(tmr))
+		return 0;
+	now = tmr_now(tmr->ctx);
+	return tmr->due > now ? tmr->due - now : 0;
+}
+
+int64_t
+tmr_poll(struct tmr_ctx *ctx)
+{
+	uint64_t now = tmr_now(ctx);
+	uint64_t limit = ctx->seq; /* started during this poll: next one */
+
+	while (ctx->n > 0) {
+		struct tmr *t = ctx->heap[0];
+
+		if (t->due > now || t->seq >= limit)
+			break;
+		tmr_cancel(t);
+		t->h(t->arg); /* may free t's owner: do not touch t after */
+	}
+	if (ctx->n == 0)
+		return -1;
+	now = tmr_now(ctx);
+	return ctx->heap[0]->due > now ? (int64_t)(ctx->heap[0]->due - now) : 0;
+}

@@ -1,0 +1,199 @@
+/* Unit tests: timer heap with an injected clock (stack/tmr.c). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "stack/mem.h"
+#include "stack/tmr.h"
+#include "testutil.h"
+
+static uint64_t fake_now;
+
+static uint64_t
+fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+struct rec {
+	int order[2048];
+	int n;
+};
+
+struct item {
+	struct rec *rec; /* borrowed */
+	struct tmr t;
+	struct tmr *other; /* borrowed: to cancel/restart */
+	struct tmr_ctx *ctx;
+	int id;
+	int restarts;
+	bool free_self;
+};
+
+static void
+item_h(void *arg)
+{
+	struct item *it = arg;
+
+	it->rec->order[it->rec->n++] = it->id;
+	if (it->other)
+		tmr_cancel(it->other);
+	if (it->restarts > 0) {
+		it->restarts--;
+		tmr_start(&it->t, it->ctx, 0, item_h, it);
+	}
+	if (it->free_self)
+		free(it);
+}
+
+static struct tmr_ctx *
+ctx_new(void)
+{
+	struct tmr_ctx *ctx = NULL;
+
+	fake_now = 1000;
+	CU_ASSERT_EQUAL_FATAL(tmr_ctx_alloc(&ctx, fake_clock, NULL), 0);
+	return ctx;
+}
+
+static void
+test_order(void)
+{
+	struct tmr_ctx *ctx = ctx_new();
+	struct rec rec = {0};
+	struct item a = {&rec, {0}, NULL, ctx, 1, 0, false};
+	struct item b = {&rec, {0}, NULL, ctx, 2, 0, false};
+	struct item c = {&rec, {0}, NULL, ctx, 3, 0, false};
+
+	CU_ASSERT_EQUAL(tmr_poll(ctx), -1);
+	tmr_start(&a.t, ctx, 300, item_h, &a);
+	tmr_start(&b.t, ctx, 100, item_h, &b);
+	tmr_start(&c.t, ctx, 100, item_h, &c); /* tie: b first */
+	CU_ASSERT_EQUAL(tmr_count(ctx), 3);
+	CU_ASSERT_EQUAL(tmr_poll(ctx), 100);
+	CU_ASSERT_EQUAL(tmr_remaining(&a.t), 300);
+	fake_now += 99;
+	CU_ASSERT_EQUAL(tmr_poll(ctx), 1);
+	CU_ASSERT_EQUAL(rec.n, 0);
+	fake_now += 1;
+	CU_ASSERT_EQUAL(tmr_poll(ctx), 200);
+	CU_ASSERT_EQUAL(rec.n, 2);
+	CU_ASSERT_EQUAL(rec.order[0], 2);
+	CU_ASSERT_EQUAL(rec.order[1], 3);
+	CU_ASSERT_FALSE(tmr_isrunning(&b.t));
+	fake_now += 500;
+	CU_ASSERT_EQUAL(tmr_poll(ctx), -1);
+	CU_ASSERT_EQUAL(rec.order[2], 1);
+	CU_ASSERT_EQUAL(tmr_count(ctx), 0);
+	mem_deref(ctx);
+}
+
+static void
+test_cancel_restart(void)
+{
+	struct tmr_ctx *ctx = ctx_new();
+	struct rec rec = {0};
+	struct item a = {&rec, {0}, NULL, ctx, 1, 0, false};
+	struct item b = {&rec, {0}, NULL, ctx, 2, 0, false};
+
+	tmr_cancel(&a.t); /* idle: no-op */
+	tmr_start(&a.t, ctx, 100, item_h, &a);
+	tmr_start(&b.t, ctx, 200, item_h, &b);
+	tmr_cancel(&a.t);
+	CU_ASSERT_FALSE(tmr_isrunning(&a.t));
+	CU_ASSERT_EQUAL(tmr_count(ctx), 1);
+	tmr_start(&b.t, ctx, 50, item_h, &b); /* restart moves it */
+	CU_ASSERT_EQUAL(tmr_count(ctx), 1);
+	CU_ASSERT_EQUAL(tmr_poll(ctx), 50);
+	fake_now += 50;
+	CU_ASSERT_EQUAL(tmr_poll(ctx), -1);
+	CU_ASSERT_EQUAL(rec.n, 1);
+	mem_deref(ctx);
+}
+
+/* Handlers restart themselves with 0 (next poll only), cancel others,
+   free their owner. */
+static void
+test_handlers(void)
+{
+	struct tmr_ctx *ctx = ctx_new();
+	struct rec rec = {0};
+	struct item a = {&rec, {0}, NULL, ctx, 1, 2, false};
+	struct item b = {&rec, {0}, NULL, ctx, 2, 0, false};
+	struct item *c = calloc(1, sizeof(*c));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	*c = (struct item){&rec, {0}, NULL, ctx, 3, 0, true};
+	a.other = &b.t;
+	tmr_start(&a.t, ctx, 10, item_h, &a);
+	tmr_start(&b.t, ctx, 10, item_h, &b);
+	tmr_start(&c->t, ctx, 5, item_h, c);
+	fake_now += 10;
+	CU_ASSERT_EQUAL(tmr_poll(ctx), 0); /* a restarted with 0 */
+	CU_ASSERT_EQUAL(rec.n, 2);	   /* c, a; b cancelled by a */
+	CU_ASSERT_EQUAL(rec.order[0], 3);
+	CU_ASSERT_EQUAL(rec.order[1], 1);
+	CU_ASSERT_EQUAL(tmr_poll(ctx), 0);
+	CU_ASSERT_EQUAL(tmr_poll(ctx), -1);
+	CU_ASSERT_EQUAL(rec.n, 4);
+	mem_deref(ctx);
+}
+
+static void
+test_many(void)
+{
+	struct tmr_ctx *ctx = ctx_new();
+	static struct item it[1000];
+	struct rec *rec = calloc(1, sizeof(*rec));
+	uint64_t last = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+	srand(7);
+	for (int i = 0; i < 1000; i++) {
+		it[i] = (struct item){rec, {0}, NULL, ctx, i, 0, false};
+		tmr_start(&it[i].t, ctx, (uint64_t)(rand() % 5000), item_h,
+			  &it[i]);
+	}
+	for (int i = 0; i < 1000; i += 3) /* cancel a third */
+		tmr_cancel(&it[i].t);
+	CU_ASSERT_EQUAL(tmr_count(ctx), 666);
+	fake_now += 5000;
+	tmr_poll(ctx);
+	CU_ASSERT_EQUAL(rec->n, 666);
+	for (int i = 0; i < rec->n; i++) {
+		uint64_t due = it[rec->order[i]].t.due;
+
+		CU_ASSERT(due >= last);
+		CU_ASSERT(rec->order[i] % 3 != 0);
+		last = due;
+	}
+	free(rec);
+	mem_deref(ctx);
+}
+
+static void
+test_ctx_destroy(void)
+{
+	struct tmr_ctx *ctx = ctx_new();
+	struct rec rec = {0};
+	struct item a = {&rec, {0}, NULL, ctx, 1, 0, false};
+
+	tmr_start(&a.t, ctx, 10, item_h, &a);
+	mem_deref(ctx);
+	CU_ASSERT_FALSE(tmr_isrunning(&a.t));
+	tmr_cancel(&a.t); /* safe after the context went */
+	CU_ASSERT(tmr_clock_mono(NULL) > 0);
+}
+
+void test_tmr_register(void);
+void
+test_tmr_register(void)
+{
+	CU_pSuite s = tu_suite("tmr");
+
+	TU_ADD(s, test_order);
+	TU_ADD(s, test_cancel_restart);
+	TU_ADD(s, test_handlers);
+	TU_ADD(s, test_many);
+	TU_ADD(s, test_ctx_destroy);
+}
