@@ -1,0 +1,224 @@
+/* SIP transports over UDP and TCP: RFC 3261 §18 (with §18.1.1 size rule,
+   §18.1.2 response check, §18.2.1 received, §18.2.2 response routing),
+   RFC 3581 (rport), RFC 5626 §3.5.1 (CRLF keep-alive). TLS comes later. */
+#ifndef TANDEM_TP_H
+#define TANDEM_TP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "sip_msg.h"
+
+struct event_base;
+struct tp_ctx;	/* one per signaling worker; refcounted (mem_deref frees) */
+struct tp_conn; /* one TCP connection; refcounted, opaque */
+
+enum tp_proto {
+	TP_UDP, /* unreliable, datagrams */
+	TP_TCP, /* reliable, stream framed by Content-Length (§18.3) */
+	TP_PROTO_COUNT
+};
+
+/* Limits and timers; tp_conf_default() fills the defaults. */
+struct tp_conf {
+	struct sip_limits lim;	/* max_msg also caps the bytes buffered for
+				   one incomplete TCP message; default 65536 */
+	unsigned max_conns;	/* accepted TCP connections; more are closed
+				   at once; default 1024 */
+	unsigned max_out_conns; /* connections we open; default 1024 */
+	unsigned idle_ms;	/* TCP idle timeout; default 120000 */
+	unsigned connect_ms;	/* TCP connect timeout; default 10000 */
+	size_t max_outq;	/* bytes queued for sending on one connection;
+				   beyond it tp_send() fails with ENOBUFS;
+				   default 1 MiB */
+	unsigned udp_batch; /* datagrams per recvmmsg(), 1..32; default 32 */
+	unsigned mtu;	    /* path MTU for §18.1.1; 0 = unknown (then the
+			       1300-byte rule applies); default 0 */
+};
+
+/* Counters; read with tp_stats(). Plain integers: one thread per ctx. */
+struct tp_stats {
+	uint64_t rx_msgs;	  /* messages given to the receive callback */
+	uint64_t rx_parse_err;	  /* messages that failed sip_msg_parse() */
+	uint64_t rx_dropped;	  /* dropped without answer: unparseable and
+				     unanswerable, responses not ours,
+				     truncated datagrams */
+	uint64_t rx_not_ours;	  /* responses whose Via is not ours
+				     (§18.1.2); also in rx_dropped */
+	uint64_t rx_keepalive;	  /* CRLF keep-alives (UDP datagrams, TCP) */
+	uint64_t tx_stateless;	  /* stateless error replies sent */
+	uint64_t tx_msgs;	  /* messages handed to the kernel / queued */
+	uint64_t tx_errors;	  /* sends that failed */
+	uint64_t tx_udp_to_tcp;	  /* §18.1.1: UDP requests sent over TCP */
+	uint64_t tx_udp_big;	  /* §18.1.1 says TCP, but none possible */
+	uint64_t tcp_accepted;	  /* connections accepted */
+	uint64_t tcp_refused;	  /* closed at accept: over max_conns */
+	uint64_t tcp_idle;	  /* closed by the idle timeout */
+	uint64_t tcp_bad_stream;  /* closed: framing error or too many bytes */
+	uint64_t tcp_pings;	  /* RFC 5626 double-CRLF pings answered */
+	uint64_t tcp_conn_failed; /* outgoing connects that failed */
+};
+
+/*
+ * How a message arrived. Filled by the transport for each delivered
+ * message; the layer above copies it (tp_recv_copy()) to answer later.
+ */
+struct tp_recv {
+	enum tp_proto proto;
+	struct sockaddr_storage src; /* the packet's source address */
+	socklen_t srclen;
+	struct sockaddr_storage local; /* our address it arrived on; for a
+					  wildcard UDP listener the wildcard */
+	socklen_t locallen;
+	struct tp_conn *conn; /* TCP: borrowed, valid during the callback;
+				 mem_ref() or tp_recv_copy() to keep. NULL for
+				 UDP */
+	/* Requests only (§18.2.1, RFC 3581): */
+	bool add_received; /* the top Via needs received=<src IP>: its host
+			      differs from the source address, or it has
+			      rport (RFC 3581 §4) */
+	bool rport;	   /* the top Via has rport: set it to the source
+			      port, and answer to the source port */
+	uint16_t via_port; /* sent-by port of the top Via, 0 if absent */
+	unsigned lsock;	   /* private: the listening socket (UDP) */
+};
+
+/*
+ * Receive callback. msg and rx are borrowed: valid only during the call
+ * (msg points into the transport's receive buffer). Copy what you keep
+ * (e.g. copy the bytes msg->buf[0..msg->len) and parse again, and
+ * tp_recv_copy() the rx). The callback may call tp_send*() but must not
+ * free the ctx.
+ */
+typedef void(tp_recv_h)(const struct sip_msg *msg, const struct tp_recv *rx,
+			void *arg);
+
+/*
+ * Asynchronous transport error (§17.1.4): a TCP connection to peer failed
+ * while connecting (ECONNREFUSED, ETIMEDOUT, ...) or while bytes were
+ * still queued on it (ECONNRESET, EPIPE, ...). Bytes given to tp_send()
+ * for it are lost. Errors found during tp_send() itself are returned,
+ * not reported here. May be NULL.
+ */
+typedef void(tp_err_h)(enum tp_proto proto, const struct sockaddr *peer,
+		       socklen_t peerlen, int err, void *arg);
+
+void tp_conf_default(struct tp_conf *conf);
+
+/*
+ * Create a transport context on base (borrowed: must outlive the ctx).
+ * conf NULL: defaults. recvh is required. Free with mem_deref(ctx): every
+ * socket, connection, event and buffer goes with it (connections still
+ * referenced elsewhere stay allocated, closed). Returns 0, EINVAL, ENOMEM.
+ */
+int tp_ctx_alloc(struct tp_ctx **ctxp, struct event_base *base,
+		 const struct tp_conf *conf, tp_recv_h *recvh, tp_err_h *errh,
+		 void *arg);
+
+/*
+ * Open a listening socket for proto on addr (IPv4 or IPv6; port 0 picks
+ * one, see tp_local_addr()). UDP sockets use SO_REUSEPORT so each worker
+ * opens its own on the same port; IPv6 sockets are IPV6_V6ONLY. At most
+ * 16 per ctx (ENOSPC). Returns 0 or an errno from socket()/bind().
+ */
+int tp_listen(struct tp_ctx *ctx, enum tp_proto proto,
+	      const struct sockaddr *addr, socklen_t len);
+/* Same with a numeric address text ("127.0.0.1", "::1"). */
+int tp_listen_str(struct tp_ctx *ctx, enum tp_proto proto, const char *ip,
+		  uint16_t port);
+
+/*
+ * Bound address of the first listener of proto and family (AF_INET,
+ * AF_INET6). Returns 0 or ENOENT. tp_local_port() is its port or 0.
+ */
+int tp_local_addr(const struct tp_ctx *ctx, enum tp_proto proto, int family,
+		  struct sockaddr_storage *ss, socklen_t *len);
+uint16_t tp_local_port(const struct tp_ctx *ctx, enum tp_proto proto,
+		       int family);
+
+/*
+ * Add a sent-by value the layer above writes in its Via (§18.1.2): a
+ * received response is accepted only if its top Via matches one (host
+ * case-insensitive, IP addresses compared as addresses; port 0 or absent
+ * means 5060). With none added, the listening addresses and ports are
+ * used (a wildcard listener matches any address). Max 16 (ENOSPC).
+ */
+int tp_sentby_add(struct tp_ctx *ctx, const char *host, uint16_t port);
+
+const struct tp_stats *tp_stats(const struct tp_ctx *ctx);
+
+/* Fill a sockaddr from numeric text. Returns 0 or EINVAL. */
+int tp_addr_set(struct sockaddr_storage *ss, socklen_t *len, const char *ip,
+		uint16_t port);
+
+/*
+ * §18.1.1: true when a request of len bytes must use a congestion-
+ * controlled transport: within 200 bytes of the path MTU, or above 1300
+ * bytes when the MTU is unknown (mtu 0).
+ */
+bool tp_size_needs_tcp(size_t len, unsigned mtu);
+
+/*
+ * The transport to use for a request of len bytes meant for want: TCP
+ * when want is UDP, tp_size_needs_tcp() and this ctx has a TCP listener
+ * (TCP enabled); otherwise want. Call it before writing the Via, whose
+ * transport MUST then name the result (§18.1.1).
+ */
+enum tp_proto tp_request_proto(const struct tp_ctx *ctx, enum tp_proto want,
+			       size_t len);
+
+/*
+ * Send a request (or anything else) buf[0..len): the bytes are copied.
+ * UDP: sendto() dst from a listener of its family. When the request is
+ * too big for UDP (tp_request_proto() says TCP) it goes over TCP to the
+ * same address and port, its top Via transport "UDP" rewritten to "TCP"
+ * (§18.1.1: same length, done on the copy); if TCP is not enabled it is
+ * sent over UDP anyway (counted in tx_udp_big).
+ * TCP: over conn if given and open, else over an open connection to dst
+ * from the table, else a new non-blocking connection (bytes queued until
+ * it is up; failures later go to the tp_err_h).
+ * Returns 0, or EINVAL, EAFNOSUPPORT (no listener of dst's family for
+ * UDP), ENOTCONN (conn closed and no dst), ENOBUFS (queue full or too
+ * many connections), or the errno of sendto()/socket()/connect()
+ * (ECONNREFUSED, ENETUNREACH, EAGAIN ...).
+ */
+int tp_send(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *dst,
+	    socklen_t dstlen, struct tp_conn *conn, const char *buf,
+	    size_t len);
+
+/*
+ * Where a response to the request received as rx goes (§18.2.2, RFC
+ * 3581): UDP: the source IP (always: a sent-by that is not the source IP
+ * gets received=, §18.2.1) and the source port with rport, else the Via
+ * port or 5060. TCP: the same connection if open (tp_send_response()),
+ * else the source IP and the Via port or 5060. maddr is not supported
+ * (no multicast): it is ignored. Returns 0 or EINVAL.
+ */
+int tp_response_dest(const struct tp_recv *rx, struct sockaddr_storage *dst,
+		     socklen_t *len);
+/* Send a response per tp_response_dest(); UDP from the socket the request
+   arrived on. Returns as tp_send(). */
+int tp_send_response(struct tp_ctx *ctx, const struct tp_recv *rx,
+		     const char *buf, size_t len);
+
+/*
+ * The top Via value of a received request with §18.2.1 received= and RFC
+ * 3581 rport=<port> filled in as rx says (existing received/rport params
+ * replaced, others kept in order), for the layer above to write when it
+ * forwards or answers the request. via is the request's msg->via. Writes
+ * buf[0..size) (no NUL), sets *len. Returns 0, ENOSPC, EINVAL.
+ */
+int tp_via_print(const struct tp_recv *rx, const struct sip_via *via, char *buf,
+		 size_t size, size_t *len);
+
+/* Copy rx taking a reference on its connection; release with
+   tp_recv_release(). */
+void tp_recv_copy(struct tp_recv *dst, const struct tp_recv *src);
+void tp_recv_release(struct tp_recv *rx);
+
+/* True while conn can carry bytes (not closed, not failed). */
+bool tp_conn_open(const struct tp_conn *conn);
+
+#endif
