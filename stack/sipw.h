@@ -1,0 +1,154 @@
+/* Signaling workers: one thread per core, each with its own event loop,
+   timers, transport and transaction contexts; messages sharded by Call-ID
+   (../shared/ARCHITECTURE.md "Threads: share nothing, shard by Call-ID").
+ *
+ * Each worker reads its own SO_REUSEPORT UDP socket on the shared port.
+ * The kernel spreads datagrams over the sockets by source address, not by
+ * Call-ID, so a message may arrive on a worker that does not own its
+ * Call-ID: that worker copies the bytes and the tp_recv into a slot of the
+ * lock-free SPSC ring (from, to) and wakes the owner through its eventfd;
+ * the owner parses the copy again and delivers it. When the ring is full
+ * the message is dropped and counted (UDP senders retransmit); a worker
+ * never blocks on another.
+ *
+ * TCP (optional) listens on worker 0 only: a connection carries messages
+ * of many Call-IDs, so spreading connections over workers would not spare
+ * the hand-over, and one owner keeps the connection table in one place.
+ * A TCP message owned by another shard is handed over WITHOUT its
+ * connection (rx->conn is NULL there; tp_conn is not thread-safe): its
+ * responses then take the §18.2.2 fall-back (a connection to the source
+ * address and Via port, opened by the owning worker). A return path that
+ * sends through worker 0's connection is not written yet.
+ */
+#ifndef TANDEM_SIPW_H
+#define TANDEM_SIPW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sip_msg.h"
+#include "tp.h"
+#include "txn.h"
+
+struct event_base;
+struct tmr_ctx;
+struct sipw;	   /* one worker; owned by its group */
+struct sipw_group; /* refcounted: mem_deref() stops and frees */
+
+#define SIPW_MAX 64	   /* workers per group */
+#define SIPW_CALLID_LEN 41 /* "tdm-" 4 hex shard "-" 32 hex random */
+
+/*
+ * The TU hook: a message (request or response) whose Call-ID this worker
+ * owns. Runs on the owning worker's thread only. msg and rx are borrowed
+ * for the call (copy what you keep: tp_recv_copy()). Answer with
+ * tp_send_response(sipw_tp(w), rx, ...) or through sipw_txn(w). arg is the
+ * group's (shared by every worker: per-worker state goes in an array
+ * indexed by sipw_index(w)).
+ */
+typedef void(sipw_recv_h)(struct sipw *w, const struct sip_msg *msg,
+			  const struct tp_recv *rx, void *arg);
+
+struct sipw_conf {
+	unsigned nworkers;   /* 0: the number of online cores */
+	const char *ip;	     /* numeric listening address; NULL: 127.0.0.1 */
+	uint16_t port;	     /* 0: worker 0 binds an ephemeral port and the
+				others join it (sipw_group_port()) */
+	bool tcp;	     /* also listen on TCP (worker 0 only) */
+	unsigned ring_slots; /* slots per (from, to) ring, power of 2;
+				default 1024 */
+	unsigned slot_bytes; /* message bytes stored in a slot; larger
+				messages are copied to the heap;
+				default 2048 */
+	unsigned drain_max;  /* hand-overs delivered per wake-up before the
+				worker yields to its sockets; default 256 */
+	struct tp_conf tp;
+	struct txn_cfg txn;
+	sipw_recv_h *recvh; /* required */
+	void *arg;
+};
+
+/* Counters of one worker. Written only by their worker; read from any
+   thread with sipw_stats() (relaxed atomics: a consistent-enough
+   snapshot, not a transaction). */
+struct sipw_stats {
+	uint64_t rx;	       /* messages the transport gave this worker */
+	uint64_t delivered;    /* messages given to the TU hook here */
+	uint64_t handoff_out;  /* messages handed to another worker */
+	uint64_t handoff_in;   /* hand-overs received and delivered */
+	uint64_t handoff_drop; /* dropped: the target's ring was full (or
+				  no memory for a large copy) */
+	uint64_t handoff_big;  /* hand-overs copied to the heap */
+	uint64_t handoff_bad;  /* hand-overs that failed to parse again */
+	uint64_t wakeups;      /* eventfd wake-ups handled */
+};
+
+void sipw_conf_default(struct sipw_conf *conf);
+
+/*
+ * Create a group of workers on conf (copied; conf->ip is copied too):
+ * per worker an event_base, tmr_ctx, tp_ctx (UDP on ip:port with
+ * SO_REUSEPORT, TCP on worker 0 if asked), txn_ctx sending through the
+ * tp_ctx, an eventfd and the rings towards it. Nothing runs until
+ * sipw_group_start(). Returns 0, EINVAL, ENOMEM, or the errno of socket,
+ * bind or eventfd.
+ */
+int sipw_group_alloc(struct sipw_group **gp, const struct sipw_conf *conf);
+/* Start one thread per worker. Returns 0, EALREADY, or pthread's errno
+   (then the threads already started are stopped again). */
+int sipw_group_start(struct sipw_group *g);
+/*
+ * Stop every worker (each leaves its loop at its next wake-up, via its
+ * eventfd) and join the threads. Messages still in rings are dropped
+ * when the group is freed. Idempotent; mem_deref(g) calls it.
+ */
+void sipw_group_stop(struct sipw_group *g);
+
+unsigned sipw_group_count(const struct sipw_group *g);
+struct sipw *sipw_group_worker(struct sipw_group *g, unsigned i);
+/* The UDP port every worker listens on. */
+uint16_t sipw_group_port(const struct sipw_group *g);
+/* Sum of every worker's counters. */
+void sipw_group_stats(const struct sipw_group *g, struct sipw_stats *st);
+
+/* Accessors. The contexts belong to the worker's thread: use them only
+   from it (inside the TU hook) or while the group is not running. */
+unsigned sipw_index(const struct sipw *w);
+struct event_base *sipw_base(struct sipw *w);
+struct tmr_ctx *sipw_tmr(struct sipw *w);
+struct tp_ctx *sipw_tp(struct sipw *w);
+struct txn_ctx *sipw_txn(struct sipw *w);
+void sipw_stats(const struct sipw *w, struct sipw_stats *st);
+
+/*
+ * The transaction layer's view of where the request rx came from: the
+ * response destination (tp_response_dest()), the protocol (proto holds
+ * the enum tp_proto: the worker's txn send callback reads it back) and
+ * the reliable flag. conn is left NULL: tp_send() finds an open TCP connection
+ * to the address by itself, and a weak tp_conn pointer kept by a transaction
+ * could dangle. Returns 0 or EINVAL.
+ */
+int sipw_txn_dest(const struct tp_recv *rx, struct txn_dest *dst);
+
+/* ------------------------------------------------------------------ */
+/* Sharding: pure functions of the Call-ID.                             */
+
+/*
+ * Write a fresh Call-ID owned by shard into buf[0..size): "tdm-" then the
+ * shard in 4 lower-case hex digits, "-", then 128 random bits from
+ * OpenSSL RAND_bytes() in 32 hex digits; NUL-terminated (size >=
+ * SIPW_CALLID_LEN + 1). The caller may append "@host". Returns 0,
+ * EINVAL (shard > 0xffff, small buffer) or EIO (RAND_bytes failed).
+ */
+int sipw_callid_make(unsigned shard, char *buf, size_t size);
+
+/*
+ * The shard (< nshards) owning callid[0..len): the embedded shard of a
+ * Call-ID from sipw_callid_make() when it is < nshards, else a 64-bit
+ * FNV-1a hash of the bytes (Call-IDs compare byte-exact, §20.8) with a
+ * final avalanche, reduced to nshards. nshards 0 is taken as 1.
+ */
+unsigned sipw_shard_of(const char *callid, size_t len, unsigned nshards);
+
+#endif

@@ -1,0 +1,459 @@
+/* Unit tests: signaling workers, Call-ID sharding and the SPSC hand-over
+   ring (stack/sipw*.c). Real sockets on 127.0.0.1 only; every wait is
+   bounded (a few seconds at most). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stack/mem.h"
+#include "stack/sip_write.h"
+#include "stack/sipw.h"
+#include "stack/sipw_ring.h"
+#include "testutil.h"
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- sharding ----------------------------------------------------- */
+
+static void
+test_callid_roundtrip(void)
+{
+	char id[SIPW_CALLID_LEN + 1], id2[SIPW_CALLID_LEN + 1];
+	char tail[SIPW_CALLID_LEN + 32];
+	unsigned s, i;
+
+	for (s = 0; s < 4; s++) {
+		for (i = 0; i < 100; i++) {
+			CU_ASSERT_EQUAL_FATAL(
+				sipw_callid_make(s, id, sizeof(id)), 0);
+			CU_ASSERT_EQUAL(strlen(id), SIPW_CALLID_LEN);
+			CU_ASSERT_EQUAL(sipw_shard_of(id, strlen(id), 4), s);
+			/* "@host" appended keeps the shard. */
+			snprintf(tail, sizeof(tail), "%s@tandem.example", id);
+			CU_ASSERT_EQUAL(sipw_shard_of(tail, strlen(tail), 4),
+					s);
+		}
+	}
+	/* Distinct random parts. */
+	CU_ASSERT_EQUAL(sipw_callid_make(1, id, sizeof(id)), 0);
+	CU_ASSERT_EQUAL(sipw_callid_make(1, id2, sizeof(id2)), 0);
+	CU_ASSERT_NOT_EQUAL(strcmp(id, id2), 0);
+	/* An embedded shard beyond nshards falls back to the hash, which is
+	   stable and in range. */
+	CU_ASSERT_EQUAL(sipw_callid_make(7, id, sizeof(id)), 0);
+	s = sipw_shard_of(id, strlen(id), 2);
+	CU_ASSERT(s < 2);
+	CU_ASSERT_EQUAL(sipw_shard_of(id, strlen(id), 2), s);
+	CU_ASSERT_EQUAL(sipw_shard_of(id, strlen(id), 8), 7);
+	/* Bad arguments. */
+	CU_ASSERT_EQUAL(sipw_callid_make(0x10000, id, sizeof(id)), EINVAL);
+	CU_ASSERT_EQUAL(sipw_callid_make(0, id, SIPW_CALLID_LEN), EINVAL);
+	/* Look-alikes that are not ours are hashed, and a single shard is
+	   always 0. */
+	CU_ASSERT(sipw_shard_of("tdm-0001-xyz", 12, 4) < 4);
+	CU_ASSERT_EQUAL(sipw_shard_of("abc", 3, 1), 0);
+	CU_ASSERT_EQUAL(sipw_shard_of("abc", 3, 0), 0);
+}
+
+/* 10,000 foreign Call-IDs spread within 5% of even over 2 and 4 shards
+   (binomial sd is about 1% of the mean at these sizes). */
+static void
+test_shard_spread(void)
+{
+	enum { N = 10000 };
+	static const unsigned ns[] = {2, 4};
+	unsigned cnt[4], i, k, s;
+	unsigned char rnd[8];
+	char id[64];
+	int n;
+
+	for (k = 0; k < 2; k++) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < N; i++) {
+			CU_ASSERT_EQUAL_FATAL(RAND_bytes(rnd, sizeof(rnd)), 1);
+			n = snprintf(id, sizeof(id),
+				     "%02x%02x%02x%02x-%02x%02x%02x%02x@"
+				     "pbx.example",
+				     rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+				     rnd[5], rnd[6], rnd[7]);
+			s = sipw_shard_of(id, (size_t)n, ns[k]);
+			CU_ASSERT_FATAL(s < ns[k]);
+			CU_ASSERT_EQUAL(sipw_shard_of(id, (size_t)n, ns[k]), s);
+			cnt[s]++;
+		}
+		for (s = 0; s < ns[k]; s++) {
+			unsigned want = N / ns[k];
+
+			CU_ASSERT(cnt[s] > want * 95 / 100 &&
+				  cnt[s] < want * 105 / 100);
+		}
+	}
+	/* Sequential IDs (a naive generator) spread too. */
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < N; i++) {
+		n = snprintf(id, sizeof(id), "call%u@10.0.0.1", i);
+		cnt[sipw_shard_of(id, (size_t)n, 4)]++;
+	}
+	for (s = 0; s < 4; s++)
+		CU_ASSERT(cnt[s] > 2375 && cnt[s] < 2625);
+}
+
+/* ---- SPSC ring ---------------------------------------------------- */
+
+static void
+test_ring_basic(void)
+{
+	struct sipw_ring *r;
+	uint64_t *p, next = 0, want = 0;
+	unsigned round, i;
+
+	CU_ASSERT_EQUAL(sipw_ring_alloc(&r, 6, 8), EINVAL);
+	CU_ASSERT_EQUAL(sipw_ring_alloc(&r, 1, 8), EINVAL);
+	CU_ASSERT_EQUAL(sipw_ring_alloc(&r, 8, 0), EINVAL);
+	CU_ASSERT_EQUAL_FATAL(sipw_ring_alloc(&r, 8, 8), 0);
+	CU_ASSERT_EQUAL(sipw_ring_cap(r), 8);
+	CU_ASSERT_EQUAL(sipw_ring_esize(r), 16);
+	CU_ASSERT_PTR_NULL(sipw_ring_peek(r));
+	/* Fill: 8 fit, the 9th is refused (full), nothing blocks. */
+	for (i = 0; i < 8; i++) {
+		p = sipw_ring_reserve(r);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		*p = next++;
+		sipw_ring_commit(r);
+	}
+	CU_ASSERT_PTR_NULL(sipw_ring_reserve(r));
+	CU_ASSERT_EQUAL(sipw_ring_count(r), 8);
+	/* Drain in order. */
+	while ((p = sipw_ring_peek(r)) != NULL) {
+		CU_ASSERT_EQUAL(*p, want);
+		want++;
+		sipw_ring_release(r);
+	}
+	CU_ASSERT_EQUAL(want, 8);
+	CU_ASSERT_EQUAL(sipw_ring_count(r), 0);
+	/* Wrap many times with partial fills of 5 (not a divisor of 8). */
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < 5; i++) {
+			p = sipw_ring_reserve(r);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			*p = next++;
+			sipw_ring_commit(r);
+		}
+		for (i = 0; i < 5; i++) {
+			p = sipw_ring_peek(r);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			CU_ASSERT_EQUAL(*p, want);
+			want++;
+			sipw_ring_release(r);
+		}
+		CU_ASSERT_PTR_NULL(sipw_ring_peek(r));
+	}
+	/* A reserved, uncommitted slot is invisible. */
+	p = sipw_ring_reserve(r);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	CU_ASSERT_PTR_NULL(sipw_ring_peek(r));
+	sipw_ring_free(r);
+}
+
+enum { RING_ITEMS = 1000000 };
+
+struct ring_prod {
+	struct sipw_ring *r;
+	uint64_t full; /* times the producer found the ring full */
+};
+
+static void *
+ring_producer(void *arg)
+{
+	struct ring_prod *pr = arg;
+	uint64_t i, *p;
+
+	for (i = 0; i < RING_ITEMS; i++) {
+		while ((p = sipw_ring_reserve(pr->r)) == NULL) {
+			pr->full++;
+			sched_yield();
+		}
+		p[0] = i;
+		p[1] = ~i;
+		sipw_ring_commit(pr->r);
+	}
+	return NULL;
+}
+
+static void
+test_ring_threads(void)
+{
+	struct ring_prod pr = {0};
+	pthread_t th;
+	uint64_t want = 0, bad = 0, *p, t0 = now_ms();
+
+	CU_ASSERT_EQUAL_FATAL(sipw_ring_alloc(&pr.r, 1024, 16), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, ring_producer, &pr), 0);
+	while (want < RING_ITEMS && now_ms() - t0 < 10000) {
+		p = sipw_ring_peek(pr.r);
+		if (!p) {
+			sched_yield();
+			continue;
+		}
+		if (p[0] != want || p[1] != ~want)
+			bad++;
+		want++;
+		sipw_ring_release(pr.r);
+	}
+	pthread_join(th, NULL); /* the producer ends once all fit */
+	CU_ASSERT_EQUAL(want, RING_ITEMS);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_PTR_NULL(sipw_ring_peek(pr.r));
+	CU_ASSERT(now_ms() - t0 < 10000);
+	sipw_ring_free(pr.r);
+}
+
+/* ---- a real 2-worker group ---------------------------------------- */
+
+enum { GRP_MSGS = 1000 };
+
+struct grp_tu {
+	_Atomic unsigned seen[GRP_MSGS]; /* deliveries per message (CSeq) */
+	_Atomic unsigned wrong_shard;
+	_Atomic unsigned per_worker[2];
+	_Atomic unsigned reply_err;
+	unsigned nshards;
+};
+
+static void
+grp_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
+	 void *arg)
+{
+	struct grp_tu *tu = arg;
+	struct sip_wbuf wb;
+	char buf[2048];
+	size_t len;
+
+	if (!msg->req)
+		return;
+	if (msg->cseq.num < GRP_MSGS)
+		atomic_fetch_add(&tu->seen[msg->cseq.num], 1);
+	if (sipw_shard_of(msg->callid.p, msg->callid.l, tu->nshards) !=
+	    sipw_index(w))
+		atomic_fetch_add(&tu->wrong_shard, 1);
+	atomic_fetch_add(&tu->per_worker[sipw_index(w) & 1], 1);
+	sip_wb_init(&wb, buf, sizeof(buf));
+	sip_wb_reply(&wb, msg, 200, NULL, &PL("t1"));
+	if (sip_wb_end(&wb, NULL, &len) ||
+	    tp_send_response(sipw_tp(w), rx, buf, len))
+		atomic_fetch_add(&tu->reply_err, 1);
+}
+
+/* OPTIONS number i: half with a Call-ID of ours (shard i % 2), half
+   foreign. The CSeq number is i, to find it again in the reply. */
+static int
+grp_build(char *buf, size_t size, unsigned i, uint16_t lport)
+{
+	char id[SIPW_CALLID_LEN + 1];
+
+	if (i % 2)
+		sipw_callid_make(i % 4 == 1 ? 0 : 1, id, sizeof(id));
+	else
+		snprintf(id, sizeof(id), "foreign-%u@127.0.0.1", i);
+	return snprintf(buf, size,
+			"OPTIONS sip:t@127.0.0.1 SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-t%u;"
+			"rport\r\n"
+			"Max-Forwards: 70\r\n"
+			"From: <sip:u@127.0.0.1>;tag=f%u\r\n"
+			"To: <sip:t@127.0.0.1>\r\n"
+			"Call-ID: %s\r\n"
+			"CSeq: %u OPTIONS\r\n"
+			"Content-Length: 0\r\n\r\n",
+			lport, i, i, id, i);
+}
+
+/* CSeq number of a response, or -1. */
+static long
+reply_cseq(const char *buf, size_t len)
+{
+	const char *p = memmem(buf, len, "\r\nCSeq: ", 8);
+
+	if (!p || strncmp(buf, "SIP/2.0 200 ", 12))
+		return -1;
+	return strtol(p + 8, NULL, 10);
+}
+
+static void
+group_udp_run(unsigned slot_bytes)
+{
+	static struct grp_tu tu; /* large: not on the stack */
+	static unsigned char got[GRP_MSGS];
+	struct sipw_conf conf;
+	struct sipw_group *g = NULL;
+	struct sipw_stats st;
+	struct sockaddr_in dst, me;
+	socklen_t sl = sizeof(me);
+	unsigned sent = 0, replies = 0, dup = 0, i;
+	uint64_t t0;
+	char buf[2048];
+	int fd, n;
+
+	memset(&tu, 0, sizeof(tu));
+	memset(got, 0, sizeof(got));
+	tu.nshards = 2;
+	sipw_conf_default(&conf);
+	conf.nworkers = 2;
+	conf.slot_bytes = slot_bytes;
+	conf.ip = "127.0.0.1";
+	conf.recvh = grp_recv;
+	conf.arg = &tu;
+	CU_ASSERT_EQUAL_FATAL(sipw_group_alloc(&g, &conf), 0);
+	CU_ASSERT_EQUAL(sipw_group_count(g), 2);
+	CU_ASSERT_NOT_EQUAL(sipw_group_port(g), 0);
+	CU_ASSERT_EQUAL(tp_local_port(sipw_tp(sipw_group_worker(g, 1)), TP_UDP,
+				      AF_INET),
+			sipw_group_port(g));
+	CU_ASSERT_EQUAL_FATAL(sipw_group_start(g), 0);
+	CU_ASSERT_EQUAL(sipw_group_start(g), EALREADY);
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons(sipw_group_port(g));
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	me = dst;
+	me.sin_port = 0;
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+	getsockname(fd, (struct sockaddr *)&me, &sl);
+
+	/* At most 64 in flight: measure delivery, not socket buffers. */
+	t0 = now_ms();
+	while (replies < GRP_MSGS && now_ms() - t0 < 5000) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+		while (sent < GRP_MSGS && sent - replies < 64) {
+			n = grp_build(buf, sizeof(buf), sent,
+				      ntohs(me.sin_port));
+			if (sendto(fd, buf, (size_t)n, 0,
+				   (struct sockaddr *)&dst, sizeof(dst)) < 0)
+				break;
+			sent++;
+		}
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		while ((n = (int)recv(fd, buf, sizeof(buf), 0)) > 0) {
+			long c = reply_cseq(buf, (size_t)n);
+
+			if (c < 0 || c >= GRP_MSGS)
+				continue;
+			if (got[c]++)
+				dup++;
+			else
+				replies++;
+		}
+	}
+	close(fd);
+	sipw_group_stop(g);
+	sipw_group_stop(g); /* idempotent */
+
+	CU_ASSERT_EQUAL(sent, GRP_MSGS);
+	CU_ASSERT_EQUAL(replies, GRP_MSGS);
+	CU_ASSERT_EQUAL(dup, 0);
+	for (i = 0; i < GRP_MSGS; i++)
+		if (atomic_load(&tu.seen[i]) != 1)
+			break;
+	CU_ASSERT_EQUAL(i, GRP_MSGS); /* each delivered exactly once */
+	CU_ASSERT_EQUAL(atomic_load(&tu.wrong_shard), 0);
+	CU_ASSERT_EQUAL(atomic_load(&tu.reply_err), 0);
+	/* Both shards got work; from one source socket the kernel picks one
+	   worker, so hand-overs happened. */
+	CU_ASSERT(atomic_load(&tu.per_worker[0]) > 200);
+	CU_ASSERT(atomic_load(&tu.per_worker[1]) > 200);
+	sipw_group_stats(g, &st);
+	CU_ASSERT_EQUAL(st.rx, GRP_MSGS);
+	CU_ASSERT_EQUAL(st.delivered, GRP_MSGS);
+	CU_ASSERT_EQUAL(st.handoff_out, st.handoff_in);
+	CU_ASSERT(st.handoff_in > 0);
+	CU_ASSERT_EQUAL(st.handoff_drop, 0);
+	CU_ASSERT_EQUAL(st.handoff_bad, 0);
+	if (slot_bytes < 256) /* every message is longer: all via the heap */
+		CU_ASSERT_EQUAL(st.handoff_big, st.handoff_in);
+	if (slot_bytes >= 2048)
+		CU_ASSERT_EQUAL(st.handoff_big, 0);
+	mem_deref(g);
+}
+
+static void
+test_group_udp(void)
+{
+	group_udp_run(2048);
+}
+
+/* Slots too small for the messages: hand-overs go through the heap. */
+static void
+test_group_udp_big(void)
+{
+	group_udp_run(64);
+}
+
+/* Configuration checks; default worker count; TCP on worker 0 on the
+   same port; a group restarts after a stop; mem_deref() stops it. */
+static void
+test_group_conf(void)
+{
+	struct sipw_conf conf;
+	struct sipw_group *g = NULL;
+
+	sipw_conf_default(&conf);
+	CU_ASSERT_EQUAL(sipw_group_alloc(&g, &conf), EINVAL); /* no recvh */
+	conf.recvh = grp_recv;
+	conf.ring_slots = 3;
+	CU_ASSERT_EQUAL(sipw_group_alloc(&g, &conf), EINVAL);
+	conf.ring_slots = 2;
+	conf.ip = "not-an-ip";
+	CU_ASSERT_NOT_EQUAL(sipw_group_alloc(&g, &conf), 0);
+	CU_ASSERT_PTR_NULL(g);
+	/* Default worker count: the cores; start and stop twice. */
+	conf.ip = NULL;
+	conf.tcp = true;
+	CU_ASSERT_EQUAL_FATAL(sipw_group_alloc(&g, &conf), 0);
+	CU_ASSERT(sipw_group_count(g) >= 1);
+	CU_ASSERT_EQUAL(tp_local_port(sipw_tp(sipw_group_worker(g, 0)), TP_TCP,
+				      AF_INET),
+			sipw_group_port(g));
+	CU_ASSERT_EQUAL(sipw_group_start(g), 0);
+	sipw_group_stop(g);
+	CU_ASSERT_EQUAL(sipw_group_start(g), 0);
+	mem_deref(g); /* stops */
+}
+
+void test_sipw_register(void);
+
+void
+test_sipw_register(void)
+{
+	CU_pSuite s = tu_suite("sipw");
+
+	TU_ADD(s, test_callid_roundtrip);
+	TU_ADD(s, test_shard_spread);
+	TU_ADD(s, test_ring_basic);
+	TU_ADD(s, test_ring_threads);
+	TU_ADD(s, test_group_udp);
+	TU_ADD(s, test_group_udp_big);
+	TU_ADD(s, test_group_conf);
+}
