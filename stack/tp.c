@@ -1,5 +1,6 @@
 /* SIP transport context: configuration, incoming message handling (RFC
-   3261 §18.1.2, §18.2.1, RFC 3581) and send routing (§18.1.1, §18.2.2). */
+   3261 §18.1.2, §18.2.1, RFC 3581) and send routing (§18.1.1, §18.2.2)
+   for UDP, TCP and TLS. */
 #define LOG_MODULE "tp"
 
 #include "tp.h"
@@ -9,6 +10,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,18 @@ tp_conf_default(struct tp_conf *conf)
 	conf->max_outq = 1024 * 1024;
 	conf->udp_batch = TP_UDP_BATCH_MAX;
 	conf->mtu = 0;
+	conf->tls.verify_peer = true;
+	conf->tls.min_version = TLS1_2_VERSION;
+	conf->tls.handshake_ms = 10000;
+}
+
+const char *
+tp_proto_name(enum tp_proto proto)
+{
+	static const char *const names[TP_PROTO_COUNT] = {
+		[TP_UDP] = "UDP", [TP_TCP] = "TCP", [TP_TLS] = "TLS"};
+
+	return (unsigned)proto < TP_PROTO_COUNT ? names[proto] : "?";
 }
 
 static void
@@ -41,6 +55,7 @@ ctx_destroy(void *arg)
 	unsigned i;
 
 	tp_tcp_close_all(ctx);
+	tp_tls_free(ctx);
 	for (i = 0; i < ctx->nls; i++) {
 		if (ctx->ls[i].ev)
 			event_free(ctx->ls[i].ev);
@@ -59,6 +74,7 @@ tp_ctx_alloc(struct tp_ctx **ctxp, struct event_base *base,
 	     void *arg)
 {
 	struct tp_ctx *ctx;
+	int err;
 
 	if (!ctxp || !base || !recvh)
 		return EINVAL;
@@ -85,6 +101,11 @@ tp_ctx_alloc(struct tp_ctx **ctxp, struct event_base *base,
 		mem_deref(ctx);
 		return ENOMEM;
 	}
+	err = tp_tls_setup(ctx);
+	if (err) {
+		mem_deref(ctx);
+		return err;
+	}
 	*ctxp = ctx;
 	return 0;
 }
@@ -101,6 +122,8 @@ tp_listen(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *addr,
 		return EINVAL;
 	if (ctx->nls == TP_LSOCK_MAX)
 		return ENOSPC;
+	if (proto == TP_TLS && !ctx->tls_srv)
+		return EINVAL; /* no server certificate */
 	if (proto == TP_UDP && !ctx->udp_buf) {
 		ctx->udp_buf =
 			malloc((size_t)ctx->conf.udp_batch * TP_UDP_SLOT);
@@ -295,13 +318,30 @@ addr_ip_text(const struct sockaddr *sa, char *buf, size_t sz)
 	return NULL;
 }
 
+const char *
+tp_addr_str(const struct sockaddr *sa, char *buf, size_t sz)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!addr_ip_text(sa, ip, sizeof(ip)))
+		snprintf(buf, sz, "?");
+	else if (sa->sa_family == AF_INET6)
+		snprintf(buf, sz, "[%s]:%u", ip, tp_addr_port(sa));
+	else
+		snprintf(buf, sz, "%s:%u", ip, tp_addr_port(sa));
+	return buf;
+}
+
 /* ---- incoming ----------------------------------------------------- */
 
 /* §18.1.2: the top Via sent-by of a response must be one we insert. */
 static bool
 sentby_ours(const struct tp_ctx *ctx, const struct sip_via *via)
 {
-	uint16_t port = via->port ? via->port : TP_DEFAULT_PORT;
+	uint16_t port = via->port ? via->port
+			: pl_caseeq_str(&via->transport, "TLS")
+				? TP_DEFAULT_TLS_PORT
+				: TP_DEFAULT_PORT;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	unsigned i;
@@ -447,8 +487,7 @@ tp_input(struct tp_ctx *ctx, const char *buf, size_t len,
 		char why[128];
 
 		ctx->stats.rx_parse_err++;
-		LOG_DBG("%s message from port %u: %s",
-			rx->proto == TP_UDP ? "UDP" : "TCP",
+		LOG_DBG("%s message from port %u: %s", tp_proto_name(rx->proto),
 			tp_addr_port((struct sockaddr *)&rx->src),
 			sip_perr_phrase(&perr, why, sizeof(why)));
 		reply_perr(ctx, buf, len, &perr, rx);
@@ -514,7 +553,7 @@ send_big_over_tcp(struct tp_ctx *ctx, const struct sockaddr *dst,
 		return ENOMEM;
 	memcpy(copy, buf, len);
 	memcpy(copy + off, "TCP", 3);
-	err = tp_tcp_send(ctx, NULL, dst, dstlen, copy, len);
+	err = tp_tcp_send(ctx, TP_TCP, NULL, dst, dstlen, NULL, copy, len);
 	free(copy);
 	if (!err)
 		ctx->stats.tx_udp_to_tcp++;
@@ -536,12 +575,21 @@ int
 tp_send(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *dst,
 	socklen_t dstlen, struct tp_conn *conn, const char *buf, size_t len)
 {
+	return tp_send_host(ctx, proto, dst, dstlen, NULL, conn, buf, len);
+}
+
+int
+tp_send_host(struct tp_ctx *ctx, enum tp_proto proto,
+	     const struct sockaddr *dst, socklen_t dstlen, const char *host,
+	     struct tp_conn *conn, const char *buf, size_t len)
+{
 	int err;
 
 	if (!ctx || !buf || !len || proto >= TP_PROTO_COUNT)
 		return EINVAL;
-	if (proto == TP_TCP) {
-		err = tp_tcp_send(ctx, conn, dst, dstlen, buf, len);
+	if (proto == TP_TCP || proto == TP_TLS) {
+		err = tp_tcp_send(ctx, proto, conn, dst, dstlen, host, buf,
+				  len);
 		goto out;
 	}
 	if (!dst)
@@ -579,7 +627,9 @@ tp_response_dest(const struct tp_recv *rx, struct sockaddr_storage *dst,
 	   TCP the response rides the connection) */
 	if (rx->proto == TP_UDP && rx->rport)
 		return 0;
-	tp_addr_set_port(dst, rx->via_port ? rx->via_port : TP_DEFAULT_PORT);
+	tp_addr_set_port(dst, rx->via_port	    ? rx->via_port
+			      : rx->proto == TP_TLS ? TP_DEFAULT_TLS_PORT
+						    : TP_DEFAULT_PORT);
 	return 0;
 }
 
@@ -598,9 +648,10 @@ tp_send_response(struct tp_ctx *ctx, const struct tp_recv *rx, const char *buf,
 		return err;
 	/* §18.2.2: reliable: the same connection if still open, else a new
 	   one to received (the source IP) and the sent-by port */
-	if (rx->proto == TP_TCP)
-		err = tp_tcp_send(ctx, rx->conn, (struct sockaddr *)&dst, dlen,
-				  buf, len);
+	if (rx->proto == TP_TCP || rx->proto == TP_TLS)
+		err = tp_tcp_send(ctx, rx->proto, rx->conn,
+				  (struct sockaddr *)&dst, dlen, NULL, buf,
+				  len);
 	else
 		err = send_udp(ctx, (struct sockaddr *)&dst, dlen, rx->lsock,
 			       buf, len);

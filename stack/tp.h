@@ -1,6 +1,7 @@
-/* SIP transports over UDP and TCP: RFC 3261 §18 (with §18.1.1 size rule,
-   §18.1.2 response check, §18.2.1 received, §18.2.2 response routing),
-   RFC 3581 (rport), RFC 5626 §3.5.1 (CRLF keep-alive). TLS comes later. */
+/* SIP transports over UDP, TCP and TLS: RFC 3261 §18 (with §18.1.1 size
+   rule, §18.1.2 response check, §18.2.1 received, §18.2.2 response
+   routing), §26.2 (TLS), RFC 5922 §7.2 (host name checks for outgoing
+   TLS), RFC 3581 (rport), RFC 5626 §3.5.1 (CRLF keep-alive). */
 #ifndef TANDEM_TP_H
 #define TANDEM_TP_H
 
@@ -13,12 +14,45 @@
 
 struct event_base;
 struct tp_ctx;	/* one per signaling worker; refcounted (mem_deref frees) */
-struct tp_conn; /* one TCP connection; refcounted, opaque */
+struct tp_conn; /* one TCP or TLS connection; refcounted, opaque */
 
 enum tp_proto {
 	TP_UDP, /* unreliable, datagrams */
 	TP_TCP, /* reliable, stream framed by Content-Length (§18.3) */
+	TP_TLS, /* TCP with TLS 1.2 or later; framed as TCP (§26.2) */
 	TP_PROTO_COUNT
+};
+
+/* Via transport token: "UDP", "TCP", "TLS"; "?" when out of range. */
+const char *tp_proto_name(enum tp_proto proto);
+
+/*
+ * TLS settings (OpenSSL 3). The strings are borrowed and read only by
+ * tp_ctx_alloc(), which loads the files at once (a bad file fails it with
+ * EINVAL and a log line); the ctx keeps no pointer to them. The same
+ * certificate and key serve as our server certificate on TLS listeners
+ * and as our client certificate when a peer asks for one.
+ */
+struct tp_tls_conf {
+	const char *cert_file;	  /* PEM chain, leaf first; NULL: none (then no
+				     TLS listener, and no client certificate) */
+	const char *key_file;	  /* PEM private key, unencrypted; NULL: the
+				     cert_file holds it */
+	const char *ca_file;	  /* PEM CAs to verify peers; NULL and ca_dir
+				     NULL: the system's default store */
+	const char *ca_dir;	  /* hashed CA directory (c_rehash) or NULL */
+	bool verify_peer;	  /* outgoing: verify the server's certificate
+				     chain and host name; default true */
+	bool require_client_cert; /* incoming: mutual TLS, a client
+				     certificate verified against the CAs
+				     is required; default false */
+	int min_version;	  /* TLS1_2_VERSION (0x0303, the default) or
+				     TLS1_3_VERSION; anything lower is
+				     raised to TLS 1.2 */
+	const char *ciphers;	  /* TLS 1.2 cipher list; NULL: OpenSSL's */
+	const char *ciphersuites; /* TLS 1.3 suites; NULL: OpenSSL's */
+	unsigned handshake_ms;	  /* from accept (or connect done) to the
+				     end of the handshake; default 10000 */
 };
 
 /* Limits and timers; tp_conf_default() fills the defaults. */
@@ -36,6 +70,7 @@ struct tp_conf {
 	unsigned udp_batch; /* datagrams per recvmmsg(), 1..32; default 32 */
 	unsigned mtu;	    /* path MTU for §18.1.1; 0 = unknown (then the
 			       1300-byte rule applies); default 0 */
+	struct tp_tls_conf tls;
 };
 
 /* Counters; read with tp_stats(). Plain integers: one thread per ctx. */
@@ -59,6 +94,11 @@ struct tp_stats {
 	uint64_t tcp_bad_stream;  /* closed: framing error or too many bytes */
 	uint64_t tcp_pings;	  /* RFC 5626 double-CRLF pings answered */
 	uint64_t tcp_conn_failed; /* outgoing connects that failed */
+	uint64_t tls_handshakes;  /* TLS handshakes completed */
+	uint64_t tls_failed;	  /* TLS handshakes failed (any reason) */
+	uint64_t tls_verify_failed; /* of which: outgoing, peer certificate or
+				       host name not verified */
+	uint64_t tls_timeouts;	    /* closed by the handshake timeout */
 };
 
 /*
@@ -72,7 +112,7 @@ struct tp_recv {
 	struct sockaddr_storage local; /* our address it arrived on; for a
 					  wildcard UDP listener the wildcard */
 	socklen_t locallen;
-	struct tp_conn *conn; /* TCP: borrowed, valid during the callback;
+	struct tp_conn *conn; /* TCP, TLS: borrowed, valid during the callback;
 				 mem_ref() or tp_recv_copy() to keep. NULL for
 				 UDP */
 	/* Requests only (§18.2.1, RFC 3581): */
@@ -96,11 +136,13 @@ typedef void(tp_recv_h)(const struct sip_msg *msg, const struct tp_recv *rx,
 			void *arg);
 
 /*
- * Asynchronous transport error (§17.1.4): a TCP connection to peer failed
- * while connecting (ECONNREFUSED, ETIMEDOUT, ...) or while bytes were
- * still queued on it (ECONNRESET, EPIPE, ...). Bytes given to tp_send()
- * for it are lost. Errors found during tp_send() itself are returned,
- * not reported here. May be NULL.
+ * Asynchronous transport error (§17.1.4): a TCP or TLS connection to peer
+ * failed while connecting (ECONNREFUSED, ETIMEDOUT, ...), during our
+ * outgoing TLS handshake (ECONNREFUSED: the peer's certificate or host
+ * name did not verify; EPROTO: any other handshake failure; ETIMEDOUT:
+ * handshake timeout) or while bytes were still queued on it (ECONNRESET,
+ * EPIPE, ...). Bytes given to tp_send() for it are lost. Errors found
+ * during tp_send() itself are returned, not reported here. May be NULL.
  */
 typedef void(tp_err_h)(enum tp_proto proto, const struct sockaddr *peer,
 		       socklen_t peerlen, int err, void *arg);
@@ -121,7 +163,8 @@ int tp_ctx_alloc(struct tp_ctx **ctxp, struct event_base *base,
  * Open a listening socket for proto on addr (IPv4 or IPv6; port 0 picks
  * one, see tp_local_addr()). UDP sockets use SO_REUSEPORT so each worker
  * opens its own on the same port; IPv6 sockets are IPV6_V6ONLY. At most
- * 16 per ctx (ENOSPC). Returns 0 or an errno from socket()/bind().
+ * 16 per ctx (ENOSPC). TLS needs conf.tls.cert_file (else EINVAL).
+ * Returns 0 or an errno from socket()/bind().
  */
 int tp_listen(struct tp_ctx *ctx, enum tp_proto proto,
 	      const struct sockaddr *addr, socklen_t len);
@@ -189,17 +232,34 @@ int tp_send(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *dst,
 	    size_t len);
 
 /*
+ * tp_send() naming the peer: for TLS, host is the name its certificate
+ * must carry (RFC 5922 §7.2: the host of the sips:/transport=tls URI,
+ * a DNS name or an IP literal), also sent as SNI when it is a DNS name.
+ * NULL: dst's IP address is the name to verify. A failed check reaches
+ * the tp_err_h as ECONNREFUSED (with a WARN log line naming the peer and
+ * OpenSSL's reason) unless conf.tls.verify_peer is off. An open TLS
+ * connection is reused only for the same address, port and name. For
+ * UDP and TCP host is ignored. Returns as tp_send().
+ */
+int tp_send_host(struct tp_ctx *ctx, enum tp_proto proto,
+		 const struct sockaddr *dst, socklen_t dstlen, const char *host,
+		 struct tp_conn *conn, const char *buf, size_t len);
+
+/*
  * Where a response to the request received as rx goes (§18.2.2, RFC
  * 3581): UDP: the source IP (always: a sent-by that is not the source IP
  * gets received=, §18.2.1) and the source port with rport, else the Via
- * port or 5060. TCP: the same connection if open (tp_send_response()),
- * else the source IP and the Via port or 5060. maddr is not supported
- * (no multicast): it is ignored. Returns 0 or EINVAL.
+ * port or 5060. TCP, TLS: the same connection if open
+ * (tp_send_response()), else the source IP and the Via port or 5060
+ * (5061 for TLS). maddr is not supported (no multicast): it is ignored.
+ * Returns 0 or EINVAL.
  */
 int tp_response_dest(const struct tp_recv *rx, struct sockaddr_storage *dst,
 		     socklen_t *len);
 /* Send a response per tp_response_dest(); UDP from the socket the request
-   arrived on. Returns as tp_send(). */
+   arrived on. A new TLS connection (the old one closed) verifies the
+   source IP address as the name (tp_send_host() with NULL). Returns as
+   tp_send(). */
 int tp_send_response(struct tp_ctx *ctx, const struct tp_recv *rx,
 		     const char *buf, size_t len);
 

@@ -1,4 +1,4 @@
-/* Transport internals shared by tp.c, tp_udp.c and tp_tcp.c. */
+/* Transport internals shared by tp.c, tp_udp.c, tp_tcp.c and tp_tls.c. */
 #ifndef TANDEM_TP_INT_H
 #define TANDEM_TP_INT_H
 
@@ -10,6 +10,9 @@
 
 struct event;
 struct evbuffer;
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct bio_method_st BIO_METHOD;
 
 #define TP_LSOCK_MAX 16
 #define TP_SENTBY_MAX 16
@@ -17,6 +20,8 @@ struct evbuffer;
 #define TP_UDP_SLOT 65535 /* one datagram of any size fits */
 #define TP_HTAB_SIZE 256  /* connection table buckets */
 #define TP_DEFAULT_PORT 5060
+#define TP_DEFAULT_TLS_PORT 5061
+#define TP_HOST_MAX 256 /* a DNS name (253) or an IP literal, with NUL */
 
 /* A listening socket (UDP: also the socket we send from). */
 struct tp_lsock {
@@ -34,7 +39,7 @@ struct tp_sentby {
 };
 
 /*
- * One TCP connection. Refcounted: the ctx's table holds one reference
+ * One TCP or TLS connection. Refcounted: the ctx's table holds one reference
  * while it is open; a delivered tp_recv lends it; the layer above may
  * keep more. Closing (tp_conn_close) releases the socket, events and
  * table slot at once; the memory goes with the last reference.
@@ -43,9 +48,16 @@ struct tp_conn {
 	struct tp_ctx *ctx;	       /* weak: NULL once closed */
 	struct tp_conn *hprev, *hnext; /* table bucket links (open only) */
 	unsigned bucket;
-	int fd;	  /* -1 once closed */
-	bool out; /* we opened it */
+	int fd;		     /* -1 once closed */
+	enum tp_proto proto; /* TP_TCP or TP_TLS */
+	bool out;	     /* we opened it */
 	bool connecting;
+	bool handshaking;	/* TLS: connected, handshake not done yet */
+	bool rd_wants_w;	/* TLS: SSL_read() needs the socket writable */
+	bool wr_wants_r;	/* TLS: SSL_write() needs the socket readable */
+	SSL *ssl;		/* owned: TLS only, freed at close */
+	char host[TP_HOST_MAX]; /* TLS out: the name verified; part of the
+				   table key. "" otherwise */
 	struct event *rev, *wev, *tmr; /* owned: read, write, idle timer */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
@@ -74,6 +86,9 @@ struct tp_ctx {
 	size_t reply_size;
 	struct sip_msg *msg;  /* owned: parse scratch for input */
 	struct sip_msg *smsg; /* owned: scratch for the §18.1.1 rewrite */
+	SSL_CTX *tls_srv;     /* owned: TLS listeners; NULL without cert */
+	SSL_CTX *tls_cli;     /* owned: outgoing TLS */
+	BIO_METHOD *tls_bio;  /* owned: socket I/O with MSG_NOSIGNAL */
 };
 
 /* tp.c: parse one message and deliver it, or answer/drop it. buf is
@@ -84,6 +99,8 @@ bool tp_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 /* Port of a sockaddr, host order. */
 uint16_t tp_addr_port(const struct sockaddr *sa);
 void tp_addr_set_port(struct sockaddr_storage *ss, uint16_t port);
+/* "192.0.2.1:5061" or "[2001:db8::1]:5061" for logs; returns buf. */
+const char *tp_addr_str(const struct sockaddr *sa, char *buf, size_t sz);
 int tp_has_proto(const struct tp_ctx *ctx, enum tp_proto proto, int family);
 
 /* tp_udp.c */
@@ -97,13 +114,41 @@ int tp_udp_send(struct tp_ctx *ctx, const struct tp_lsock *ls,
 const struct tp_lsock *tp_udp_pick(const struct tp_ctx *ctx,
 				   const struct sockaddr *dst, unsigned lsock);
 
-/* tp_tcp.c */
+/* tp_tcp.c: TCP and TLS connections (proto TP_TCP or TP_TLS). */
 int tp_tcp_listen(struct tp_ctx *ctx, struct tp_lsock *ls,
 		  const struct sockaddr *addr, socklen_t len);
-int tp_tcp_send(struct tp_ctx *ctx, struct tp_conn *conn,
-		const struct sockaddr *dst, socklen_t dstlen, const char *buf,
-		size_t len);
+/* host: TLS only, see tp_send_host(). */
+int tp_tcp_send(struct tp_ctx *ctx, enum tp_proto proto, struct tp_conn *conn,
+		const struct sockaddr *dst, socklen_t dstlen, const char *host,
+		const char *buf, size_t len);
 /* Close every connection (ctx teardown). */
 void tp_tcp_close_all(struct tp_ctx *ctx);
+
+/*
+ * tp_tls.c: OpenSSL glue. Every function drains OpenSSL's error queue
+ * before it returns; errors come back as errnos.
+ */
+/* Build the SSL_CTXs from ctx->conf.tls: the client one always, the
+   server one when a cert_file is set. Then clears the borrowed strings.
+   Returns 0, EINVAL (logged), ENOMEM. */
+int tp_tls_setup(struct tp_ctx *ctx);
+void tp_tls_free(struct tp_ctx *ctx);
+/* Attach an SSL to c (connected socket): server role for incoming,
+   client role with SNI and host checks against c->host for outgoing.
+   Returns 0, EINVAL (no server certificate), ENOMEM. */
+int tp_tls_conn_start(struct tp_conn *c);
+/* One handshake step. Returns 0 when done, EAGAIN when it must wait
+   (c->rd_wants_w set when it waits for writability), else the error for
+   tp_err_h (logged here): ECONNREFUSED (verification), EPROTO, ... */
+int tp_tls_handshake(struct tp_conn *c);
+/* Like recv()/send() on the TLS stream: 0 and *n bytes, EAGAIN (setting
+   rd_wants_w / wr_wants_r when the other direction is needed),
+   ECONNRESET at the peer's close, or an errno (logged at DEBUG). */
+int tp_tls_read(struct tp_conn *c, char *buf, size_t size, size_t *n);
+int tp_tls_write(struct tp_conn *c, const char *buf, size_t len, size_t *n);
+/* True when SSL holds decrypted bytes not read yet. */
+bool tp_tls_pending(const struct tp_conn *c);
+/* Send close_notify (best effort, graceful only) and free the SSL. */
+void tp_tls_conn_stop(struct tp_conn *c, bool graceful);
 
 #endif

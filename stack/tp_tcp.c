@@ -1,7 +1,10 @@
 /*
- * SIP over TCP (RFC 3261 §18, §18.3 framing; RFC 5626 §3.5.1 keep-alive):
- * listener, non-blocking connect with a timeout, a connection table keyed
- * by remote address, idle timeout and limits.
+ * SIP over TCP and TLS (RFC 3261 §18, §18.3 framing, §26.2; RFC 5626
+ * §3.5.1 keep-alive): listener, non-blocking connect with a timeout, a
+ * connection table keyed by remote address, protocol and (TLS) verified
+ * host name, handshake and idle timeouts, and limits. TLS connections
+ * run the same code with the byte I/O swapped for tp_tls.c's wrappers
+ * and a handshake state between "connected" and "open".
  *
  * Raw events rather than bufferevents: the parser is zero-copy and needs
  * each message contiguous, and we want an exact cap on the bytes held for
@@ -17,8 +20,10 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -79,12 +84,15 @@ table_unlink(struct tp_ctx *ctx, struct tp_conn *c)
 }
 
 static struct tp_conn *
-table_find(struct tp_ctx *ctx, const struct sockaddr *dst)
+table_find(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *dst,
+	   const char *host)
 {
 	struct tp_conn *c;
 
 	for (c = ctx->htab[addr_hash(dst)]; c; c = c->hnext)
-		if (tp_addr_eq((struct sockaddr *)&c->peer, dst))
+		if (c->proto == proto &&
+		    tp_addr_eq((struct sockaddr *)&c->peer, dst) &&
+		    !strcmp(c->host, host))
 			return c;
 	return NULL;
 }
@@ -106,6 +114,7 @@ conn_destroy(void *arg)
 static void
 conn_release_io(struct tp_conn *c)
 {
+	tp_tls_conn_stop(c, false);
 	if (c->rev)
 		event_free(c->rev);
 	if (c->wev)
@@ -132,7 +141,9 @@ conn_close(struct tp_conn *c, int err)
 
 	if (!ctx)
 		return;
-	lost = c->connecting || (c->outq && evbuffer_get_length(c->outq));
+	lost = c->connecting || (c->out && c->handshaking) ||
+	       (c->outq && evbuffer_get_length(c->outq));
+	tp_tls_conn_stop(c, err == 0);
 	table_unlink(ctx, c);
 	if (c->out)
 		ctx->nconn_out--;
@@ -140,13 +151,13 @@ conn_close(struct tp_conn *c, int err)
 		ctx->nconn_in--;
 	conn_release_io(c);
 	c->ctx = NULL;
-	c->connecting = false;
-	LOG_DBG("tcp connection to port %u closed (%s)",
+	c->connecting = c->handshaking = false;
+	LOG_DBG("%s connection to port %u closed (%s)", tp_proto_name(c->proto),
 		tp_addr_port((struct sockaddr *)&c->peer),
 		err ? strerror(err) : "ok");
 	if (err && lost && ctx->errh)
-		ctx->errh(TP_TCP, (struct sockaddr *)&c->peer, c->peerlen, err,
-			  ctx->arg);
+		ctx->errh(c->proto, (struct sockaddr *)&c->peer, c->peerlen,
+			  err, ctx->arg);
 	mem_deref(c);
 }
 
@@ -156,41 +167,67 @@ tp_conn_open(const struct tp_conn *conn)
 	return conn && conn->ctx && conn->fd >= 0;
 }
 
-/* Activity: push the idle timeout back. */
+static void
+conn_timer(struct tp_conn *c, unsigned ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	if (ms)
+		event_add(c->tmr, &tv);
+}
+
+/* Activity: push the idle timeout back (not while the handshake timer
+   runs on the same event). */
 static void
 conn_touch(struct tp_conn *c)
 {
-	struct timeval tv = {c->ctx->conf.idle_ms / 1000,
-			     (c->ctx->conf.idle_ms % 1000) * 1000};
-
-	if (c->ctx->conf.idle_ms)
-		event_add(c->tmr, &tv);
+	if (!c->handshaking)
+		conn_timer(c, c->ctx->conf.idle_ms);
 }
 
 /* ---- output ------------------------------------------------------- */
 
-/* Write what the socket takes; re-arm the write event for the rest.
+/* send() or SSL_write(): 0 with *n bytes taken, EAGAIN, or an errno. */
+static int
+conn_send(struct tp_conn *c, const char *p, size_t len, size_t *n)
+{
+	ssize_t r;
+
+	if (c->ssl)
+		return tp_tls_write(c, p, len, n);
+	do
+		r = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0) {
+		*n = (size_t)r;
+		return 0;
+	}
+	return (errno == EAGAIN || errno == EWOULDBLOCK) ? EAGAIN : errno;
+}
+
+/* Write what the socket takes; re-arm the write event for the rest
+   (unless TLS waits to read first: then conn_readable() flushes).
    Returns 0 or the send() errno (the caller closes). */
 static int
 conn_flush(struct tp_conn *c)
 {
 	struct evbuffer_iovec v;
-	ssize_t n;
+	size_t n;
 	bool wrote = false;
+	int err;
 
+	if (c->connecting || c->handshaking)
+		return 0;
 	while (evbuffer_peek(c->outq, -1, NULL, &v, 1) > 0 && v.iov_len) {
-		n = send(c->fd, v.iov_base, v.iov_len,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		err = conn_send(c, v.iov_base, v.iov_len, &n);
+		if (err == EAGAIN)
 			break;
-		if (n < 0)
-			return errno;
-		evbuffer_drain(c->outq, (size_t)n);
+		if (err)
+			return err;
+		evbuffer_drain(c->outq, n);
 		wrote = true;
 	}
-	if (evbuffer_get_length(c->outq))
+	if (evbuffer_get_length(c->outq) && !c->wr_wants_r)
 		event_add(c->wev, NULL);
 	if (wrote)
 		conn_touch(c);
@@ -206,7 +243,65 @@ conn_write(struct tp_conn *c, const char *buf, size_t len)
 		return ENOBUFS; /* slow reader: do not grow without bound */
 	if (evbuffer_add(c->outq, buf, len))
 		return ENOMEM;
-	return c->connecting ? 0 : conn_flush(c);
+	return conn_flush(c);
+}
+
+/*
+ * The socket is connected (accepted, or our connect finished): read
+ * events start; TCP is open and its idle timer runs; TLS attaches an SSL
+ * and enters the handshake under the handshake timer (an outgoing one
+ * sends its ClientHello from the write event). Returns 0 or an errno
+ * (the caller closes).
+ */
+static int
+conn_up(struct tp_conn *c)
+{
+	const struct tp_conf *cf = &c->ctx->conf;
+	int err;
+
+	event_add(c->rev, NULL);
+	if (c->proto != TP_TLS) {
+		conn_touch(c);
+		return 0;
+	}
+	err = tp_tls_conn_start(c);
+	if (err)
+		return err;
+	c->handshaking = true;
+	conn_timer(c,
+		   cf->tls.handshake_ms ? cf->tls.handshake_ms : cf->idle_ms);
+	if (c->out)
+		event_add(c->wev, NULL);
+	return 0;
+}
+
+static void conn_input(struct tp_conn *c);
+
+/* One TLS handshake step; when done, the idle timer replaces the
+   handshake timer and queued bytes go out. May close c. */
+static void
+conn_handshake(struct tp_conn *c)
+{
+	int err = tp_tls_handshake(c);
+
+	if (err == EAGAIN) {
+		if (c->rd_wants_w)
+			event_add(c->wev, NULL);
+		return;
+	}
+	if (err) {
+		conn_close(c, err);
+		return;
+	}
+	c->handshaking = false;
+	conn_touch(c);
+	err = conn_flush(c);
+	if (err) {
+		conn_close(c, err);
+		return;
+	}
+	if (tp_tls_pending(c))
+		conn_input(c); /* records read along with the handshake */
 }
 
 /* The connect finished (or timed out), or the socket can take more. */
@@ -217,6 +312,7 @@ conn_writable(evutil_socket_t fd, short what, void *arg)
 	int soerr = 0, err;
 	socklen_t sl = sizeof(soerr);
 
+	mem_ref(c);
 	if (c->connecting) {
 		if (what & EV_TIMEOUT)
 			soerr = ETIMEDOUT;
@@ -225,17 +321,31 @@ conn_writable(evutil_socket_t fd, short what, void *arg)
 		if (soerr) {
 			c->ctx->stats.tcp_conn_failed++;
 			conn_close(c, soerr);
-			return;
+			goto out;
 		}
 		c->connecting = false;
 		c->locallen = sizeof(c->local);
 		getsockname(fd, (struct sockaddr *)&c->local, &c->locallen);
-		event_add(c->rev, NULL);
-		conn_touch(c);
+		err = conn_up(c);
+		if (err) {
+			conn_close(c, err);
+			goto out;
+		}
+	}
+	if (c->handshaking) {
+		conn_handshake(c);
+		goto out;
+	}
+	if (c->rd_wants_w) {
+		conn_input(c); /* SSL_read() was waiting for this */
+		if (!c->ctx)
+			goto out;
 	}
 	err = conn_flush(c);
 	if (err)
 		conn_close(c, err);
+out:
+	mem_deref(c);
 }
 
 /* ---- input -------------------------------------------------------- */
@@ -271,7 +381,7 @@ conn_deliver(struct tp_conn *c, const char *p, size_t len)
 	struct tp_recv rx;
 
 	memset(&rx, 0, sizeof(rx));
-	rx.proto = TP_TCP;
+	rx.proto = c->proto;
 	rx.src = c->peer;
 	rx.srclen = c->peerlen;
 	rx.local = c->local;
@@ -350,39 +460,104 @@ conn_room(struct tp_conn *c)
 	return true;
 }
 
+/* recv() or SSL_read() into rbuf: 0 with *n bytes, EAGAIN, ECONNRESET
+   at EOF, or an errno. */
+static int
+conn_recv(struct tp_conn *c, size_t *n)
+{
+	ssize_t r;
+
+	if (c->ssl)
+		return tp_tls_read(c, c->rbuf + c->rlen, c->rcap - c->rlen, n);
+	r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+	if (r > 0) {
+		*n = (size_t)r;
+		return 0;
+	}
+	if (r == 0)
+		return ECONNRESET;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return EAGAIN;
+	return errno;
+}
+
+/*
+ * Read and deliver. TCP reads once per event (more bytes raise the
+ * event again); TLS reads on while SSL holds decrypted bytes, which no
+ * socket event would announce. The caller holds a reference: c may be
+ * closed on return.
+ */
+static void
+conn_input(struct tp_conn *c)
+{
+	size_t n;
+	int err;
+
+	while (c->ctx) {
+		if (!conn_room(c)) {
+			c->ctx->stats.tcp_bad_stream++;
+			conn_close(c, ENOBUFS);
+			return;
+		}
+		err = conn_recv(c, &n);
+		if (err == EAGAIN) {
+			if (c->rd_wants_w)
+				event_add(c->wev, NULL);
+			return;
+		}
+		if (err) {
+			/* EOF with bytes still queued for the peer: they are
+			   lost */
+			conn_close(c, err);
+			return;
+		}
+		c->rlen += n;
+		conn_touch(c);
+		conn_frame(c);
+		if (!tp_tls_pending(c))
+			return;
+	}
+}
+
 static void
 conn_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct tp_conn *c = arg;
-	ssize_t n;
+	int err;
 
-	if (!conn_room(c)) {
-		c->ctx->stats.tcp_bad_stream++;
-		conn_close(c, ENOBUFS);
-		return;
-	}
-	n = recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
-	if (n < 0 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	if (n <= 0) {
-		/* EOF with bytes still queued for the peer: they are lost */
-		conn_close(c, n == 0 ? ECONNRESET : errno);
-		return;
-	}
-	c->rlen += (size_t)n;
-	conn_touch(c);
 	mem_ref(c);
-	conn_frame(c);
+	if (c->handshaking) {
+		conn_handshake(c);
+		goto out;
+	}
+	conn_input(c);
+	if (c->ctx && c->wr_wants_r) {
+		err = conn_flush(c); /* SSL_write() was waiting for this */
+		if (err)
+			conn_close(c, err);
+	}
+out:
 	mem_deref(c);
 }
 
+/* The idle timer, or during a TLS handshake the handshake timer. */
 static void
 conn_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct tp_conn *c = arg;
+	char peer[80];
 
-	c->ctx->stats.tcp_idle++;
+	if (c->handshaking) {
+		c->ctx->stats.tls_timeouts++;
+		tp_addr_str((struct sockaddr *)&c->peer, peer, sizeof(peer));
+		if (c->out)
+			LOG_WARN("tls to %s (%s): handshake timed out", c->host,
+				 peer);
+		else
+			LOG_INFO("tls from %s: handshake timed out", peer);
+	} else {
+		c->ctx->stats.tcp_idle++;
+	}
 	conn_close(c, ETIMEDOUT);
 }
 
@@ -391,8 +566,9 @@ conn_idle(evutil_socket_t fd, short what, void *arg)
 /* Wrap a connected (or connecting) socket; takes fd in all cases.
    Returns the connection, linked in the table (which holds the ref). */
 static struct tp_conn *
-conn_new(struct tp_ctx *ctx, int fd, const struct sockaddr *peer,
-	 socklen_t plen, bool out)
+conn_new(struct tp_ctx *ctx, enum tp_proto proto, int fd,
+	 const struct sockaddr *peer, socklen_t plen, bool out,
+	 const char *host)
 {
 	struct tp_conn *c = mem_zalloc(sizeof(*c), conn_destroy);
 	int on = 1;
@@ -402,7 +578,9 @@ conn_new(struct tp_ctx *ctx, int fd, const struct sockaddr *peer,
 		return NULL;
 	}
 	c->fd = fd;
+	c->proto = proto;
 	c->out = out;
+	snprintf(c->host, sizeof(c->host), "%s", host);
 	memcpy(&c->peer, peer, plen);
 	c->peerlen = plen;
 	c->locallen = sizeof(c->local);
@@ -452,12 +630,13 @@ tcp_accept(evutil_socket_t fd, short what, void *arg)
 			close(cfd);
 			continue;
 		}
-		c = conn_new(ctx, cfd, (struct sockaddr *)&peer, plen, false);
+		c = conn_new(ctx, ls->proto, cfd, (struct sockaddr *)&peer,
+			     plen, false, "");
 		if (!c)
 			continue;
 		ctx->stats.tcp_accepted++;
-		event_add(c->rev, NULL);
-		conn_touch(c);
+		if (conn_up(c))
+			conn_close(c, 0);
 	}
 }
 
@@ -500,7 +679,8 @@ fail:
 /* Start a non-blocking connect to dst; the connect timeout runs on the
    write event. */
 static int
-conn_connect(struct tp_ctx *ctx, const struct sockaddr *dst, socklen_t dlen,
+conn_connect(struct tp_ctx *ctx, enum tp_proto proto,
+	     const struct sockaddr *dst, socklen_t dlen, const char *host,
 	     struct tp_conn **cp)
 {
 	struct timeval tv = {ctx->conf.connect_ms / 1000,
@@ -522,36 +702,74 @@ conn_connect(struct tp_ctx *ctx, const struct sockaddr *dst, socklen_t dlen,
 		close(fd);
 		return rc;
 	}
-	c = conn_new(ctx, fd, dst, dlen, true);
+	c = conn_new(ctx, proto, fd, dst, dlen, true, host);
 	if (!c)
 		return ENOMEM;
 	c->connecting = rc != 0;
 	if (c->connecting) {
 		event_add(c->wev, ctx->conf.connect_ms ? &tv : NULL);
 	} else {
-		event_add(c->rev, NULL);
-		conn_touch(c);
+		rc = conn_up(c);
+		if (rc) {
+			conn_close(c, 0);
+			return rc;
+		}
 	}
 	*cp = c;
 	return 0;
 }
 
-int
-tp_tcp_send(struct tp_ctx *ctx, struct tp_conn *conn,
-	    const struct sockaddr *dst, socklen_t dstlen, const char *buf,
-	    size_t len)
+/* The table key's name: for TLS the host to verify (its IP when none
+   was given); "" for TCP. Returns 0 or EINVAL. */
+static int
+conn_name(enum tp_proto proto, const struct sockaddr *dst, const char *host,
+	  char *name)
 {
+	char ip[INET6_ADDRSTRLEN];
+	const void *a =
+		dst->sa_family == AF_INET6
+			? (const void *)&((const struct sockaddr_in6 *)dst)
+				  ->sin6_addr
+			: (const void *)&((const struct sockaddr_in *)dst)
+				  ->sin_addr;
+
+	name[0] = '\0';
+	if (proto != TP_TLS)
+		return 0;
+	if (host && (!*host || strlen(host) >= TP_HOST_MAX))
+		return EINVAL;
+	if (!host) {
+		if (!inet_ntop(dst->sa_family, a, ip, sizeof(ip)))
+			return EAFNOSUPPORT;
+		host = ip;
+	}
+	snprintf(name, TP_HOST_MAX, "%s", host);
+	return 0;
+}
+
+int
+tp_tcp_send(struct tp_ctx *ctx, enum tp_proto proto, struct tp_conn *conn,
+	    const struct sockaddr *dst, socklen_t dstlen, const char *host,
+	    const char *buf, size_t len)
+{
+	char name[TP_HOST_MAX];
 	struct tp_conn *c = NULL;
 	int err;
 
-	if (conn && tp_conn_open(conn) && conn->ctx == ctx)
+	if (conn && tp_conn_open(conn) && conn->ctx == ctx) {
 		c = conn;
-	else if (!dst)
+	} else if (!dst) {
 		return conn ? ENOTCONN : EINVAL;
-	else
-		c = table_find(ctx, dst);
+	} else {
+		if (dst->sa_family != AF_INET && dst->sa_family != AF_INET6)
+			return EAFNOSUPPORT;
+		err = conn_name(proto, dst, host, name);
+		if (err)
+			return err;
+		c = table_find(ctx, proto, dst, name);
+	}
 	if (!c) {
-		err = conn_connect(ctx, dst, dstlen, &c);
+		err = conn_connect(ctx, proto, dst, dstlen, name, &c);
 		if (err)
 			return err;
 	}
