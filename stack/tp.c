@@ -34,9 +34,59 @@ tp_conf_default(struct tp_conf *conf)
 	conf->max_outq = 1024 * 1024;
 	conf->udp_batch = TP_UDP_BATCH_MAX;
 	conf->mtu = 0;
+	conf->udp_rcvbuf = 2 * 1024 * 1024;
 	conf->tls.verify_peer = true;
 	conf->tls.min_version = TLS1_2_VERSION;
 	conf->tls.handshake_ms = 10000;
+}
+
+/*
+ * Open one listening socket for ls: SO_REUSEPORT (each worker opens its
+ * own on the same port), IPv6-only for AF_INET6 so a v4 and a v6 listener
+ * can share a port, listen() for streams, the bound address read back
+ * (port 0 allowed), and a persistent read event calling cb. UDP sockets
+ * get the configured receive buffer. Returns 0 or an errno; on error
+ * nothing is left open.
+ */
+int
+tp_lsock_open(struct tp_ctx *ctx, struct tp_lsock *ls, int type,
+	      const struct sockaddr *addr, socklen_t len, event_callback_fn cb)
+{
+	int fd, on = 1, err;
+
+	fd = socket(addr->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if ((type == SOCK_STREAM &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on))) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ||
+	    (addr->sa_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on))))
+		goto fail;
+	/* best effort: the kernel clamps it to net.core.rmem_max */
+	if (type == SOCK_DGRAM && ctx->conf.udp_rcvbuf)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
+				 &ctx->conf.udp_rcvbuf,
+				 sizeof(ctx->conf.udp_rcvbuf));
+	if (bind(fd, addr, len) || (type == SOCK_STREAM && listen(fd, 1024)))
+		goto fail;
+	ls->len = sizeof(ls->addr);
+	if (getsockname(fd, (struct sockaddr *)&ls->addr, &ls->len))
+		goto fail;
+	ls->ev = event_new(ctx->base, fd, EV_READ | EV_PERSIST, cb, ls);
+	if (!ls->ev || event_add(ls->ev, NULL)) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	ls->fd = fd;
+	return 0;
+fail:
+	err = errno;
+	if (ls->ev)
+		event_free(ls->ev);
+	ls->ev = NULL;
+	close(fd);
+	return err;
 }
 
 const char *

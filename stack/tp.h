@@ -70,6 +70,9 @@ struct tp_conf {
 	unsigned udp_batch; /* datagrams per recvmmsg(), 1..32; default 32 */
 	unsigned mtu;	    /* path MTU for §18.1.1; 0 = unknown (then the
 			       1300-byte rule applies); default 0 */
+	int udp_rcvbuf;	    /* SO_RCVBUF of UDP sockets in bytes (clamped by
+			       the kernel's rmem_max); 0 = kernel default;
+			       default 2 MiB, so bursts are not lost */
 	struct tp_tls_conf tls;
 };
 

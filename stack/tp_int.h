@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <event2/event.h>
+
 #include "tp.h"
 
 struct event;
@@ -102,6 +104,11 @@ void tp_addr_set_port(struct sockaddr_storage *ss, uint16_t port);
 /* "192.0.2.1:5061" or "[2001:db8::1]:5061" for logs; returns buf. */
 const char *tp_addr_str(const struct sockaddr *sa, char *buf, size_t sz);
 int tp_has_proto(const struct tp_ctx *ctx, enum tp_proto proto, int family);
+
+/* tp.c: open a listening socket of type SOCK_DGRAM or SOCK_STREAM. */
+int tp_lsock_open(struct tp_ctx *ctx, struct tp_lsock *ls, int type,
+		  const struct sockaddr *addr, socklen_t len,
+		  event_callback_fn cb);
 
 /* tp_udp.c */
 int tp_udp_open(struct tp_ctx *ctx, struct tp_lsock *ls,

@@ -644,36 +644,7 @@ int
 tp_tcp_listen(struct tp_ctx *ctx, struct tp_lsock *ls,
 	      const struct sockaddr *addr, socklen_t len)
 {
-	int fd, on = 1, err;
-
-	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
-		return errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ||
-	    (addr->sa_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on))))
-		goto fail;
-	if (bind(fd, addr, len) || listen(fd, 1024))
-		goto fail;
-	ls->len = sizeof(ls->addr);
-	if (getsockname(fd, (struct sockaddr *)&ls->addr, &ls->len))
-		goto fail;
-	ls->ev = event_new(ctx->base, fd, EV_READ | EV_PERSIST, tcp_accept, ls);
-	if (!ls->ev || event_add(ls->ev, NULL)) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	ls->fd = fd;
-	return 0;
-fail:
-	err = errno;
-	if (ls->ev)
-		event_free(ls->ev);
-	ls->ev = NULL;
-	close(fd);
-	return err;
+	return tp_lsock_open(ctx, ls, SOCK_STREAM, addr, len, tcp_accept);
 }
 
 /* Start a non-blocking connect to dst; the connect timeout runs on the

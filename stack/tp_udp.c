@@ -63,36 +63,7 @@ int
 tp_udp_open(struct tp_ctx *ctx, struct tp_lsock *ls,
 	    const struct sockaddr *addr, socklen_t len)
 {
-	int fd, on = 1, err;
-
-	fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
-		return errno;
-	/* each worker opens its own socket on the same port */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ||
-	    (addr->sa_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on))))
-		goto fail;
-	if (bind(fd, addr, len))
-		goto fail;
-	ls->len = sizeof(ls->addr);
-	if (getsockname(fd, (struct sockaddr *)&ls->addr, &ls->len))
-		goto fail;
-	ls->ev = event_new(ctx->base, fd, EV_READ | EV_PERSIST, udp_read, ls);
-	if (!ls->ev || event_add(ls->ev, NULL)) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	ls->fd = fd;
-	return 0;
-fail:
-	err = errno;
-	if (ls->ev)
-		event_free(ls->ev);
-	ls->ev = NULL;
-	close(fd);
-	return err;
+	return tp_lsock_open(ctx, ls, SOCK_DGRAM, addr, len, udp_read);
 }
 
 const struct tp_lsock *
