@@ -67,14 +67,15 @@ hash_bytes(const char *p, size_t l)
 	return h;
 }
 
-static struct txn_list *
-bucket(const struct txn_ctx *ctx, struct txn_list *tab, const char *p, size_t l)
+struct txn_list *
+txn_bucket(const struct txn_ctx *ctx, struct txn_list *tab, const char *p,
+	   size_t l)
 {
 	return &tab[hash_bytes(p, l) & (ctx->cfg.hash_size - 1)];
 }
 
-static bool
-str_eq_pl(const char *s, const struct pl *pl)
+bool
+txn_str_eq_pl(const char *s, const struct pl *pl)
 {
 	const char *p = pl->p ? pl->p : "";
 
@@ -111,8 +112,8 @@ txn_buf_set(char **dst, size_t *dlen, const char *buf, size_t len)
 }
 
 /* "host:port", host lower-cased, port defaulted (§18: 5060, TLS 5061). */
-static void
-sent_by_fmt(const struct sip_via *via, char *buf, size_t sz)
+void
+txn_sent_by_fmt(const struct sip_via *via, char *buf, size_t sz)
 {
 	unsigned port = via->port;
 	size_t n = via->host.l < sz - 8 ? via->host.l : sz - 8;
@@ -124,8 +125,8 @@ sent_by_fmt(const struct sip_via *via, char *buf, size_t sz)
 	snprintf(buf + n, sz - n, ":%u", port);
 }
 
-static bool
-has_cookie(const struct pl *branch)
+bool
+txn_has_cookie(const struct pl *branch)
 {
 	return branch->p && branch->l > sizeof(MAGIC_COOKIE) - 1 &&
 	       memcmp(branch->p, MAGIC_COOKIE, sizeof(MAGIC_COOKIE) - 1) == 0;
@@ -142,16 +143,16 @@ txn_unlink(struct txn *txn)
 	if (!ctx || !txn->linked)
 		return;
 	if (txn->kind == TXN_ICT || txn->kind == TXN_NICT) {
-		le_unlink(
-			bucket(ctx, ctx->cli, txn->branch, strlen(txn->branch)),
-			&txn->le_key);
+		le_unlink(txn_bucket(ctx, ctx->cli, txn->branch,
+				     strlen(txn->branch)),
+			  &txn->le_key);
 	} else {
 		if (!txn->legacy)
-			le_unlink(bucket(ctx, ctx->srv, txn->branch,
-					 strlen(txn->branch)),
+			le_unlink(txn_bucket(ctx, ctx->srv, txn->branch,
+					     strlen(txn->branch)),
 				  &txn->le_key);
-		le_unlink(bucket(ctx, ctx->srv_cid, txn->callid,
-				 strlen(txn->callid)),
+		le_unlink(txn_bucket(ctx, ctx->srv_cid, txn->callid,
+				     strlen(txn->callid)),
 			  &txn->le_cid);
 	}
 	txn->linked = false;
@@ -286,15 +287,16 @@ txn_link(struct txn *txn)
 	struct txn_ctx *ctx = txn->ctx;
 
 	if (txn->kind == TXN_ICT || txn->kind == TXN_NICT) {
-		le_link(bucket(ctx, ctx->cli, txn->branch, strlen(txn->branch)),
+		le_link(txn_bucket(ctx, ctx->cli, txn->branch,
+				   strlen(txn->branch)),
 			&txn->le_key, txn);
 	} else {
 		if (!txn->legacy)
-			le_link(bucket(ctx, ctx->srv, txn->branch,
-				       strlen(txn->branch)),
+			le_link(txn_bucket(ctx, ctx->srv, txn->branch,
+					   strlen(txn->branch)),
 				&txn->le_key, txn);
-		le_link(bucket(ctx, ctx->srv_cid, txn->callid,
-			       strlen(txn->callid)),
+		le_link(txn_bucket(ctx, ctx->srv_cid, txn->callid,
+				   strlen(txn->callid)),
 			&txn->le_cid, txn);
 	}
 	le_link(&ctx->all, &txn->le_all, txn);
@@ -369,179 +371,6 @@ txn_report_server(struct txn *txn, enum txn_sev ev, int err,
 }
 
 /* ---------------------------------------------------------------- */
-/* Matching                                                           */
-
-static bool
-method_eq(const struct txn *txn, enum sip_method mid, const struct pl *m)
-{
-	if (txn->mid != mid)
-		return false;
-	return mid != SIP_M_OTHER || str_eq_pl(txn->method, m);
-}
-
-/* §17.1.3: top Via branch and CSeq method. */
-static struct txn *
-cli_find(struct txn_ctx *ctx, const struct sip_msg *msg)
-{
-	const struct pl *br = &msg->via.branch;
-	struct txn_le *le;
-
-	if (!br->p)
-		return NULL;
-	for (le = bucket(ctx, ctx->cli, br->p, br->l)->head; le;
-	     le = le->next) {
-		struct txn *t = le->txn;
-
-		if (str_eq_pl(t->branch, br) &&
-		    method_eq(t, msg->cseq.mid, &msg->cseq.method))
-			return t;
-	}
-	return NULL;
-}
-
-/* §17.2.3 with the magic cookie: branch, sent-by, method (ACK as
-   INVITE). */
-static struct txn *
-srv_find_cookie(struct txn_ctx *ctx, const struct sip_msg *msg,
-		enum sip_method mid, const struct pl *method)
-{
-	const struct pl *br = &msg->via.branch;
-	char sb[300];
-	struct txn_le *le;
-
-	sent_by_fmt(&msg->via, sb, sizeof(sb));
-	for (le = bucket(ctx, ctx->srv, br->p, br->l)->head; le;
-	     le = le->next) {
-		struct txn *t = le->txn;
-
-		if (str_eq_pl(t->branch, br) && strcmp(t->sent_by, sb) == 0 &&
-		    method_eq(t, mid, method))
-			return t;
-	}
-	return NULL;
-}
-
-/* The RFC 2543 rules of §17.2.3 (and §9.2 for CANCEL via mid). */
-static bool
-legacy_match(const struct txn *t, const struct sip_msg *msg,
-	     enum sip_method mid, const struct pl *method)
-{
-	const struct pl *totag = &msg->to.tag;
-
-	if (!t->legacy || !str_eq_pl(t->ruri, &msg->ruri_raw) ||
-	    !str_eq_pl(t->from_tag, &msg->from.tag) ||
-	    !str_eq_pl(t->callid, &msg->callid) || t->cseq != msg->cseq.num ||
-	    !str_eq_pl(t->via, &msg->via.raw))
-		return false;
-	if (msg->mid == SIP_M_ACK) /* To tag of our response */
-		return t->kind == TXN_IST && t->resp_tag &&
-		       str_eq_pl(t->resp_tag, totag);
-	return method_eq(t, mid, method) && str_eq_pl(t->to_tag, totag);
-}
-
-static struct txn *
-srv_find(struct txn_ctx *ctx, const struct sip_msg *msg, enum sip_method mid,
-	 const struct pl *method)
-{
-	const struct pl *cid = &msg->callid;
-	struct txn_le *le;
-
-	if (has_cookie(&msg->via.branch))
-		return srv_find_cookie(ctx, msg, mid, method);
-	for (le = bucket(ctx, ctx->srv_cid, cid->p, cid->l)->head; le;
-	     le = le->next) {
-		if (legacy_match(le->txn, msg, mid, method))
-			return le->txn;
-	}
-	return NULL;
-}
-
-static enum ict_event
-ict_event_of(uint16_t st)
-{
-	return st < 200 ? ICT_E_1XX : st < 300 ? ICT_E_2XX : ICT_E_FAIL;
-}
-
-static int
-recv_response(struct txn_ctx *ctx, const struct sip_msg *msg)
-{
-	struct txn *txn = cli_find(ctx, msg);
-
-	if (!txn)
-		return ENOENT;
-	if (msg->status < 100 || msg->status > 699)
-		return 0; /* the parser refuses these; absorbed anyway */
-	if (txn->kind == TXN_ICT)
-		ict_fire(txn, ict_event_of(msg->status), msg);
-	else
-		nict_fire(txn, msg->status < 200 ? NICT_E_1XX : NICT_E_FINAL,
-			  msg);
-	return 0;
-}
-
-int
-txn_recv(struct txn_ctx *ctx, const struct sip_msg *msg,
-	 const struct txn_dest *src)
-{
-	struct txn *txn;
-	bool ack;
-
-	(void)src; /* responses go where the first request came from */
-	if (!ctx || !msg)
-		return EINVAL;
-	if (!msg->req)
-		return recv_response(ctx, msg);
-	ack = msg->mid == SIP_M_ACK;
-	txn = ack ? srv_find(ctx, msg, SIP_M_INVITE, &PL("INVITE"))
-		  : srv_find(ctx, msg, msg->mid, &msg->method);
-	if (!txn)
-		return ENOENT;
-	if (ack)
-		ist_fire(txn, IST_E_ACK, msg);
-	else if (txn->kind == TXN_IST)
-		ist_fire(txn, IST_E_REQ, msg);
-	else
-		nist_fire(txn, NIST_E_REQ, msg);
-	return 0;
-}
-
-struct txn *
-txn_cancel_target(struct txn_ctx *ctx, const struct sip_msg *msg)
-{
-	struct txn *txn;
-
-	if (!ctx || !msg || !msg->req || msg->mid != SIP_M_CANCEL)
-		return NULL;
-	/* §9.2: the §17.2.3 rules with the method taken as INVITE. */
-	txn = srv_find(ctx, msg, SIP_M_INVITE, &PL("INVITE"));
-	return txn && txn->kind == TXN_IST ? txn : NULL;
-}
-
-bool
-txn_merged(struct txn_ctx *ctx, const struct sip_msg *msg)
-{
-	const struct pl *cid;
-	struct txn_le *le;
-
-	if (!ctx || !msg || !msg->req || msg->to.tag.p || msg->mid == SIP_M_ACK)
-		return false;
-	cid = &msg->callid;
-	for (le = bucket(ctx, ctx->srv_cid, cid->p, cid->l)->head; le;
-	     le = le->next) {
-		struct txn *t = le->txn;
-
-		if (str_eq_pl(t->callid, cid) &&
-		    str_eq_pl(t->from_tag, &msg->from.tag) &&
-		    t->cseq == msg->cseq.num &&
-		    method_eq(t, msg->cseq.mid, &msg->cseq.method) &&
-		    !(t->legacy ? legacy_match(t, msg, msg->mid, &msg->method)
-				: str_eq_pl(t->branch, &msg->via.branch)))
-			return true;
-	}
-	return false;
-}
-
-/* ---------------------------------------------------------------- */
 /* Client API                                                         */
 
 static int
@@ -573,7 +402,7 @@ txn_client_start(struct txn **txnp, struct txn_ctx *ctx, const char *req,
 		return EBADMSG;
 	if (m.mid == SIP_M_ACK)
 		return EINVAL; /* §17: ACK for 2xx has no transaction */
-	if (cli_find(ctx, &m))
+	if (txn_cli_find(ctx, &m))
 		return EEXIST;
 	txn = txn_alloc(ctx, m.mid == SIP_M_INVITE ? TXN_ICT : TXN_NICT, dst);
 	if (!txn)
@@ -616,8 +445,8 @@ server_keys(struct txn *txn, const struct sip_msg *m)
 {
 	char sb[300];
 
-	sent_by_fmt(&m->via, sb, sizeof(sb));
-	txn->legacy = !has_cookie(&m->via.branch);
+	txn_sent_by_fmt(&m->via, sb, sizeof(sb));
+	txn->legacy = !txn_has_cookie(&m->via.branch);
 	txn->branch = pl_dup(&m->via.branch);
 	txn->method = pl_dup(&m->method);
 	txn->mid = m->mid;
@@ -668,7 +497,7 @@ txn_server_create(struct txn **txnp, struct txn_ctx *ctx,
 
 	if (!txnp || !ctx || !msg || !src || !msg->req || msg->mid == SIP_M_ACK)
 		return EINVAL;
-	if (srv_find(ctx, msg, msg->mid, &msg->method))
+	if (txn_srv_find(ctx, msg, msg->mid, &msg->method))
 		return EEXIST;
 	txn = txn_alloc(ctx, msg->mid == SIP_M_INVITE ? TXN_IST : TXN_NIST,
 			src);

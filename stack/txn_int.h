@@ -210,4 +210,20 @@ int txn_buf_set(char **dst, size_t *dlen, const char *buf, size_t len);
 /* Send txn->out (the TU's response), keeping a copy when keep. */
 int txn_send_out(struct txn *txn, bool keep);
 
+/* txn.c: hashing and key helpers shared with txn_match.c */
+struct txn_list *txn_bucket(const struct txn_ctx *ctx, struct txn_list *tab,
+			    const char *p, size_t l);
+bool txn_str_eq_pl(const char *s, const struct pl *pl);
+/* "host:port" of a Via's sent-by, default port filled in (§18.2.1) */
+void txn_sent_by_fmt(const struct sip_via *via, char *buf, size_t sz);
+/* branch starts with the RFC 3261 magic cookie (§8.1.1.7) */
+bool txn_has_cookie(const struct pl *branch);
+
+/* txn_match.c: the client transaction a response (or our own request,
+   for duplicate detection) belongs to (§17.1.3), and the server
+   transaction a request belongs to (§17.2.3); NULL when none. */
+struct txn *txn_cli_find(struct txn_ctx *ctx, const struct sip_msg *msg);
+struct txn *txn_srv_find(struct txn_ctx *ctx, const struct sip_msg *msg,
+			 enum sip_method mid, const struct pl *method);
+
 #endif
