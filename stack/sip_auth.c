@@ -7,6 +7,7 @@
  * Unknown schemes are decoded the same way (RFC 4475 regaut01). One pass,
  * never allocates.
  */
+#include "sip_int.h"
 #include "sip_msg.h"
 #include "sip_uri_int.h"
 
@@ -82,8 +83,9 @@ auth_slot(struct sip_auth *auth, const struct pl *name)
 
 	if (name->l >= 10)
 		return NULL;
+	/* the names are lower-case letters: a word-wise compare */
 	for (k = auth_by_len[name->l]; k < auth_by_len[name->l + 1]; k++)
-		if (name_eq(auth_known[k].name, name->p, name->l))
+		if (sip_lit_caseeq(name->p, auth_known[k].name, name->l))
 			return (struct pl *)((char *)auth + auth_known[k].off);
 	return NULL;
 }

@@ -23,35 +23,40 @@ cerr(const struct sip_msg *msg, const struct sip_hdr *h, const char *what,
 	return EBADMSG;
 }
 
-/* Headers that may appear once only (§20: a single value, not a list). */
-static bool
-is_single(enum sip_hdr_id id)
-{
-	switch (id) {
-	case SIP_HDR_CONTENT_TYPE:
-	case SIP_HDR_CONTENT_ENCODING:
-	case SIP_HDR_CONTENT_DISPOSITION:
-	case SIP_HDR_EXPIRES:
-	case SIP_HDR_MIN_EXPIRES:
-	case SIP_HDR_RSEQ:
-	case SIP_HDR_RACK:
-	case SIP_HDR_SESSION_EXPIRES:
-	case SIP_HDR_MIN_SE:
-	case SIP_HDR_PRIVACY:
-	case SIP_HDR_REFER_TO:
-	case SIP_HDR_REFERRED_BY:
-	case SIP_HDR_REPLACES:
-	case SIP_HDR_EVENT:
-	case SIP_HDR_SUBSCRIPTION_STATE:
-	case SIP_HDR_RETRY_AFTER:
-	case SIP_HDR_DATE:
-	case SIP_HDR_TIMESTAMP:
-	case SIP_HDR_SESSION_ID:
-		return true;
-	default:
-		return false;
-	}
-}
+/* Per header id: may appear once only (§20: a single value, not a
+   list), and decoded by sip_msg_parse() already (nothing left to check:
+   From, To, Call-ID, CSeq, Max-Forwards, Content-Length, and the
+   Content-Type, single-valued, whose one line parse_core() decoded whole
+   — a value that decodes as a media-type holds no top-level comma). */
+enum { HF_SINGLE = 0x01, HF_DONE = 0x02 };
+
+static const uint8_t hdr_flags[SIP_HDR_COUNT] = {
+	[SIP_HDR_FROM] = HF_DONE,
+	[SIP_HDR_TO] = HF_DONE,
+	[SIP_HDR_CALL_ID] = HF_DONE,
+	[SIP_HDR_CSEQ] = HF_DONE,
+	[SIP_HDR_MAX_FORWARDS] = HF_DONE,
+	[SIP_HDR_CONTENT_LENGTH] = HF_DONE,
+	[SIP_HDR_CONTENT_TYPE] = HF_SINGLE | HF_DONE,
+	[SIP_HDR_CONTENT_ENCODING] = HF_SINGLE,
+	[SIP_HDR_CONTENT_DISPOSITION] = HF_SINGLE,
+	[SIP_HDR_EXPIRES] = HF_SINGLE,
+	[SIP_HDR_MIN_EXPIRES] = HF_SINGLE,
+	[SIP_HDR_RSEQ] = HF_SINGLE,
+	[SIP_HDR_RACK] = HF_SINGLE,
+	[SIP_HDR_SESSION_EXPIRES] = HF_SINGLE,
+	[SIP_HDR_MIN_SE] = HF_SINGLE,
+	[SIP_HDR_PRIVACY] = HF_SINGLE,
+	[SIP_HDR_REFER_TO] = HF_SINGLE,
+	[SIP_HDR_REFERRED_BY] = HF_SINGLE,
+	[SIP_HDR_REPLACES] = HF_SINGLE,
+	[SIP_HDR_EVENT] = HF_SINGLE,
+	[SIP_HDR_SUBSCRIPTION_STATE] = HF_SINGLE,
+	[SIP_HDR_RETRY_AFTER] = HF_SINGLE,
+	[SIP_HDR_DATE] = HF_SINGLE,
+	[SIP_HDR_TIMESTAMP] = HF_SINGLE,
+	[SIP_HDR_SESSION_ID] = HF_SINGLE,
+};
 
 /* A single value: no top-level comma (it would make a list). */
 static const char *
@@ -88,6 +93,37 @@ qvalue_ok(const struct pl *q)
 	return true;
 }
 
+/* The first "expires" and "q" of header params, as sip_param_get()
+   would find each (up to the first malformed parameter), in one pass. A
+   parameter without a value reads as an empty one; ->p is NULL when
+   absent. */
+static void
+contact_params(const struct pl *params, struct pl *exp, struct pl *q)
+{
+	const char *p = params->p, *e, *why;
+	struct pl n, v;
+
+	pl_set(exp, NULL, 0);
+	pl_set(q, NULL, 0);
+	if (!p)
+		return;
+	e = p + params->l;
+	while ((!exp->p || !q->p) && sip_param_next(&p, e, &n, &v, &why) == 0) {
+		struct pl *slot = NULL;
+
+		if (n.l == 7 && sip_lit_caseeq(n.p, "expires", 7))
+			slot = exp;
+		else if (n.l == 1 && (n.p[0] | 0x20) == 'q')
+			slot = q;
+		if (slot && !slot->p) {
+			if (v.p)
+				*slot = v;
+			else
+				pl_set(slot, n.p + n.l, 0);
+		}
+	}
+}
+
 enum addr_kind { ADDR_CONTACT, ADDR_ROUTE, ADDR_ID };
 
 /* One name-addr / addr-spec element of Contact, Route, Record-Route,
@@ -97,7 +133,7 @@ addr_check(const struct pl *v, enum addr_kind kind, bool *star)
 {
 	struct sip_addr a;
 	const char *why = NULL;
-	struct pl pv;
+	struct pl exp, q;
 	uint32_t x;
 
 	if (sip_addr_decode(&a, v, &why))
@@ -115,10 +151,10 @@ addr_check(const struct pl *v, enum addr_kind kind, bool *star)
 	if (kind != ADDR_CONTACT)
 		return NULL;
 	/* §20.10: contact-params expires (delta-seconds) and q */
-	if (sip_param_get(&a.params, "expires", &pv) &&
-	    (pv.l == 0 || sip_delta_decode(&x, &pv, &why)))
+	contact_params(&a.params, &exp, &q);
+	if (exp.p && (exp.l == 0 || sip_delta_decode(&x, &exp, &why)))
 		return "bad expires parameter";
-	if (sip_param_get(&a.params, "q", &pv) && !qvalue_ok(&pv))
+	if (q.p && !qvalue_ok(&q))
 		return "bad q parameter";
 	return NULL;
 }
@@ -138,6 +174,18 @@ addr_list(const struct sip_msg *msg, const struct sip_hdr *h,
 		why = one_value(&h->val, &v);
 		return why ? why : addr_check(&v, kind, &star);
 	}
+	/* The usual line holds one address: decode the value whole, with no
+	   split first. A value that decodes as one address has no top-level
+	   comma (a URI outside <> and the header params refuse one; quoted
+	   strings and <> are skipped alike by both scanners; the value has
+	   no LWS at its ends), so the split would give that one element.
+	   Only when that fails is the value split, and then each element
+	   gives the same verdict (and the same phrase) as before. */
+	if (!addr_check(&h->val, kind, &star))
+		return star && msg->count[h->id] > 1
+			       ? "'*' must be the only value"
+			       : NULL;
+	star = false;
 	while ((rc = sip_list_next(&rest, &v)) == 0) {
 		why = addr_check(&v, kind, &star);
 		if (why)
@@ -309,6 +357,14 @@ list_check(const struct pl *val,
 	const char *why = NULL;
 	int rc;
 
+	/* the usual single value, decoded whole without a split first:
+	   the list decoders (media-range, reason-value) accept no top-level
+	   comma, '<' or unbalanced quote, so a value they decode whole is
+	   the one element a split would give (the value has no LWS at its
+	   ends); else split and decode as before, for the same verdict */
+	if (val->l && !dec(obj, val, &why))
+		return NULL;
+	why = NULL;
 	while ((rc = sip_list_next(&rest, &v)) == 0)
 		if (dec(obj, &v, &why))
 			return why;
@@ -363,7 +419,6 @@ check_one(const struct sip_msg *msg, const struct sip_hdr *h)
 		struct sip_replaces repl;
 	} u;
 	const char *why = NULL;
-	struct pl v;
 	uint32_t x;
 
 	switch (h->id) {
@@ -386,12 +441,8 @@ check_one(const struct sip_msg *msg, const struct sip_hdr *h)
 	case SIP_HDR_CSEQ:
 	case SIP_HDR_MAX_FORWARDS:
 	case SIP_HDR_CONTENT_LENGTH:
-		return NULL; /* sip_msg_parse() decoded them */
 	case SIP_HDR_CONTENT_TYPE:
-		why = one_value(&h->val, &v);
-		if (!why && sip_ctype_decode(&u.ct, &v, &why))
-			return why;
-		return why;
+		return NULL; /* sip_msg_parse() decoded them (HF_DONE) */
 	case SIP_HDR_ACCEPT:
 		/* media-range list; an empty value is allowed (§20.1) */
 		return list_check(&h->val, ctype_dec, &u.ct);
@@ -456,10 +507,13 @@ sip_msg_check(const struct sip_msg *msg, struct sip_perr *err)
 
 	for (i = 0; i < msg->nhdrs; i++) {
 		const struct sip_hdr *h = &msg->hdrs[i];
+		uint8_t f = hdr_flags[h->id];
 
-		if (is_single(h->id) && msg->count[h->id] > 1)
+		if ((f & HF_SINGLE) && msg->count[h->id] > 1)
 			return cerr(msg, h, "header appears more than once",
 				    err);
+		if (f & HF_DONE)
+			continue;
 		why = check_one(msg, h);
 		if (why)
 			return cerr(msg, h, why, err);

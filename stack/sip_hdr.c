@@ -74,10 +74,12 @@ skip_pval(const char *p, const char *e)
 }
 
 /* comma_ends: a ',' ends the parameters like the end of the value does
-   (a list element decoded in place); *pp is left on it. */
-static int
+   (a list element decoded in place); *pp is left on it. *vtok tells a
+   value that is one token (no quotes, no ':' '[' ']'), so that callers
+   need not scan it again (Via branch). */
+static inline int
 param_next(const char **pp, const char *e, struct pl *name, struct pl *val,
-	   const char **why, bool comma_ends)
+	   const char **why, bool comma_ends, bool *vtok)
 {
 	const char *p = sip_skip_lws(*pp, e), *q;
 
@@ -99,6 +101,7 @@ param_next(const char **pp, const char *e, struct pl *name, struct pl *val,
 	p = sip_skip_lws(q, e);
 	val->p = NULL;
 	val->l = 0;
+	*vtok = false;
 	if (p < e && *p == '=') {
 		p = sip_skip_lws(p + 1, e);
 		if (p < e && *p == '"') {
@@ -108,7 +111,12 @@ param_next(const char **pp, const char *e, struct pl *name, struct pl *val,
 				return EBADMSG;
 			}
 		} else {
-			q = skip_pval(p, e);
+			q = sip_skip_token(p, e);
+			*vtok = q > p;
+			if (q < e && (*q == ':' || *q == '[' || *q == ']')) {
+				q = skip_pval(q, e);
+				*vtok = false;
+			}
 			if (q == p) {
 				*why = "empty parameter value";
 				return EBADMSG;
@@ -127,7 +135,9 @@ int
 sip_param_next(const char **pp, const char *e, struct pl *name, struct pl *val,
 	       const char **why)
 {
-	return param_next(pp, e, name, val, why, false);
+	bool vtok;
+
+	return param_next(pp, e, name, val, why, false, &vtok);
 }
 
 bool
@@ -206,6 +216,30 @@ ipv4_end(const char *p, const char *e)
 {
 	unsigned part, v, d;
 
+	if (e - p >= 16) {
+		/* room for the longest quad and the byte after it: the same
+		   steps without a bound check per byte */
+		for (part = 0; part < 4; part++) {
+			if (part && *p++ != '.')
+				return NULL;
+			if ((v = dig(p[0])) > 9)
+				return NULL;
+			if ((d = dig(p[1])) > 9) {
+				p += 1;
+				continue;
+			}
+			v = v * 10 + d;
+			if ((d = dig(p[2])) > 9) {
+				p += 2;
+				continue;
+			}
+			v = v * 10 + d;
+			if (v > 255 || dig(p[3]) <= 9)
+				return NULL; /* above 255, or four digits */
+			p += 3;
+		}
+		return p;
+	}
 	for (part = 0; part < 4; part++) {
 		if (part && (p == e || *p++ != '.'))
 			return NULL;
@@ -349,9 +383,10 @@ via_params(struct sip_via *via, const char **pp, const char *e,
 	struct pl n, v;
 	uint32_t ttl;
 	uint16_t port;
+	bool vtok;
 	int rc;
 
-	while ((rc = param_next(&p, e, &n, &v, why, true)) == 0) {
+	while ((rc = param_next(&p, e, &n, &v, why, true, &vtok)) == 0) {
 		/* the length picks the one name to compare */
 		switch (n.l) {
 		case 3:
@@ -363,7 +398,8 @@ via_params(struct sip_via *via, const char **pp, const char *e,
 			continue;
 		}
 		if (CASEEQ(&n, "branch")) {
-			if (!v.p || !sip_is_token(&v)) {
+			/* a token (§20.42 via-branch), as param_next() saw */
+			if (!v.p || !vtok) {
 				*why = "bad branch";
 				return EBADMSG;
 			}

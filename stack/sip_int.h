@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pl.h"
+#include "sip_msg.h"
 
 /* Bits of sip_cc[] (one 256-entry table, defined in sip_hdr.c). */
 enum {
@@ -220,6 +221,10 @@ struct sip_via;
  */
 int sip_via_next(struct sip_via *via, const char **pp, const char *e,
 		 const char **why);
+
+/* sip_hdr_id_of() for a name known to be non-empty (n >= 1): the header
+   scan's lookup, without the checks of the public entry. */
+enum sip_hdr_id sip_hdr_id_raw(const char *p, size_t n);
 
 /* callid = word ["@" word] (§25.1) over [p, e). */
 bool sip_callid_ok(const char *p, const char *e);

@@ -162,7 +162,7 @@ parse_request_line(struct sip_msg *msg, const char *p, const char *e,
 		   struct sip_perr *err)
 {
 	const char *q = sip_skip_token(p, e), *u, *v, *why = NULL;
-	int st;
+	int st, rc;
 
 	msg->req = true;
 	if (q == p || q == e || *q != ' ')
@@ -186,11 +186,16 @@ parse_request_line(struct sip_msg *msg, const char *p, const char *e,
 			    400);
 	if (v[-2] == ' ' || v[-2] == '\t')
 		return perr(err, SIP_HDR_OTHER, NULL, "extra whitespace", 400);
-	if (memchr(u, ' ', (size_t)(v - 1 - u)) ||
-	    memchr(u, '\t', (size_t)(v - 1 - u)))
+	/* The URI is decoded first: a URI that decodes holds no SP, HTAB
+	   or leading '<' (no URI grammar allows them), so the checks below
+	   for those run only when it does not, in their order as ever. */
+	pl_set(&msg->ruri_raw, u, (size_t)(v - 1 - u));
+	rc = sip_uri_decode(&msg->ruri, &msg->ruri_raw, &why);
+	if (rc && (memchr(u, ' ', (size_t)(v - 1 - u)) ||
+		   memchr(u, '\t', (size_t)(v - 1 - u))))
 		return perr(err, SIP_HDR_OTHER, NULL,
 			    "whitespace inside Request-URI", 400);
-	if (*u == '<')
+	if (rc && *u == '<')
 		return perr(err, SIP_HDR_OTHER, NULL,
 			    "Request-URI must not be in <>", 400);
 	st = version_check(v, e);
@@ -200,8 +205,7 @@ parse_request_line(struct sip_msg *msg, const char *p, const char *e,
 	if (st)
 		return perr(err, SIP_HDR_OTHER, NULL, "bad SIP-Version", 400);
 	pl_set(&msg->version, v, (size_t)(e - v));
-	pl_set(&msg->ruri_raw, u, (size_t)(v - 1 - u));
-	if (sip_uri_decode(&msg->ruri, &msg->ruri_raw, &why))
+	if (rc)
 		return perr(err, SIP_HDR_OTHER, NULL,
 			    why ? why : "bad Request-URI", 400);
 	return 0;
@@ -241,7 +245,11 @@ scan_headers(struct sip_msg *msg, const char *p, const char *end,
 			break;
 		}
 		nl = memchr(p, '\n', (size_t)(end - p));
-		while (nl && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t'))
+		/* a fold starts with SP/HTAB; the next name or the empty line
+		   with a byte above SP (or CR/LF): one compare in the usual
+		   case */
+		while (nl && nl + 1 < end && (unsigned char)nl[1] <= ' ' &&
+		       (nl[1] == ' ' || nl[1] == '\t'))
 			nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 		if (!nl)
 			return perr(err, SIP_HDR_OTHER, NULL, unterm, st);
@@ -253,7 +261,7 @@ scan_headers(struct sip_msg *msg, const char *p, const char *end,
 		if (q == ls)
 			return perr(err, SIP_HDR_OTHER, NULL, E_HNAME, 400);
 		pl_set(&name, ls, (size_t)(q - ls));
-		id = sip_hdr_id_of(&name);
+		id = sip_hdr_id_raw(ls, (size_t)(q - ls));
 		if (q < le && *q == ':' && le - q > 2 && q[1] == ' ' &&
 		    !SIP_CC(q[2], SIP_CC_LWS)) {
 			v = q + 2; /* the usual "Name: value" */

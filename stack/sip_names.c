@@ -24,6 +24,20 @@ static const uint8_t method_len[SIP_M_COUNT] = {
 	[SIP_M_SUBSCRIBE] = 9, [SIP_M_PUBLISH] = 7,
 };
 
+/* n bytes (3..9) of p equal the literal lit, exactly: word loads, no
+   call (a memcmp call costs more than these few bytes). */
+static inline bool
+name_eq(const char *p, const char *lit, size_t n)
+{
+	if (n >= 8)
+		return sip_ld64(p) == sip_ld64(lit) &&
+		       (n == 8 || p[8] == lit[8]);
+	if (n >= 4)
+		return sip_ld32(p) == sip_ld32(lit) &&
+		       sip_ld32(p + n - 4) == sip_ld32(lit + n - 4);
+	return sip_ld16(p) == sip_ld16(lit) && p[2] == lit[2];
+}
+
 /* Method names compare case-sensitively (§7.1: "INVITE" is not
    "invite"; RFC 4475 §3.1.1.5 RE%47IST%45R is not REGISTER). */
 enum sip_method
@@ -36,9 +50,9 @@ sip_method_id(const struct pl *method)
 	for (i = 1; i < SIP_M_COUNT; i++) {
 		const char *n = method_names[i];
 
-		/* first byte and length first: at most one memcmp */
+		/* first byte and length first: at most one compare */
 		if (n[0] == method->p[0] && method_len[i] == method->l &&
-		    memcmp(n, method->p, method->l) == 0)
+		    name_eq(method->p, n, method->l))
 			return (enum sip_method)i;
 	}
 	return SIP_M_OTHER;
@@ -192,14 +206,16 @@ static const uint8_t hdr_hash[128] = {
 enum sip_hdr_id
 sip_hdr_id_of(const struct pl *name)
 {
-	const char *p;
-	size_t n;
-	unsigned c, id;
-
 	if (!name || !name->p || name->l == 0)
 		return SIP_HDR_OTHER;
-	p = name->p;
-	n = name->l;
+	return sip_hdr_id_raw(name->p, name->l);
+}
+
+enum sip_hdr_id
+sip_hdr_id_raw(const char *p, size_t n)
+{
+	unsigned c, id;
+
 	if (n == 1) {
 		/* only 'X' and 'x' fold to 'x' */
 		c = ((unsigned char)p[0] | 0x20) - 'a';

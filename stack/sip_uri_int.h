@@ -147,6 +147,10 @@ bool sip_uri_ip6_parse(const char *s, size_t n, uint8_t out[16]);
 static inline size_t
 sip_uri_sws(const char *s, size_t n, size_t i)
 {
+	/* the usual case: no LWS at all (one compare: SP, HTAB, CR and LF
+	   are all below '!') */
+	if (i < n && (unsigned char)s[i] > ' ')
+		return i;
 	for (;;) {
 		if (i < n && (s[i] == ' ' || s[i] == '\t'))
 			i++;

@@ -891,6 +891,82 @@ test_check(void)
 	CU_ASSERT(err_is(SIP_HDR_EXPIRES, 0));
 }
 
+/* The verdicts of the single-value fast paths (a list value decoded
+   whole, split only when that fails) and of the one-pass Contact params
+   match the split-first ones, phrase for phrase. */
+static void
+test_check_fast_paths(void)
+{
+	static const struct {
+		const char *line;
+		enum sip_hdr_id id; /* SIP_HDR_OTHER: must pass */
+		const char *what;
+	} t[] = {
+		{"Contact: <sip:a@b>, <sip:c@d>;expires=x", SIP_HDR_CONTACT,
+		 "bad expires parameter"},
+		{"Contact: <sip:a@b>;q=0.5;expires=60;expires=x", SIP_HDR_OTHER,
+		 NULL},
+		{"Contact: <sip:a@b>;EXPIRES", SIP_HDR_CONTACT,
+		 "bad expires parameter"},
+		{"Contact: <sip:a@b>;Q=2;expires=x", SIP_HDR_CONTACT,
+		 "bad expires parameter"},
+		{"Contact: <sip:a@b>;Q=2", SIP_HDR_CONTACT, "bad q parameter"},
+		{"Contact: *\r\nContact: *", SIP_HDR_CONTACT,
+		 "'*' must be the only value"},
+		{"Contact: \"a,b\" <sip:a@b>", SIP_HDR_OTHER, NULL},
+		{"Route: <sip:a@b;lr>,, <sip:c@d;lr>", SIP_HDR_ROUTE,
+		 "empty element in list"},
+		{"Route: <sip:a@b;lr>, sip:c@d", SIP_HDR_ROUTE,
+		 "URI must be enclosed in <>"},
+		{"Accept: application/sdp,", SIP_HDR_ACCEPT,
+		 "empty element in list"},
+		{"Accept: text/plain, x", SIP_HDR_ACCEPT,
+		 "missing '/' in media type"},
+		{"Reason: SIP;cause=200, Q.850;cause=16", SIP_HDR_OTHER, NULL},
+		{"Reason: SIP;cause=200, Q.850;cause=x", SIP_HDR_REASON,
+		 "bad cause"},
+		{"Via: SIP/2.0/UDP h:5060;branch=z9hG4bKa:b", SIP_HDR_VIA,
+		 "bad branch"},
+		{"Via: SIP/2.0/UDP h;branch=\"z9hG4bK\"", SIP_HDR_VIA,
+		 "bad branch"},
+		{"Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1, SIP/2.0/UDP "
+		 "10.0.0.1-;branch=z9hG4bK2",
+		 SIP_HDR_VIA, "bad sent-by host"},
+	};
+	char buf[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "OPTIONS sip:a@b SIP/2.0\r\n" HDRS_REQ
+			 "CSeq: 1 OPTIONS\r\n%s\r\n\r\n",
+			 t[i].line);
+		CU_ASSERT_EQUAL_FATAL(parse(buf), 0);
+		if (t[i].id == SIP_HDR_OTHER) {
+			CU_ASSERT_EQUAL(sip_msg_check(&M, &E), 0);
+			continue;
+		}
+		CU_ASSERT_EQUAL(sip_msg_check(&M, &E), EBADMSG);
+		CU_ASSERT(err_is(t[i].id, 400));
+		CU_ASSERT(E.what && strcmp(E.what, t[i].what) == 0);
+		if (!E.what || strcmp(E.what, t[i].what) != 0)
+			fprintf(stderr, "  '%s': %s\n", t[i].line,
+				E.what ? E.what : "accepted");
+	}
+	/* Request-Line: whitespace and <> are reported before the version,
+	   the version before the URI's own errors */
+	CU_ASSERT_EQUAL(parse("INVITE sip:a b@c SIP/3.0\r\n\r\n"), EBADMSG);
+	CU_ASSERT(err_is(SIP_HDR_OTHER, 400));
+	CU_ASSERT_STRING_EQUAL(E.what, "whitespace inside Request-URI");
+	CU_ASSERT_EQUAL(parse("INVITE <sip:a@b> SIP/3.0\r\n\r\n"), EBADMSG);
+	CU_ASSERT_STRING_EQUAL(E.what, "Request-URI must not be in <>");
+	CU_ASSERT_EQUAL(parse("INVITE sip:a@b:99999 SIP/3.0\r\n\r\n"), EBADMSG);
+	CU_ASSERT(err_is(SIP_HDR_OTHER, 505));
+	CU_ASSERT_EQUAL(parse("INVITE sip:a@b:99999 SIP/2.0\r\n\r\n"), EBADMSG);
+	CU_ASSERT(err_is(SIP_HDR_OTHER, 400));
+	CU_ASSERT_STRING_EQUAL(E.what, "bad port");
+}
+
 static void
 test_perr_phrase(void)
 {
@@ -1000,6 +1076,7 @@ test_msg_register(void)
 	TU_ADD(s, test_core_errors);
 	TU_ADD(s, test_nul_bytes);
 	TU_ADD(s, test_check);
+	TU_ADD(s, test_check_fast_paths);
 	TU_ADD(s, test_perr_phrase);
 	TU_ADD(s, test_mpart);
 	TU_ADD(s, test_methods);
