@@ -288,7 +288,7 @@ is_ipv6(const char *p, const char *e)
 static bool
 is_hostname(const char *p, const char *e)
 {
-	const char *lab = p;
+	const char *lab = p, *prev = NULL;
 
 	if (p == e)
 		return false;
@@ -296,12 +296,22 @@ is_hostname(const char *p, const char *e)
 		if (*p == '.') {
 			if (p == lab || lab[0] == '-' || p[-1] == '-')
 				return false;
+			prev = lab;
 			lab = p + 1;
 		} else if (!SIP_CC(*p, SIP_CC_HOST)) {
 			return false;
 		}
 	}
-	return lab == e || (lab[0] != '-' && e[-1] != '-');
+	if (lab == e) { /* final dot: the top label is the one before it */
+		if (!prev)
+			return false;
+		lab = prev;
+	} else if (e[-1] == '-') {
+		return false;
+	}
+	/* §25.1: toplabel = ALPHA / ALPHA *( alphanum / "-" ) alphanum, so
+	   "10.0.0.256.1" is neither an IPv4address nor a hostname */
+	return (lab[0] | 0x20) >= 'a' && (lab[0] | 0x20) <= 'z';
 }
 
 /*
