@@ -26,7 +26,7 @@ fi
 
 seeds_for() { # target -> seed folders that exist
 	case "$1" in
-	fuzz_sip) echo "$corpora/rfc4475 $corpora/rfc5118/wire $root/tests/data/msg" ;;
+	fuzz_sip) echo "$corpora/rfc4475 $corpora/rfc5118/wire $root/tests/data/fuzz_sip" ;;
 	fuzz_sdp) echo "$root/tests/data/sdp" ;;
 	*) echo "$root/tests/data/$1" ;;
 	esac

@@ -91,11 +91,12 @@ round_trip(const struct sip_msg *msg, const struct sip_limits *lim)
 	sip_wb_init(&wb, out, sizeof(out));
 	if (sip_wb_copy(&wb, msg, NULL, NULL, 0, NULL, &len))
 		return; /* e.g. a value the writer refuses to repeat */
-	if (sip_msg_parse(&again, out, len, SIP_FRAMING_STREAM, &l2, &err)) {
-		if (err.status == 413)
-			return; /* one header line more than the cap */
+	/* A datagram without Content-Length gets one added by the copy: at
+	   the header-line cap that is one line more than we accept. */
+	if (!msg->clen_set && msg->nhdrs >= l2.max_hdrs)
+		return;
+	if (sip_msg_parse(&again, out, len, SIP_FRAMING_STREAM, &l2, &err))
 		abort();
-	}
 	if (again.req != msg->req || again.cseq.num != msg->cseq.num ||
 	    !pl_eq(&again.callid, &msg->callid) ||
 	    !pl_eq(&again.from.tag, &msg->from.tag) ||
