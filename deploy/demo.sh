@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Tandem demo.
 #
-# The daemon (tandemd) does not exist yet: only the foundation — the build
-# and the SIP/SDP message layer — has landed. So, honestly, this demo does
-# what exists today: it installs what is missing, builds, runs the SIP
+# The daemon (tandemd) does not exist yet: the SIP stack underneath it
+# (message layer, transports, transactions) has landed, the call object and
+# the daemon have not. So, honestly, this demo does what can be shown today: it installs what is missing, builds, runs the SIP
 # parser over the RFC 4475 and RFC 5118 torture messages and shows what it
 # accepted and what it refused (with the status and reason phrase a UAS
 # would answer), then prints parse-rate figures. When tandemd lands, this
@@ -22,7 +22,7 @@ cmake --build "$root/build-demo" -j "$(nproc)" --target sipcat \
 
 sipcat="$root/build-demo/tests/sipcat"
 echo
-echo "== Tandem demo (message layer only: tandemd is not written yet)"
+echo "== Tandem demo (SIP message layer only: tandemd is not written yet)"
 if [ -d "$corpora/rfc4475" ]; then
 	echo
 	echo "-- RFC 4475 torture messages (valid ones parse; invalid ones are"
