@@ -3,9 +3,10 @@
 #
 # The daemon (tandemd) does not exist yet: the SIP stack underneath it
 # (message layer, transports, transactions) has landed, the call object and
-# the daemon have not. So, honestly, this demo does what can be shown today: it installs what is missing, builds, runs the SIP
-# parser over the RFC 4475 and RFC 5118 torture messages and shows what it
-# accepted and what it refused (with the status and reason phrase a UAS
+# the daemon have not. So, honestly, this demo does what can be shown
+# today: it installs what is missing, builds, runs the SIP parser over the
+# RFC 4475 and RFC 5118 torture messages and shows what it accepted and
+# what it refused (with the status and reason phrase a UAS
 # would answer), then prints parse-rate figures. When tandemd lands, this
 # script grows into the full job: private PostgreSQL, sample policy, SIPp
 # calls with RTP through Tandem, CDRs and stats.
