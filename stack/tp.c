@@ -30,6 +30,8 @@ tp_conf_default(struct tp_conf *conf)
 	conf->max_conns = 1024;
 	conf->max_out_conns = 1024;
 	conf->idle_ms = 120000;
+	conf->msg_timeout_ms = 30000;
+	conf->accept_backoff_ms = 100;
 	conf->connect_ms = 10000;
 	conf->max_outq = 1024 * 1024;
 	conf->udp_batch = TP_UDP_BATCH_MAX;
@@ -98,20 +100,36 @@ tp_proto_name(enum tp_proto proto)
 	return (unsigned)proto < TP_PROTO_COUNT ? names[proto] : "?";
 }
 
+/* The zero-delay event: send what callbacks other than a receive batch
+   queued (timers, hand-overs from other workers, TCP input). */
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tp_udp_flush_all(arg);
+}
+
 static void
 ctx_destroy(void *arg)
 {
 	struct tp_ctx *ctx = arg;
 	unsigned i;
 
+	tp_udp_flush_all(ctx); /* what the last callback queued */
 	tp_tcp_close_all(ctx);
 	tp_tls_free(ctx);
 	for (i = 0; i < ctx->nls; i++) {
 		if (ctx->ls[i].ev)
 			event_free(ctx->ls[i].ev);
+		if (ctx->ls[i].backoff)
+			event_free(ctx->ls[i].backoff);
+		tp_udp_close(&ctx->ls[i]);
 		if (ctx->ls[i].fd >= 0)
 			close(ctx->ls[i].fd);
 	}
+	if (ctx->flush_ev)
+		event_free(ctx->flush_ev);
 	free(ctx->udp_buf);
 	free(ctx->reply_buf);
 	free(ctx->msg);
@@ -147,7 +165,8 @@ tp_ctx_alloc(struct tp_ctx **ctxp, struct event_base *base,
 	ctx->reply_buf = malloc(ctx->reply_size);
 	ctx->msg = malloc(sizeof(*ctx->msg));
 	ctx->smsg = malloc(sizeof(*ctx->smsg));
-	if (!ctx->reply_buf || !ctx->msg || !ctx->smsg) {
+	ctx->flush_ev = event_new(base, -1, 0, flush_cb, ctx);
+	if (!ctx->reply_buf || !ctx->msg || !ctx->smsg || !ctx->flush_ev) {
 		mem_deref(ctx);
 		return ENOMEM;
 	}
@@ -614,7 +633,7 @@ static int
 send_udp(struct tp_ctx *ctx, const struct sockaddr *dst, socklen_t dstlen,
 	 unsigned lsock, const char *buf, size_t len)
 {
-	const struct tp_lsock *ls = tp_udp_pick(ctx, dst, lsock);
+	struct tp_lsock *ls = tp_udp_pick(ctx, dst, lsock);
 
 	if (!ls)
 		return EAFNOSUPPORT;

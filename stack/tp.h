@@ -57,16 +57,25 @@ struct tp_tls_conf {
 
 /* Limits and timers; tp_conf_default() fills the defaults. */
 struct tp_conf {
-	struct sip_limits lim;	/* max_msg also caps the bytes buffered for
-				   one incomplete TCP message; default 65536 */
-	unsigned max_conns;	/* accepted TCP connections; more are closed
-				   at once; default 1024 */
-	unsigned max_out_conns; /* connections we open; default 1024 */
-	unsigned idle_ms;	/* TCP idle timeout; default 120000 */
-	unsigned connect_ms;	/* TCP connect timeout; default 10000 */
-	size_t max_outq;	/* bytes queued for sending on one connection;
-				   beyond it tp_send() fails with ENOBUFS;
-				   default 1 MiB */
+	struct sip_limits lim;	    /* max_msg also caps the bytes buffered for
+				       one incomplete TCP message; default 65536 */
+	unsigned max_conns;	    /* accepted TCP connections; more are closed
+				       at once; default 1024 */
+	unsigned max_out_conns;	    /* connections we open; default 1024 */
+	unsigned idle_ms;	    /* TCP idle timeout; default 120000 */
+	unsigned msg_timeout_ms;    /* TCP: an incomplete message must be whole
+				       within this long of its first byte, or
+				       the connection is closed (a slowloris
+				       sending a byte a second resets the idle
+				       timer forever); 0 = none; default 30000 */
+	unsigned accept_backoff_ms; /* accept() failing with EMFILE, ENFILE,
+				       ENOBUFS or ENOMEM: the listener
+				       sleeps this long instead of spinning;
+				       default 100 */
+	unsigned connect_ms;	    /* TCP connect timeout; default 10000 */
+	size_t max_outq;    /* bytes queued for sending on one connection;
+			       beyond it tp_send() fails with ENOBUFS;
+			       default 1 MiB */
 	unsigned udp_batch; /* datagrams per recvmmsg(), 1..32; default 32 */
 	unsigned mtu;	    /* path MTU for §18.1.1; 0 = unknown (then the
 			       1300-byte rule applies); default 0 */
@@ -78,30 +87,39 @@ struct tp_conf {
 
 /* Counters; read with tp_stats(). Plain integers: one thread per ctx. */
 struct tp_stats {
-	uint64_t rx_msgs;	  /* messages given to the receive callback */
-	uint64_t rx_parse_err;	  /* messages that failed sip_msg_parse() */
-	uint64_t rx_dropped;	  /* dropped without answer: unparseable and
-				     unanswerable, responses not ours,
-				     truncated datagrams */
-	uint64_t rx_not_ours;	  /* responses whose Via is not ours
-				     (§18.1.2); also in rx_dropped */
-	uint64_t rx_keepalive;	  /* CRLF keep-alives (UDP datagrams, TCP) */
-	uint64_t tx_stateless;	  /* stateless error replies sent */
-	uint64_t tx_msgs;	  /* messages handed to the kernel / queued */
-	uint64_t tx_errors;	  /* sends that failed */
-	uint64_t tx_udp_to_tcp;	  /* §18.1.1: UDP requests sent over TCP */
-	uint64_t tx_udp_big;	  /* §18.1.1 says TCP, but none possible */
-	uint64_t tcp_accepted;	  /* connections accepted */
-	uint64_t tcp_refused;	  /* closed at accept: over max_conns */
-	uint64_t tcp_idle;	  /* closed by the idle timeout */
-	uint64_t tcp_bad_stream;  /* closed: framing error or too many bytes */
-	uint64_t tcp_pings;	  /* RFC 5626 double-CRLF pings answered */
-	uint64_t tcp_conn_failed; /* outgoing connects that failed */
-	uint64_t tls_handshakes;  /* TLS handshakes completed */
-	uint64_t tls_failed;	  /* TLS handshakes failed (any reason) */
-	uint64_t tls_verify_failed; /* of which: outgoing, peer certificate or
-				       host name not verified */
-	uint64_t tls_timeouts;	    /* closed by the handshake timeout */
+	uint64_t rx_msgs;	   /* messages given to the receive callback */
+	uint64_t rx_parse_err;	   /* messages that failed sip_msg_parse() */
+	uint64_t rx_dropped;	   /* dropped without answer: unparseable and
+				      unanswerable, responses not ours,
+				      truncated datagrams */
+	uint64_t rx_not_ours;	   /* responses whose Via is not ours
+				      (§18.1.2); also in rx_dropped */
+	uint64_t rx_keepalive;	   /* CRLF keep-alives (UDP datagrams, TCP) */
+	uint64_t tx_stateless;	   /* stateless error replies sent */
+	uint64_t tx_msgs;	   /* messages handed to the kernel / queued */
+	uint64_t tx_errors;	   /* sends that failed (for UDP also those
+				      that failed later, at the flush) */
+	uint64_t tx_udp_flushes;   /* sendmmsg() calls flushing UDP queues */
+	uint64_t tx_udp_to_tcp;	   /* §18.1.1: UDP requests sent over TCP */
+	uint64_t tx_udp_big;	   /* §18.1.1 says TCP, but none possible */
+	uint64_t tcp_accepted;	   /* connections accepted */
+	uint64_t tcp_refused;	   /* closed at accept: over max_conns */
+	uint64_t tcp_idle;	   /* closed by the idle timeout */
+	uint64_t tcp_bad_stream;   /* closed: framing error or too many bytes */
+	uint64_t tcp_msg_timeouts; /* closed: a message not whole within
+				      msg_timeout_ms of its first byte */
+	uint64_t tcp_accept_backoffs; /* accept() out of descriptors or
+					 memory: listener paused */
+	uint64_t tcp_rbuf_bytes;      /* gauge, not a counter: receive buffer
+					 bytes held by open connections (at most
+					 max_msg + 4 each) */
+	uint64_t tcp_pings;	      /* RFC 5626 double-CRLF pings answered */
+	uint64_t tcp_conn_failed;     /* outgoing connects that failed */
+	uint64_t tls_handshakes;      /* TLS handshakes completed */
+	uint64_t tls_failed;	      /* TLS handshakes failed (any reason) */
+	uint64_t tls_verify_failed;   /* of which: outgoing, peer certificate or
+					 host name not verified */
+	uint64_t tls_timeouts;	      /* closed by the handshake timeout */
 };
 
 /*
@@ -217,18 +235,23 @@ enum tp_proto tp_request_proto(const struct tp_ctx *ctx, enum tp_proto want,
 
 /*
  * Send a request (or anything else) buf[0..len): the bytes are copied.
- * UDP: sendto() dst from a listener of its family. When the request is
- * too big for UDP (tp_request_proto() says TCP) it goes over TCP to the
- * same address and port, its top Via transport "UDP" rewritten to "TCP"
+ * UDP: queued on a listener of dst's family and sent with one sendmmsg()
+ * per socket: at the end of the receive batch when called from the
+ * receive callback, else from a zero-delay event at the end of the
+ * current event loop iteration (or at tp_flush()). An error found at the
+ * flush (a full socket buffer: the datagram is lost, as the network may
+ * lose it) is counted in tx_errors and logged at DEBUG, not returned. When the
+ * request is too big for UDP (tp_request_proto() says TCP) it goes over TCP to
+ * the same address and port, its top Via transport "UDP" rewritten to "TCP"
  * (§18.1.1: same length, done on the copy); if TCP is not enabled it is
  * sent over UDP anyway (counted in tx_udp_big).
  * TCP: over conn if given and open, else over an open connection to dst
  * from the table, else a new non-blocking connection (bytes queued until
  * it is up; failures later go to the tp_err_h).
  * Returns 0, or EINVAL, EAFNOSUPPORT (no listener of dst's family for
- * UDP), ENOTCONN (conn closed and no dst), ENOBUFS (queue full or too
- * many connections), or the errno of sendto()/socket()/connect()
- * (ECONNREFUSED, ENETUNREACH, EAGAIN ...).
+ * UDP), EMSGSIZE (UDP: more than a datagram holds), ENOTCONN (conn
+ * closed and no dst), ENOBUFS (queue full or too many connections), or
+ * the errno of socket()/connect() (ECONNREFUSED, ENETUNREACH ...).
  */
 int tp_send(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *dst,
 	    socklen_t dstlen, struct tp_conn *conn, const char *buf,
@@ -275,6 +298,14 @@ int tp_send_response(struct tp_ctx *ctx, const struct tp_recv *rx,
  */
 int tp_via_print(const struct tp_recv *rx, const struct sip_via *via, char *buf,
 		 size_t size, size_t *len);
+
+/*
+ * Send every queued UDP datagram now (one sendmmsg() per socket). Not
+ * needed inside the event loop: tp does it at the end of each receive
+ * batch and of any callback that queued. Call it after tp_send() outside
+ * the loop if the datagram must leave before the loop runs again.
+ */
+void tp_flush(struct tp_ctx *ctx);
 
 /* Copy rx taking a reference on its connection; release with
    tp_recv_release(). */

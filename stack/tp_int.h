@@ -24,6 +24,20 @@ typedef struct bio_method_st BIO_METHOD;
 #define TP_DEFAULT_PORT 5060
 #define TP_DEFAULT_TLS_PORT 5061
 #define TP_HOST_MAX 256 /* a DNS name (253) or an IP literal, with NUL */
+#define TP_UDPQ_MAX 64	/* datagrams queued per UDP socket */
+#define TP_UDPQ_BYTES (256 * 1024) /* bytes queued per UDP socket */
+#define TP_RBUF_MIN 4096	   /* first TCP receive buffer */
+
+/* UDP datagrams waiting for one sendmmsg(): bytes in buf, one mm/iov/dst
+   slot each (mm[i] points at iov[i] and dst[i]). */
+struct tp_udpq {
+	char *buf; /* owned: TP_UDPQ_BYTES */
+	size_t used;
+	unsigned n;
+	struct mmsghdr mm[TP_UDPQ_MAX];
+	struct iovec iov[TP_UDPQ_MAX];
+	struct sockaddr_storage dst[TP_UDPQ_MAX];
+};
 
 /* A listening socket (UDP: also the socket we send from). */
 struct tp_lsock {
@@ -31,6 +45,10 @@ struct tp_lsock {
 	enum tp_proto proto;
 	int fd;
 	struct event *ev;	      /* owned */
+	struct event *backoff;	      /* owned: TCP, re-enables ev after an
+					 accept() out of descriptors */
+	bool backoff_logged;	      /* warned; quiet until accept works */
+	struct tp_udpq *q;	      /* owned: UDP send queue */
 	struct sockaddr_storage addr; /* as bound (getsockname) */
 	socklen_t len;
 };
@@ -61,6 +79,8 @@ struct tp_conn {
 	char host[TP_HOST_MAX]; /* TLS out: the name verified; part of the
 				   table key. "" otherwise */
 	struct event *rev, *wev, *tmr; /* owned: read, write, idle timer */
+	struct event *mtmr;	       /* owned: msg_timeout_ms of an incomplete
+					  message */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	struct sockaddr_storage local;
@@ -86,11 +106,16 @@ struct tp_ctx {
 	char *udp_buf;	 /* owned: udp_batch slots of TP_UDP_SLOT bytes */
 	char *reply_buf; /* owned: stateless replies, reply_size bytes */
 	size_t reply_size;
-	struct sip_msg *msg;  /* owned: parse scratch for input */
-	struct sip_msg *smsg; /* owned: scratch for the §18.1.1 rewrite */
-	SSL_CTX *tls_srv;     /* owned: TLS listeners; NULL without cert */
-	SSL_CTX *tls_cli;     /* owned: outgoing TLS */
-	BIO_METHOD *tls_bio;  /* owned: socket I/O with MSG_NOSIGNAL */
+	struct sip_msg *msg;	/* owned: parse scratch for input */
+	struct sip_msg *smsg;	/* owned: scratch for the §18.1.1 rewrite */
+	struct event *flush_ev; /* owned: zero-delay UDP queue flush */
+	bool flush_armed;	/* flush_ev is active */
+	bool in_batch;		/* inside a UDP receive batch: the batch
+				   flushes at its end */
+	uint32_t udpq_mask;	/* bit i: ls[i] has datagrams queued */
+	SSL_CTX *tls_srv;	/* owned: TLS listeners; NULL without cert */
+	SSL_CTX *tls_cli;	/* owned: outgoing TLS */
+	BIO_METHOD *tls_bio;	/* owned: socket I/O with MSG_NOSIGNAL */
 };
 
 /* tp.c: parse one message and deliver it, or answer/drop it. buf is
@@ -113,13 +138,19 @@ int tp_lsock_open(struct tp_ctx *ctx, struct tp_lsock *ls, int type,
 /* tp_udp.c */
 int tp_udp_open(struct tp_ctx *ctx, struct tp_lsock *ls,
 		const struct sockaddr *addr, socklen_t len);
-int tp_udp_send(struct tp_ctx *ctx, const struct tp_lsock *ls,
+/* Queue one datagram on ls (see tp_send()). Returns 0, EMSGSIZE,
+   ENOMEM. */
+int tp_udp_send(struct tp_ctx *ctx, struct tp_lsock *ls,
 		const struct sockaddr *dst, socklen_t dstlen, const char *buf,
 		size_t len);
+/* sendmmsg() what every UDP socket has queued (tp_flush()). */
+void tp_udp_flush_all(struct tp_ctx *ctx);
+/* Free ls's queue (after a last flush). */
+void tp_udp_close(struct tp_lsock *ls);
 /* A UDP listener to send to dst from: the one the request came on when
    given (lsock < nls and same family), else the first of dst's family. */
-const struct tp_lsock *tp_udp_pick(const struct tp_ctx *ctx,
-				   const struct sockaddr *dst, unsigned lsock);
+struct tp_lsock *tp_udp_pick(struct tp_ctx *ctx, const struct sockaddr *dst,
+			     unsigned lsock);
 
 /* tp_tcp.c: TCP and TLS connections (proto TP_TCP or TP_TLS). */
 int tp_tcp_listen(struct tp_ctx *ctx, struct tp_lsock *ls,
@@ -130,6 +161,31 @@ int tp_tcp_send(struct tp_ctx *ctx, enum tp_proto proto, struct tp_conn *conn,
 		const char *buf, size_t len);
 /* Close every connection (ctx teardown). */
 void tp_tcp_close_all(struct tp_ctx *ctx);
+/* Close c now (see tp_tcp.c); err != 0 goes to the tp_err_h when bytes
+   were lost. The caller must not use c afterwards without its own ref. */
+void tp_conn_close(struct tp_conn *c, int err);
+
+/*
+ * tp_conn_limits.c: what keeps hostile peers bounded.
+ */
+/* accept() failed with err: on EMFILE, ENFILE, ENOBUFS or ENOMEM pause
+   the listener for conf.accept_backoff_ms (the pending connection would
+   wake a level-triggered loop at once, forever). Returns true when
+   paused. */
+bool tp_accept_backoff(struct tp_lsock *ls, int err);
+/* An accept() worked: the next backoff warns again. */
+void tp_accept_ok(struct tp_lsock *ls);
+/* Make room to read into c->rbuf (grown up to max_msg + 4, accounted in
+   tcp_rbuf_bytes); false when the incomplete message holds all it may. */
+bool tp_conn_room(struct tp_conn *c);
+/* After framing consumed bytes (consumed true) or not: start, restart or
+   stop the msg_timeout_ms deadline of the incomplete message left in
+   rbuf, and give back a large buffer once it is empty. */
+void tp_conn_framed(struct tp_conn *c, bool consumed);
+/* c is closing: its buffer leaves the tcp_rbuf_bytes gauge. */
+void tp_conn_unaccount(struct tp_conn *c);
+/* Callback of c->mtmr. */
+void tp_conn_msg_timeout(evutil_socket_t fd, short what, void *arg);
 
 /*
  * tp_tls.c: OpenSSL glue. Every function drains OpenSSL's error queue

@@ -33,10 +33,7 @@
 #include "mem.h"
 #include "tp_int.h"
 
-#define TP_RBUF_MIN 4096
 #define TP_ACCEPT_BATCH 16
-
-static void conn_close(struct tp_conn *c, int err);
 
 /* ---- connection table --------------------------------------------- */
 
@@ -121,7 +118,9 @@ conn_release_io(struct tp_conn *c)
 		event_free(c->wev);
 	if (c->tmr)
 		event_free(c->tmr);
-	c->rev = c->wev = c->tmr = NULL;
+	if (c->mtmr)
+		event_free(c->mtmr);
+	c->rev = c->wev = c->tmr = c->mtmr = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -133,8 +132,8 @@ conn_release_io(struct tp_conn *c)
  * afterwards hold their own reference). err != 0 is reported to the
  * tp_err_h when bytes were lost (still connecting or output queued).
  */
-static void
-conn_close(struct tp_conn *c, int err)
+void
+tp_conn_close(struct tp_conn *c, int err)
 {
 	struct tp_ctx *ctx = c->ctx;
 	bool lost;
@@ -144,6 +143,7 @@ conn_close(struct tp_conn *c, int err)
 	lost = c->connecting || (c->out && c->handshaking) ||
 	       (c->outq && evbuffer_get_length(c->outq));
 	tp_tls_conn_stop(c, err == 0);
+	tp_conn_unaccount(c);
 	table_unlink(ctx, c);
 	if (c->out)
 		ctx->nconn_out--;
@@ -290,14 +290,14 @@ conn_handshake(struct tp_conn *c)
 		return;
 	}
 	if (err) {
-		conn_close(c, err);
+		tp_conn_close(c, err);
 		return;
 	}
 	c->handshaking = false;
 	conn_touch(c);
 	err = conn_flush(c);
 	if (err) {
-		conn_close(c, err);
+		tp_conn_close(c, err);
 		return;
 	}
 	if (tp_tls_pending(c))
@@ -320,7 +320,7 @@ conn_writable(evutil_socket_t fd, short what, void *arg)
 			soerr = errno;
 		if (soerr) {
 			c->ctx->stats.tcp_conn_failed++;
-			conn_close(c, soerr);
+			tp_conn_close(c, soerr);
 			goto out;
 		}
 		c->connecting = false;
@@ -328,7 +328,7 @@ conn_writable(evutil_socket_t fd, short what, void *arg)
 		getsockname(fd, (struct sockaddr *)&c->local, &c->locallen);
 		err = conn_up(c);
 		if (err) {
-			conn_close(c, err);
+			tp_conn_close(c, err);
 			goto out;
 		}
 	}
@@ -343,7 +343,7 @@ conn_writable(evutil_socket_t fd, short what, void *arg)
 	}
 	err = conn_flush(c);
 	if (err)
-		conn_close(c, err);
+		tp_conn_close(c, err);
 out:
 	mem_deref(c);
 }
@@ -371,7 +371,7 @@ conn_keepalive(struct tp_conn *c, const char *p, size_t n)
 		return 2;
 	c->ctx->stats.tcp_pings++;
 	if (conn_write(c, "\r\n", 2))
-		conn_close(c, 0);
+		tp_conn_close(c, 0);
 	return 4;
 }
 
@@ -423,7 +423,7 @@ conn_frame(struct tp_conn *c)
 		if (rc) {
 			/* no way to find the next message: close */
 			c->ctx->stats.tcp_bad_stream++;
-			conn_close(c, EPROTO);
+			tp_conn_close(c, EPROTO);
 			return;
 		}
 		conn_deliver(c, p + skip, mlen);
@@ -433,31 +433,7 @@ conn_frame(struct tp_conn *c)
 		return;
 	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
-}
-
-/* Make room to read; false when the incomplete message already holds
-   all it may (max_msg, plus 3 bytes of a partial keep-alive). */
-static bool
-conn_room(struct tp_conn *c)
-{
-	size_t max =
-		c->ctx->conf.lim.max_msg ? c->ctx->conf.lim.max_msg : 65536;
-	size_t cap = c->rcap ? 2 * c->rcap : TP_RBUF_MIN;
-	char *nb;
-
-	max += 4;
-	if (c->rlen < c->rcap)
-		return true;
-	if (c->rcap >= max)
-		return false;
-	if (cap > max)
-		cap = max;
-	nb = realloc(c->rbuf, cap);
-	if (!nb)
-		return false;
-	c->rbuf = nb;
-	c->rcap = cap;
-	return true;
+	tp_conn_framed(c, off > 0);
 }
 
 /* recv() or SSL_read() into rbuf: 0 with *n bytes, EAGAIN, ECONNRESET
@@ -494,9 +470,9 @@ conn_input(struct tp_conn *c)
 	int err;
 
 	while (c->ctx) {
-		if (!conn_room(c)) {
+		if (!tp_conn_room(c)) {
 			c->ctx->stats.tcp_bad_stream++;
-			conn_close(c, ENOBUFS);
+			tp_conn_close(c, ENOBUFS);
 			return;
 		}
 		err = conn_recv(c, &n);
@@ -508,7 +484,7 @@ conn_input(struct tp_conn *c)
 		if (err) {
 			/* EOF with bytes still queued for the peer: they are
 			   lost */
-			conn_close(c, err);
+			tp_conn_close(c, err);
 			return;
 		}
 		c->rlen += n;
@@ -534,7 +510,7 @@ conn_readable(evutil_socket_t fd, short what, void *arg)
 	if (c->ctx && c->wr_wants_r) {
 		err = conn_flush(c); /* SSL_write() was waiting for this */
 		if (err)
-			conn_close(c, err);
+			tp_conn_close(c, err);
 	}
 out:
 	mem_deref(c);
@@ -558,7 +534,7 @@ conn_idle(evutil_socket_t fd, short what, void *arg)
 	} else {
 		c->ctx->stats.tcp_idle++;
 	}
-	conn_close(c, ETIMEDOUT);
+	tp_conn_close(c, ETIMEDOUT);
 }
 
 /* ---- set-up ------------------------------------------------------- */
@@ -590,8 +566,9 @@ conn_new(struct tp_ctx *ctx, enum tp_proto proto, int fd,
 			   c);
 	c->wev = event_new(ctx->base, fd, EV_WRITE, conn_writable, c);
 	c->tmr = evtimer_new(ctx->base, conn_idle, c);
+	c->mtmr = evtimer_new(ctx->base, tp_conn_msg_timeout, c);
 	c->outq = evbuffer_new();
-	if (!c->rev || !c->wev || !c->tmr || !c->outq) {
+	if (!c->rev || !c->wev || !c->tmr || !c->mtmr || !c->outq) {
 		conn_release_io(c);
 		mem_deref(c);
 		return NULL;
@@ -613,18 +590,21 @@ tcp_accept(evutil_socket_t fd, short what, void *arg)
 	struct sockaddr_storage peer;
 	struct tp_conn *c;
 	socklen_t plen;
-	int i, cfd;
+	int i, cfd, err;
 
 	for (i = 0; i < TP_ACCEPT_BATCH; i++) {
 		plen = sizeof(peer);
 		cfd = accept4(fd, (struct sockaddr *)&peer, &plen,
 			      SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				LOG_WARN("accept: %s", strerror(errno));
+			err = errno;
+			if (!tp_accept_backoff(ls, err) && err != EAGAIN &&
+			    err != EWOULDBLOCK && err != EINTR &&
+			    err != ECONNABORTED)
+				LOG_WARN("accept: %s", strerror(err));
 			return;
 		}
+		tp_accept_ok(ls);
 		if (ctx->nconn_in >= ctx->conf.max_conns) {
 			ctx->stats.tcp_refused++;
 			close(cfd);
@@ -636,7 +616,7 @@ tcp_accept(evutil_socket_t fd, short what, void *arg)
 			continue;
 		ctx->stats.tcp_accepted++;
 		if (conn_up(c))
-			conn_close(c, 0);
+			tp_conn_close(c, 0);
 	}
 }
 
@@ -682,7 +662,7 @@ conn_connect(struct tp_ctx *ctx, enum tp_proto proto,
 	} else {
 		rc = conn_up(c);
 		if (rc) {
-			conn_close(c, 0);
+			tp_conn_close(c, 0);
 			return rc;
 		}
 	}
@@ -746,7 +726,7 @@ tp_tcp_send(struct tp_ctx *ctx, enum tp_proto proto, struct tp_conn *conn,
 	}
 	err = conn_write(c, buf, len);
 	if (err && err != ENOBUFS)
-		conn_close(c, err);
+		tp_conn_close(c, err);
 	return err;
 }
 
@@ -757,5 +737,5 @@ tp_tcp_close_all(struct tp_ctx *ctx)
 
 	for (b = 0; b < TP_HTAB_SIZE; b++)
 		while (ctx->htab[b])
-			conn_close(ctx->htab[b], 0);
+			tp_conn_close(ctx->htab[b], 0);
 }
