@@ -13,6 +13,7 @@
  * at a time; the userinfo costs one memchr() when there is none.
  */
 #include "sip_uri.h"
+#include "sip_int.h"
 #include "sip_uri_int.h"
 
 #include <errno.h>
@@ -314,25 +315,6 @@ host_run(const char *s, size_t n, size_t i, enum sip_host_type *kind)
 	return i;
 }
 
-/* Loads for the word-wise name compares below. */
-static inline uint32_t
-ld32(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint64_t
-ld64(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /*
  * Which well-known uri-parameter the unescaped name p[0..l) is: length,
  * then whole words compared ASCII case-insensitively. OR-ing 0x20 into a
@@ -356,23 +338,23 @@ wk_name(const char *p, size_t l)
 			       ? SIP_URI_WK_TTL
 			       : SIP_URI_WK_NONE;
 	case 4:
-		w = ld32(p) | 0x20202020u;
-		lw = ld32("user");
+		w = sip_ld32(p) | 0x20202020u;
+		lw = sip_ld32("user");
 		return w == lw ? SIP_URI_WK_USER : SIP_URI_WK_NONE;
 	case 5:
-		w = ld32(p) | 0x20202020u;
-		lw = ld32("madd");
+		w = sip_ld32(p) | 0x20202020u;
+		lw = sip_ld32("madd");
 		return w == lw && (p[4] | 0x20) == 'r' ? SIP_URI_WK_MADDR
 						       : SIP_URI_WK_NONE;
 	case 6:
-		w = ld32(p) | 0x20202020u;
-		lw = ld32("meth");
+		w = sip_ld32(p) | 0x20202020u;
+		lw = sip_ld32("meth");
 		return w == lw && (p[4] | 0x20) == 'o' && (p[5] | 0x20) == 'd'
 			       ? SIP_URI_WK_METHOD
 			       : SIP_URI_WK_NONE;
 	case 9:
-		q = ld64(p) | 0x2020202020202020u;
-		lq = ld64("transpor");
+		q = sip_ld64(p) | 0x2020202020202020u;
+		lq = sip_ld64("transpor");
 		return q == lq && (p[8] | 0x20) == 't' ? SIP_URI_WK_TRANSPORT
 						       : SIP_URI_WK_NONE;
 	default:
@@ -747,7 +729,8 @@ sip_uri_decode(struct sip_uri *uri, const struct pl *pl, const char **why)
 	n = pl->l;
 	uri->raw = *pl;
 	/* "sip:" in any case, with one compare (see wk_name()) */
-	if (n >= 4 && (ld32(s) | ld32("\x20\x20\x20\0")) == ld32("sip:")) {
+	if (n >= 4 &&
+	    (sip_ld32(s) | sip_ld32("\x20\x20\x20\0")) == sip_ld32("sip:")) {
 		pl_set(&uri->scheme_pl, s, 3);
 		uri->scheme = SIP_URI_SIP;
 		return decode_sip(uri, s, n, 4, why);
