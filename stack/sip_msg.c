@@ -718,13 +718,33 @@ frame_clen(const char *p, const char *e, uint32_t *clen, bool *set,
 	return 0;
 }
 
+/* A message of st->need bytes is complete: report it, reset the state. */
+static int
+frame_done(struct sip_frame *st, size_t *msglen)
+{
+	*msglen = st->need;
+	st->hscan = 0;
+	st->need = 0;
+	return 0;
+}
+
 int
 sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 	      size_t *skip, size_t *msglen, struct sip_perr *err)
 {
+	struct sip_frame st = {0, 0};
+
+	return sip_msg_frame_r(buf, len, lim, &st, skip, msglen, err);
+}
+
+int
+sip_msg_frame_r(const char *buf, size_t len, const struct sip_limits *lim,
+		struct sip_frame *st, size_t *skip, size_t *msglen,
+		struct sip_perr *err)
+{
 	struct sip_limits deflim;
 	const char *p = buf, *e = buf + len, *s, *nl, *hend = NULL, *first;
-	size_t maxm;
+	size_t maxm, from;
 	uint32_t clen = 0;
 	bool set = false;
 
@@ -739,8 +759,14 @@ sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 	*skip = (size_t)(p - buf);
 	*msglen = 0;
 	s = p;
-	/* end of headers: LF followed by CRLF or LF */
-	for (nl = memchr(s, '\n', (size_t)(e - s)); nl;
+	/* header section seen complete before: wait for the whole body */
+	if (st->need)
+		return (size_t)(e - s) < st->need ? EAGAIN
+						  : frame_done(st, msglen);
+	/* end of headers: LF followed by CRLF or LF; resume where the last
+	   call stopped (its last bytes may start a terminator) */
+	from = st->hscan < (size_t)(e - s) ? st->hscan : 0;
+	for (nl = memchr(s + from, '\n', (size_t)(e - s) - from); nl;
 	     nl = memchr(nl + 1, '\n', (size_t)(e - nl - 1))) {
 		if ((size_t)(nl - s) > maxm)
 			break;
@@ -758,6 +784,8 @@ sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 	if (!hend) {
 		if ((size_t)(e - s) > maxm)
 			return perr(err, SIP_HDR_OTHER, NULL, E_TOOBIG, 413);
+		/* an LF in the last two bytes may begin the terminator */
+		st->hscan = (size_t)(e - s) > 2 ? (size_t)(e - s) - 2 : 0;
 		return EAGAIN;
 	}
 	if ((size_t)(hend - s) > maxm)
@@ -769,8 +797,8 @@ sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		return perr(err, SIP_HDR_CONTENT_LENGTH, NULL, E_MISSING, 400);
 	if ((size_t)(hend - s) + clen > maxm)
 		return perr(err, SIP_HDR_OTHER, NULL, E_TOOBIG, 413);
-	if ((size_t)(e - hend) < clen)
+	st->need = (size_t)(hend - s) + clen;
+	if ((size_t)(e - s) < st->need)
 		return EAGAIN;
-	*msglen = (size_t)(hend - s) + clen;
-	return 0;
+	return frame_done(st, msglen);
 }

@@ -14,14 +14,14 @@ enum sip_method {
 	SIP_M_CANCEL,
 	SIP_M_OPTIONS,
 	SIP_M_REGISTER,
-	SIP_M_PRACK,     /* RFC 3262 */
-	SIP_M_UPDATE,    /* RFC 3311 */
-	SIP_M_INFO,      /* RFC 6086 */
-	SIP_M_MESSAGE,   /* RFC 3428 */
-	SIP_M_REFER,     /* RFC 3515 */
-	SIP_M_NOTIFY,    /* RFC 6665 */
+	SIP_M_PRACK,	 /* RFC 3262 */
+	SIP_M_UPDATE,	 /* RFC 3311 */
+	SIP_M_INFO,	 /* RFC 6086 */
+	SIP_M_MESSAGE,	 /* RFC 3428 */
+	SIP_M_REFER,	 /* RFC 3515 */
+	SIP_M_NOTIFY,	 /* RFC 6665 */
 	SIP_M_SUBSCRIBE, /* RFC 6665 */
-	SIP_M_PUBLISH,   /* RFC 3903 */
+	SIP_M_PUBLISH,	 /* RFC 3903 */
 	SIP_M_COUNT
 };
 
@@ -31,23 +31,23 @@ enum sip_method {
  */
 enum sip_hdr_id {
 	SIP_HDR_OTHER,
-	SIP_HDR_VIA,                /* v */
-	SIP_HDR_FROM,               /* f */
-	SIP_HDR_TO,                 /* t */
-	SIP_HDR_CALL_ID,            /* i */
+	SIP_HDR_VIA,	 /* v */
+	SIP_HDR_FROM,	 /* f */
+	SIP_HDR_TO,	 /* t */
+	SIP_HDR_CALL_ID, /* i */
 	SIP_HDR_CSEQ,
 	SIP_HDR_MAX_FORWARDS,
-	SIP_HDR_CONTACT,            /* m */
+	SIP_HDR_CONTACT, /* m */
 	SIP_HDR_ROUTE,
 	SIP_HDR_RECORD_ROUTE,
-	SIP_HDR_CONTENT_LENGTH,     /* l */
-	SIP_HDR_CONTENT_TYPE,       /* c */
-	SIP_HDR_CONTENT_ENCODING,   /* e */
+	SIP_HDR_CONTENT_LENGTH,	  /* l */
+	SIP_HDR_CONTENT_TYPE,	  /* c */
+	SIP_HDR_CONTENT_ENCODING, /* e */
 	SIP_HDR_CONTENT_DISPOSITION,
 	SIP_HDR_EXPIRES,
 	SIP_HDR_MIN_EXPIRES,
 	SIP_HDR_REQUIRE,
-	SIP_HDR_SUPPORTED,          /* k */
+	SIP_HDR_SUPPORTED, /* k */
 	SIP_HDR_PROXY_REQUIRE,
 	SIP_HDR_UNSUPPORTED,
 	SIP_HDR_ALLOW,
@@ -57,33 +57,33 @@ enum sip_hdr_id {
 	SIP_HDR_AUTHORIZATION,
 	SIP_HDR_PROXY_AUTHORIZATION,
 	SIP_HDR_AUTHENTICATION_INFO,
-	SIP_HDR_RSEQ,               /* RFC 3262 */
-	SIP_HDR_RACK,               /* RFC 3262 */
-	SIP_HDR_SESSION_EXPIRES,    /* x, RFC 4028 */
-	SIP_HDR_MIN_SE,             /* RFC 4028 */
+	SIP_HDR_RSEQ,		      /* RFC 3262 */
+	SIP_HDR_RACK,		      /* RFC 3262 */
+	SIP_HDR_SESSION_EXPIRES,      /* x, RFC 4028 */
+	SIP_HDR_MIN_SE,		      /* RFC 4028 */
 	SIP_HDR_P_ASSERTED_IDENTITY,  /* RFC 3325 */
 	SIP_HDR_P_PREFERRED_IDENTITY, /* RFC 3325 */
-	SIP_HDR_PRIVACY,            /* RFC 3323 */
-	SIP_HDR_REFER_TO,           /* r, RFC 3515 */
-	SIP_HDR_REFERRED_BY,        /* b, RFC 3892 */
-	SIP_HDR_REPLACES,           /* RFC 3891 */
-	SIP_HDR_REASON,             /* RFC 3326 */
-	SIP_HDR_EVENT,              /* o */
+	SIP_HDR_PRIVACY,	      /* RFC 3323 */
+	SIP_HDR_REFER_TO,	      /* r, RFC 3515 */
+	SIP_HDR_REFERRED_BY,	      /* b, RFC 3892 */
+	SIP_HDR_REPLACES,	      /* RFC 3891 */
+	SIP_HDR_REASON,		      /* RFC 3326 */
+	SIP_HDR_EVENT,		      /* o */
 	SIP_HDR_SUBSCRIPTION_STATE,
 	SIP_HDR_RETRY_AFTER,
 	SIP_HDR_DATE,
 	SIP_HDR_TIMESTAMP,
 	SIP_HDR_USER_AGENT,
 	SIP_HDR_SERVER,
-	SIP_HDR_SUBJECT,            /* s */
+	SIP_HDR_SUBJECT, /* s */
 	SIP_HDR_WARNING,
-	SIP_HDR_SESSION_ID,         /* RFC 7989 */
+	SIP_HDR_SESSION_ID, /* RFC 7989 */
 	SIP_HDR_COUNT
 };
 
 /* Limits on input; sip_limits_default() fills the defaults. */
 struct sip_limits {
-	size_t max_msg;    /* whole message incl. body; default 65536 */
+	size_t max_msg;	   /* whole message incl. body; default 65536 */
 	unsigned max_hdrs; /* header lines; default and cap SIP_MSG_HDR_CAP */
 	size_t max_line;   /* one header line incl. folding; default 8192 */
 };
@@ -120,7 +120,7 @@ struct sip_hdr {
 	struct pl name;
 	struct pl val;
 	struct pl line; /* the whole line incl. name, without the final CRLF */
-	uint16_t next;  /* index of the next header with the same id, or
+	uint16_t next;	/* index of the next header with the same id, or
 			   SIP_HDR_NONE */
 };
 
@@ -131,30 +131,30 @@ struct sip_via {
 	struct pl proto;     /* "SIP" */
 	struct pl version;   /* "2.0" */
 	struct pl transport; /* UDP, TCP, TLS, SCTP, WS, ... as written */
-	struct pl host;      /* sent-by host; IPv6 without [] */
+	struct pl host;	     /* sent-by host; IPv6 without [] */
 	enum sip_host_type host_type;
-	uint16_t port;       /* 0 when absent */
-	struct pl params;    /* raw, from the first ';' (empty if none) */
+	uint16_t port;	  /* 0 when absent */
+	struct pl params; /* raw, from the first ';' (empty if none) */
 	struct pl branch, received, maddr, ttl; /* absent if none */
-	bool rport;          /* rport present (with or without value) */
+	bool rport;	     /* rport present (with or without value) */
 	struct pl rport_val; /* value if any */
-	struct pl raw;       /* the whole value */
+	struct pl raw;	     /* the whole value */
 };
 
 /* name-addr / addr-spec with header parameters: From, To, Contact, Route,
    Record-Route, P-Asserted-Identity, Refer-To, Referred-By (§20, §25). */
 struct sip_addr {
-	struct pl dname;  /* display name: inside the quotes (quoted-pairs
-			     left as written) or the token words; absent if
-			     none */
+	struct pl dname; /* display name: inside the quotes (quoted-pairs
+			    left as written) or the token words; absent if
+			    none */
 	bool dname_quoted;
-	bool angle;       /* name-addr form (<uri>) */
-	bool star;        /* Contact: * (§20.10) */
+	bool angle; /* name-addr form (<uri>) */
+	bool star;  /* Contact: * (§20.10) */
 	struct pl uri_raw;
 	struct sip_uri uri;
 	struct pl params; /* header params after the URI or '>', raw from the
 			     first ';' */
-	struct pl tag;    /* tag param, absent if none */
+	struct pl tag;	  /* tag param, absent if none */
 	struct pl raw;
 };
 
@@ -168,8 +168,8 @@ struct sip_cseq {
 /* Content-Type (§20.15) and multipart parts. */
 struct sip_ctype {
 	struct pl type, subtype; /* "application", "sdp" */
-	struct pl params;        /* raw from the first ';' */
-	struct pl boundary;      /* multipart boundary, unquoted; absent */
+	struct pl params;	 /* raw from the first ';' */
+	struct pl boundary;	 /* multipart boundary, unquoted; absent */
 };
 
 /* WWW-/Proxy-Authenticate, Authorization, Proxy-Authorization (§22,
@@ -181,15 +181,14 @@ struct sip_auth {
 	struct pl username, uri, response, cnonce, nc, userhash;
 };
 
-struct sip_rack {        /* RAck (RFC 3262 §7.2) */
+struct sip_rack { /* RAck (RFC 3262 §7.2) */
 	uint32_t rseq;
 	uint32_t cseq;
 	struct pl method;
 	enum sip_method mid;
 };
 
-enum sip_refresher { SIP_REFRESHER_NONE, SIP_REFRESHER_UAC,
-		     SIP_REFRESHER_UAS };
+enum sip_refresher { SIP_REFRESHER_NONE, SIP_REFRESHER_UAC, SIP_REFRESHER_UAS };
 
 struct sip_session_expires { /* Session-Expires (RFC 4028 §4) */
 	uint32_t delta;
@@ -197,14 +196,14 @@ struct sip_session_expires { /* Session-Expires (RFC 4028 §4) */
 	struct pl params;
 };
 
-struct sip_reason {      /* Reason (RFC 3326) */
-	struct pl protocol;  /* "SIP", "Q.850", ... */
-	uint32_t cause;      /* 0 when absent */
-	struct pl text;      /* unquoted; absent if none */
+struct sip_reason {	    /* Reason (RFC 3326) */
+	struct pl protocol; /* "SIP", "Q.850", ... */
+	uint32_t cause;	    /* 0 when absent */
+	struct pl text;	    /* unquoted; absent if none */
 	struct pl params;
 };
 
-struct sip_replaces {    /* Replaces (RFC 3891) */
+struct sip_replaces { /* Replaces (RFC 3891) */
 	struct pl callid, to_tag, from_tag;
 	bool early_only;
 };
@@ -244,12 +243,12 @@ struct sip_msg {
 	uint16_t count[SIP_HDR_COUNT]; /* lines per id */
 
 	/* eager typed core (valid after a successful parse) */
-	struct sip_via via;     /* topmost Via value */
+	struct sip_via via; /* topmost Via value */
 	struct sip_addr from, to;
 	struct pl callid;
 	struct sip_cseq cseq;
-	int32_t max_forwards;   /* -1 when absent */
-	uint32_t clen;          /* Content-Length (0 if absent) */
+	int32_t max_forwards; /* -1 when absent */
+	uint32_t clen;	      /* Content-Length (0 if absent) */
 	bool clen_set;
 	bool ctype_set;
 	struct sip_ctype ctype;
@@ -282,6 +281,25 @@ int sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		  size_t *skip, size_t *msglen, struct sip_perr *err);
 
 /*
+ * Resumable framing state for a byte stream, so that a peer sending one
+ * byte at a time costs linear, not quadratic, work. Zero it before the
+ * first call for a message and again after each framed message; keep it
+ * while sip_msg_frame_r() answers EAGAIN and the caller only appends bytes
+ * (the pending message may move in memory, it must not change).
+ */
+struct sip_frame {
+	size_t hscan; /* bytes after the keep-alives known not to hold the
+			 end of the header section */
+	size_t need;  /* once the header section is complete: the bytes
+			 (after the keep-alives) the whole message needs */
+};
+
+/* sip_msg_frame() resuming from *st. */
+int sip_msg_frame_r(const char *buf, size_t len, const struct sip_limits *lim,
+		    struct sip_frame *st, size_t *skip, size_t *msglen,
+		    struct sip_perr *err);
+
+/*
  * Decode every recognised header of msg fully and check the rules that
  * need more than one header: single-valued headers appear once
  * (RFC 4475 §3.3.8), the CSeq method equals the request method (§8.1.1.5),
@@ -307,8 +325,8 @@ const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *msg,
  */
 struct sip_hdr_iter {
 	const struct sip_msg *msg;
-	uint16_t idx;     /* current line */
-	struct pl rest;   /* unread part of the current line's value */
+	uint16_t idx;	/* current line */
+	struct pl rest; /* unread part of the current line's value */
 };
 void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *msg,
 		       enum sip_hdr_id id);
@@ -321,8 +339,7 @@ int sip_list_next(struct pl *rest, struct pl *elem);
 
 /* Value decoders: pl is one value (no surrounding LWS, no commas).
    Each returns 0, or EBADMSG with *why a static phrase. */
-int sip_via_decode(struct sip_via *via, const struct pl *pl,
-		   const char **why);
+int sip_via_decode(struct sip_via *via, const struct pl *pl, const char **why);
 int sip_addr_decode(struct sip_addr *addr, const struct pl *pl,
 		    const char **why);
 int sip_cseq_decode(struct sip_cseq *cseq, const struct pl *pl,
@@ -347,8 +364,7 @@ bool sip_is_token(const struct pl *pl);
 
 /* Generic ";name[=value]" parameter lookup in a raw params slice
    (case-insensitive name). Returns true when present. */
-bool sip_param_get(const struct pl *params, const char *name,
-		   struct pl *val);
+bool sip_param_get(const struct pl *params, const char *name, struct pl *val);
 
 enum sip_method sip_method_id(const struct pl *method);
 const char *sip_method_name(enum sip_method m);

@@ -414,8 +414,8 @@ conn_frame(struct tp_conn *c)
 			off += (size_t)rc;
 			continue;
 		}
-		rc = sip_msg_frame(p, n, &c->ctx->conf.lim, &skip, &mlen,
-				   &perr);
+		rc = sip_msg_frame_r(p, n, &c->ctx->conf.lim, &c->fst, &skip,
+				     &mlen, &perr);
 		if (rc == EAGAIN) {
 			off += skip;
 			break;

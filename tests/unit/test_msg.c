@@ -573,6 +573,55 @@ test_bare_lf(void)
 	CU_ASSERT_EQUAL(sip_msg_check(&M, &E), 0);
 }
 
+/* Resumable framing: a message fed one byte at a time frames at exactly
+   its last byte, as one-shot framing does, for CRLF and bare-LF header
+   terminators; once the header section is complete the state knows the
+   total, and a second message on the same state frames again. */
+static void
+test_frame_resumable(void)
+{
+	static const char *msgs[] = {
+		"OPTIONS sip:a@b SIP/2.0\r\n" HDRS_REQ "CSeq: 1 OPTIONS\r\n"
+		"Content-Length: 4\r\n\r\nabcd",
+		"OPTIONS sip:a@b SIP/2.0\n" HDRS_REQ "CSeq: 1 OPTIONS\n"
+		"l: 3\n\nxyz",
+		"OPTIONS sip:a@b SIP/2.0\r\n" HDRS_REQ "CSeq: 1 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n",
+	};
+	struct sip_limits lim;
+	size_t m, i, skip, mlen;
+
+	sip_limits_default(&lim);
+	for (m = 0; m < sizeof(msgs) / sizeof(msgs[0]); m++) {
+		size_t len = strlen(msgs[m]), hlen;
+		struct sip_frame st = {0, 0};
+		int rc = EAGAIN;
+
+		hlen = (size_t)(strstr(msgs[m], "\n\r\n")
+					? strstr(msgs[m], "\n\r\n") + 3 -
+						  msgs[m]
+					: strstr(msgs[m], "\n\n") + 2 -
+						  msgs[m]);
+		for (i = 1; i <= len && rc == EAGAIN; i++) {
+			rc = sip_msg_frame_r(msgs[m], i, &lim, &st, &skip,
+					     &mlen, &E);
+			if (rc == EAGAIN && i >= hlen)
+				CU_ASSERT_EQUAL(st.need, len);
+			if (rc == EAGAIN && i < hlen)
+				CU_ASSERT(st.need == 0 && st.hscan <= i);
+		}
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_EQUAL(i - 1, len); /* framed at the last byte */
+		CU_ASSERT(skip == 0 && mlen == len);
+		CU_ASSERT(st.need == 0 && st.hscan == 0); /* reset */
+		/* the same state frames the next message in one go */
+		CU_ASSERT_EQUAL(sip_msg_frame_r(msgs[m], len, &lim, &st, &skip,
+						&mlen, &E),
+				0);
+		CU_ASSERT_EQUAL(mlen, len);
+	}
+}
+
 static void
 test_frame_stream(void)
 {
@@ -1080,4 +1129,5 @@ test_msg_register(void)
 	TU_ADD(s, test_perr_phrase);
 	TU_ADD(s, test_mpart);
 	TU_ADD(s, test_methods);
+	TU_ADD(s, test_frame_resumable);
 }
