@@ -26,6 +26,7 @@ txn_cfg_default(struct txn_cfg *cfg)
 		.timer_c = 180000,
 		.trying_ms = 0,
 		.hash_size = 1024,
+		.max_live = 65536,
 	};
 }
 
@@ -404,6 +405,8 @@ txn_client_start(struct txn **txnp, struct txn_ctx *ctx, const char *req,
 		return EINVAL; /* §17: ACK for 2xx has no transaction */
 	if (txn_cli_find(ctx, &m))
 		return EEXIST;
+	if (ctx->cfg.max_live && ctx->st.live >= ctx->cfg.max_live)
+		return ENOBUFS;
 	txn = txn_alloc(ctx, m.mid == SIP_M_INVITE ? TXN_ICT : TXN_NICT, dst);
 	if (!txn)
 		return ENOMEM;
@@ -499,6 +502,8 @@ txn_server_create(struct txn **txnp, struct txn_ctx *ctx,
 		return EINVAL;
 	if (txn_srv_find(ctx, msg, msg->mid, &msg->method))
 		return EEXIST;
+	if (ctx->cfg.max_live && ctx->st.live >= ctx->cfg.max_live)
+		return ENOBUFS;
 	txn = txn_alloc(ctx, msg->mid == SIP_M_INVITE ? TXN_IST : TXN_NIST,
 			src);
 	if (!txn)

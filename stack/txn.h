@@ -45,6 +45,13 @@ struct txn_cfg {
 			       tmr_poll()), so a TU answering at once sends
 			       no 100; default 0 */
 	uint32_t hash_size; /* buckets per table, a power of 2; 1024 */
+	uint32_t max_live;  /* transactions alive at once (client + server,
+			       TU references included); beyond it creating
+			       one fails with ENOBUFS, so a flood of new
+			       branches the TU never answers cannot grow
+			       memory without bound; the TU answers such a
+			       request 503 statelessly; 0 = no limit;
+			       default 65536 */
 };
 
 void txn_cfg_default(struct txn_cfg *cfg);
@@ -143,7 +150,8 @@ int txn_recv(struct txn_ctx *ctx, const struct sip_msg *msg,
  * gets a reference for the TU (mem_deref() it; txn_detach() first if the
  * TU goes away while the transaction may still report). Returns 0,
  * EINVAL, EBADMSG (req does not parse or has no branch), EEXIST (a client
- * transaction with that branch and method exists), ENOMEM, or the send
+ * transaction with that branch and method exists), ENOBUFS (cfg.max_live
+ * reached), ENOMEM, or the send
  * error (then no transaction exists and the TU acts as on a 503).
  */
 int txn_client_start(struct txn **txnp, struct txn_ctx *ctx, const char *req,
@@ -163,7 +171,8 @@ int txn_client_cancelled(struct txn *txn);
  * the call), which txn_recv() did not match; ACK is refused (EINVAL).
  * Responses go to src. An INVITE transaction schedules the 100 (Trying)
  * (cfg.trying_ms). *txnp gets a reference for the TU. Returns 0, EINVAL,
- * EEXIST (it matches a transaction), ENOMEM.
+ * EEXIST (it matches a transaction), ENOBUFS (cfg.max_live reached: answer
+ * 503 statelessly), ENOMEM.
  */
 int txn_server_create(struct txn **txnp, struct txn_ctx *ctx,
 		      const struct sip_msg *msg, const struct txn_dest *src,

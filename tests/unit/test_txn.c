@@ -983,6 +983,47 @@ test_detach_and_ctx_destroy(void)
 	fx.tmr = mem_deref(fx.tmr);
 }
 
+/* cfg.max_live bounds the transactions a flood of new branches can
+   create: the next one is refused with ENOBUFS (the TU answers 503), and
+   room comes back when one is gone. */
+static void
+test_max_live(void)
+{
+	struct txn_cfg cfg;
+	struct txn *a, *b, *c = NULL;
+	const char *r;
+
+	txn_cfg_default(&cfg);
+	CU_ASSERT_EQUAL(cfg.max_live, 65536);
+	cfg.max_live = 2;
+	fx_init_cfg(&cfg);
+	a = server("OPTIONS", "z9hG4bKlive1", false);
+	b = server("OPTIONS", "z9hG4bKlive2", false);
+	parse(mkreq("OPTIONS", "z9hG4bKlive3", "a.example:5060", 1, NULL));
+	CU_ASSERT_EQUAL(
+		txn_server_create(&c, fx.ctx, &fx.m, &fx.udp, fx_req, NULL),
+		ENOBUFS);
+	CU_ASSERT_PTR_NULL(c);
+	r = mkreq("OPTIONS", "z9hG4bKlive4", "a.example:5060", 1, NULL);
+	CU_ASSERT_EQUAL(txn_client_start(&c, fx.ctx, r, strlen(r), &fx.udp,
+					 fx_resp, NULL),
+			ENOBUFS);
+	CU_ASSERT_EQUAL(live(), 2);
+	/* one answered and released: a new one fits again */
+	CU_ASSERT_EQUAL(reply(a, 200, "OPTIONS"), 0);
+	a = mem_deref(a);
+	advance(64 * 500 + 10); /* Timer J, then the release */
+	CU_ASSERT_EQUAL(live(), 1);
+	c = server("OPTIONS", "z9hG4bKlive5", false);
+	CU_ASSERT_EQUAL(live(), 2);
+	CU_ASSERT_EQUAL(reply(b, 200, "OPTIONS"), 0);
+	CU_ASSERT_EQUAL(reply(c, 200, "OPTIONS"), 0);
+	b = mem_deref(b);
+	c = mem_deref(c);
+	advance(64 * 500 + 10);
+	fx_done();
+}
+
 void test_txn_register(void);
 void
 test_txn_register(void)
@@ -1013,5 +1054,6 @@ test_txn_register(void)
 	TU_ADD(s, test_match_response);
 	TU_ADD(s, test_match_rfc2543);
 	TU_ADD(s, test_merged);
+	TU_ADD(s, test_max_live);
 	TU_ADD(s, test_detach_and_ctx_destroy);
 }
