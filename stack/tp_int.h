@@ -87,6 +87,7 @@ struct tp_conn {
 	socklen_t locallen;
 	char *rbuf; /* owned: received bytes not yet framed */
 	size_t rlen, rcap;
+	bool ponged;	       /* a CRLF pong went out for this read */
 	struct sip_frame fst;  /* framing resumed across reads (linear work
 				  for a peer trickling bytes) */
 	struct evbuffer *outq; /* owned: bytes not yet written */

@@ -370,8 +370,14 @@ conn_keepalive(struct tp_conn *c, const char *p, size_t n)
 	if (p[2] != '\r' || p[3] != '\n')
 		return 2;
 	c->ctx->stats.tcp_pings++;
-	if (conn_write(c, "\r\n", 2))
-		tp_conn_close(c, 0);
+	/* one pong per read, however many pings it held: a pong is a
+	   send() (or a TLS record), and a peer must not get one for every
+	   four bytes it sends */
+	if (!c->ponged) {
+		c->ponged = true;
+		if (conn_write(c, "\r\n", 2))
+			tp_conn_close(c, 0);
+	}
 	return 4;
 }
 
@@ -404,6 +410,7 @@ conn_frame(struct tp_conn *c)
 	const char *p;
 	int rc;
 
+	c->ponged = false;
 	while (c->ctx && off < c->rlen) {
 		p = c->rbuf + off;
 		n = c->rlen - off;

@@ -578,6 +578,33 @@ test_tcp_ping(void)
 	ts_done(&st);
 }
 
+/* A write holding many pings gets one pong, not one per ping: otherwise
+   a peer gets a send() out of every four bytes it sends. */
+static void
+test_tcp_ping_flood(void)
+{
+	static char pings[4000];
+	struct tstate st;
+	char buf[8192];
+	uint16_t port;
+	ssize_t r;
+	int c, i;
+
+	for (i = 0; i + 4 <= (int)sizeof(pings); i += 4)
+		memcpy(pings + i, "\r\n\r\n", 4);
+	tcp_setup(&st, NULL, &port);
+	c = tcp_client("127.0.0.1", port);
+	CU_ASSERT_FATAL(c >= 0);
+	CU_ASSERT(write(c, pings, sizeof(pings)) == (ssize_t)sizeof(pings));
+	run_until(&st, &tp_stats(st.tp)->tcp_pings, NULL, 1000, 500);
+	CU_ASSERT_EQUAL(tp_stats(st.tp)->tcp_pings, 1000);
+	r = rd(c, buf, sizeof(buf), 200);
+	/* one pong per read the server made: far fewer than 1000 */
+	CU_ASSERT(r >= 2 && r % 2 == 0 && r <= 64);
+	close(c);
+	ts_done(&st);
+}
+
 /* True when the peer closed c (EOF or reset) within ms. */
 static bool
 closed_by_peer(int c, int ms)
@@ -849,6 +876,7 @@ test_tp_register(void)
 	TU_ADD(s, test_tcp_split);
 	TU_ADD(s, test_tcp_two_in_one);
 	TU_ADD(s, test_tcp_ping);
+	TU_ADD(s, test_tcp_ping_flood);
 	TU_ADD(s, test_tcp_oversize);
 	TU_ADD(s, test_tcp_conn_cap);
 	TU_ADD(s, test_tcp_idle);
