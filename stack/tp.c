@@ -610,6 +610,10 @@ send_big_over_tcp(struct tp_ctx *ctx, const struct sockaddr *dst,
 	struct sip_perr perr;
 	size_t off;
 	char *copy;
+
+	/* responses follow their request's transport (§18.2.2): no parse */
+	if (len >= 8 && memcmp(buf, "SIP/2.0 ", 8) == 0)
+		return ENOENT;
 	int err;
 
 	if (sip_msg_parse(m, buf, len, SIP_FRAMING_DGRAM, NULL, &perr) ||
