@@ -152,7 +152,8 @@ sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 	if (!readable && !writable) {
 		if (s) {
 			*pp = s->next;
-			event_free(s->ev);
+			if (s->ev)
+				event_free(s->ev);
 			free(s);
 		}
 		return;
@@ -167,8 +168,9 @@ sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 		s->ctx = ctx;
 		s->next = ctx->socks;
 		ctx->socks = s;
-	} else {
+	} else if (s->ev) { /* NULL if event_new failed last time */
 		event_free(s->ev);
+		s->ev = NULL;
 	}
 	what = EV_PERSIST | (readable ? EV_READ : 0) |
 	       (writable ? EV_WRITE : 0);
@@ -512,7 +514,8 @@ ctx_destroy(void *arg)
 		struct dns_sock *s = ctx->socks;
 
 		ctx->socks = s->next;
-		event_free(s->ev);
+		if (s->ev)
+			event_free(s->ev);
 		free(s);
 	}
 	if (ctx->tmo_ev)
