@@ -50,6 +50,8 @@ struct sipw {
 	pthread_t th;
 	bool th_started;
 	alignas(64) _Atomic int wake_pending; /* producers: efd written */
+	_Atomic size_t big_held; /* heap bytes of hand-overs waiting for this
+				    worker (producers add, it subtracts) */
 	struct sipw_ctr ctr;
 };
 
@@ -78,6 +80,7 @@ sipw_conf_default(struct sipw_conf *conf)
 	conf->ring_slots = 1024;
 	conf->slot_bytes = 2048;
 	conf->drain_max = 256;
+	conf->big_bytes = 8u << 20;
 	tp_conf_default(&conf->tp);
 	txn_cfg_default(&conf->txn);
 }
@@ -237,11 +240,21 @@ handoff(struct sipw *w, unsigned to, const struct sip_msg *msg,
 	if (msg->len <= g->conf.slot_bytes) {
 		memcpy(it->data, msg->buf, msg->len);
 	} else {
+		struct sipw *t = &g->w[to];
+
+		/* bound the heap a sender can make another worker hold;
+		   concurrent producers may pass it by one message each */
+		if (g->conf.big_bytes &&
+		    atomic_load(&t->big_held) + msg->len > g->conf.big_bytes) {
+			CTR_INC(w, handoff_drop);
+			return;
+		}
 		it->big = malloc(msg->len);
 		if (!it->big) {
 			CTR_INC(w, handoff_drop);
 			return;
 		}
+		atomic_fetch_add(&t->big_held, msg->len);
 		memcpy(it->big, msg->buf, msg->len);
 		CTR_INC(w, handoff_big);
 	}
@@ -282,8 +295,11 @@ item_deliver(struct sipw *w, struct sipw_item *it)
 		CTR_INC(w, handoff_in);
 		deliver(w, w->msg, &it->rx);
 	}
-	free(it->big);
-	it->big = NULL;
+	if (it->big) {
+		atomic_fetch_sub(&w->big_held, it->len);
+		free(it->big);
+		it->big = NULL;
+	}
 }
 
 static void
@@ -617,6 +633,7 @@ sipw_stats(const struct sipw *w, struct sipw_stats *st)
 	RD(handoff_big);
 	RD(handoff_bad);
 	RD(wakeups);
+	st->big_held = atomic_load(&m->big_held);
 #undef RD
 }
 
@@ -637,6 +654,7 @@ sipw_group_stats(const struct sipw_group *g, struct sipw_stats *st)
 		st->handoff_big += one.handoff_big;
 		st->handoff_bad += one.handoff_bad;
 		st->wakeups += one.wakeups;
+		st->big_held += one.big_held;
 	}
 }
 

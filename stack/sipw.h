@@ -63,6 +63,11 @@ struct sipw_conf {
 				default 2048 */
 	unsigned drain_max;  /* hand-overs delivered per wake-up before the
 				worker yields to its sockets; default 256 */
+	size_t big_bytes;    /* heap bytes of large hand-overs one worker
+				may have waiting; more are dropped and
+				counted (a sender must not make a worker
+				hold ring_slots x 64 KiB); 0 = no limit;
+				default 8 MiB */
 	struct tp_conf tp;
 	struct txn_cfg txn;
 	sipw_recv_h *recvh; /* required */
@@ -77,11 +82,13 @@ struct sipw_stats {
 	uint64_t delivered;    /* messages given to the TU hook here */
 	uint64_t handoff_out;  /* messages handed to another worker */
 	uint64_t handoff_in;   /* hand-overs received and delivered */
-	uint64_t handoff_drop; /* dropped: the target's ring was full (or
-				  no memory for a large copy) */
+	uint64_t handoff_drop; /* dropped: the target's ring was full, its
+				  big_bytes budget spent, or no memory */
 	uint64_t handoff_big;  /* hand-overs copied to the heap */
 	uint64_t handoff_bad;  /* hand-overs that failed to parse again */
 	uint64_t wakeups;      /* eventfd wake-ups handled */
+	uint64_t big_held;     /* gauge: heap bytes of large hand-overs
+				  waiting for this worker (conf.big_bytes) */
 };
 
 void sipw_conf_default(struct sipw_conf *conf);
