@@ -395,6 +395,23 @@ put_routes(struct sip_wbuf *wb, const struct dlg *d, unsigned from,
 }
 
 int
+dlg_next_hop(const struct dlg *d, struct pl *hop)
+{
+	struct sip_addr first;
+	int err;
+
+	if (!d->nroutes) {
+		*hop = str_pl(&d->rtarget);
+		return 0;
+	}
+	err = route_uri(&d->routes[0], &first);
+	if (err)
+		return err;
+	*hop = first.uri.lr ? first.uri_raw : ruri_from_route(&first);
+	return 0;
+}
+
+int
 dlg_request_write(struct dlg *d, struct sip_wbuf *wb, const struct pl *method,
 		  uint32_t cseq, const struct pl *via, unsigned max_fwd,
 		  struct pl *next_hop)

@@ -140,6 +140,13 @@ uint32_t dlg_next_cseq(struct dlg *d);
  * set and target do not change. Returns 0 or the writer's error
  * (ENOSPC ...), EPROTO when d is terminated.
  */
+/*
+ * The URI a request within d is sent to (§8.1.2, §12.2.1.1): the first
+ * route's URI, or the remote target when the route set is empty. A
+ * slice into d. Returns 0, EBADMSG (a stored route does not decode).
+ */
+int dlg_next_hop(const struct dlg *d, struct pl *hop);
+
 int dlg_request_write(struct dlg *d, struct sip_wbuf *wb,
 		      const struct pl *method, uint32_t cseq,
 		      const struct pl *via, unsigned max_fwd,

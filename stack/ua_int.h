@@ -1,0 +1,152 @@
+/* Private parts of the UA core (ua.c, ua_sess.c, ua_msg.c). */
+#ifndef TANDEM_UA_INT_H
+#define TANDEM_UA_INT_H
+
+#include "ua.h"
+
+#define UA_HASH 4096	  /* session buckets (power of 2) */
+#define UA_MAX_EARLY 8	  /* early dialogs of one forked INVITE */
+#define UA_MSG_MAX 16384  /* largest message the UA builds */
+#define UA_TAG_LEN 16	  /* hex digits of a tag: 64 random bits */
+#define UA_BRANCH_LEN 23  /* "z9hG4bK" + 16 hex digits */
+#define UA_CALLID_MAX 256 /* Call-IDs longer than this are refused */
+
+struct ua {
+	struct ua_conf conf; /* strings below are owned copies */
+	char *host, *user, *server, *supported;
+	struct txn_ctx *txn; /* ref */
+	struct tmr_ctx *tmr; /* ref */
+	txn_send_h *send_h;
+	void *send_arg;
+	ua_invite_h *invite_h;
+	void *arg;
+	struct ua_sess *bucket[UA_HASH]; /* refs: sessions not ended */
+	struct ua_stats st;
+};
+
+/* A received request waiting for the app's (or the UA's) answer. */
+struct ua_req {
+	struct ua *ua;	     /* weak */
+	struct ua_sess *s;   /* weak: its session, or NULL */
+	struct txn *txn;     /* ref: its server transaction */
+	struct ua_req *next; /* in s->reqs */
+	char *buf;	     /* owned: the request's bytes */
+	struct sip_msg msg;  /* parsed from buf */
+	bool answered;	     /* a final response went out */
+	bool aborted;	     /* CANCEL or session end: do not answer */
+};
+
+/* One of our requests in a dialog (or the CANCEL / fork BYE). */
+struct ua_creq {
+	struct ua_sess *s;    /* weak: NULL for a fire-and-forget one */
+	struct ua *ua;	      /* weak */
+	struct txn *txn;      /* ref */
+	struct ua_creq *next; /* in s->creqs */
+	enum sip_method mid;
+	uint32_t cseq;
+	void *cookie;
+	bool internal;	    /* BYE / CANCEL of the UA itself: no
+			       RESPONSE event */
+	bool done;	    /* re-INVITE answered 2xx: kept to ACK
+			       its retransmissions */
+	unsigned tries;	    /* re-INVITE: 491s retried so far */
+	char *hdrs, *ctype; /* owned: re-INVITE copies for a retry */
+	char *body;
+	size_t body_len;
+};
+
+struct ua_sess {
+	struct ua *ua; /* weak: cleared when the ua goes first */
+	enum ua_sess_state state;
+	bool uac;
+	bool in_table;
+	bool delay_ack;
+	bool cancel_wanted; /* UAC: CANCEL once a provisional arrives */
+	bool bye_wanted;    /* UAS: BYE once the ACK arrives */
+	bool cancel_sent;
+	bool got_1xx;	/* UAC: any provisional (CANCEL allowed, §9.1) */
+	bool tls;	/* UAS: the INVITE came over TLS */
+	char *end_hdrs; /* owned: headers for that CANCEL / BYE */
+	char callid[UA_CALLID_MAX + 1];
+	char ltag[UA_TAG_LEN + 1];
+	ua_sess_h *h;
+	void *arg;
+	struct ua_sess *hnext; /* bucket chain */
+
+	struct dlg *dlg;		 /* ref: the confirmed dialog, or
+					    the UAS early one */
+	struct dlg *early[UA_MAX_EARLY]; /* refs: UAC early dialogs */
+	unsigned nearly;
+
+	/* The INVITE that created the session. */
+	struct txn *itxn;    /* ref */
+	struct ua_req *ireq; /* UAS: the INVITE (ref) until answered */
+	char *inv;	     /* UAC: our INVITE (owned), for CANCEL */
+	size_t inv_len;
+	uint32_t inv_cseq;
+	struct txn_dest dest; /* UAC: where the INVITE went */
+
+	/* UAS §13.3.1.4: our 2xx retransmitted until the ACK. */
+	char *resp2xx; /* owned */
+	size_t resp2xx_len;
+	struct txn *rtxn; /* ref: the transaction of that 2xx */
+	uint32_t ack_cseq;
+	uint32_t ival;	 /* current retransmission interval */
+	uint64_t t2xx_0; /* first 2xx sent at */
+	struct tmr t_2xx;
+
+	/* UAC §13.2.2.4: our ACK, resent for each 2xx retransmission. */
+	char *ack; /* owned */
+	size_t ack_len;
+	uint32_t acked_cseq;
+	struct txn_dest ack_dest;
+	bool ack_due; /* delay_ack: 2xx seen, app's ACK awaited */
+	uint32_t ack_due_cseq;
+
+	struct ua_creq *creqs;	 /* owned list: our pending requests */
+	struct ua_creq *out_inv; /* borrowed from creqs: our re-INVITE */
+	struct ua_req *reqs;	 /* owned list (refs): app must answer */
+	struct ua_req *in_inv;	 /* borrowed from reqs: their re-INVITE */
+	struct ua_creq *glare;	 /* borrowed: waiting for t_glare */
+	struct tmr t_glare;
+};
+
+/* ua.c */
+struct ua_sess *ua_sess_find(struct ua *ua, const struct sip_msg *msg,
+			     bool as_req);
+struct ua_sess *ua_sess_find_txn(struct ua *ua, const struct pl *callid,
+				 const struct txn *t);
+void ua_table_add(struct ua *ua, struct ua_sess *s);
+void ua_table_del(struct ua *ua, struct ua_sess *s);
+int ua_reply_msg(struct ua *ua, struct txn *txn, const struct sip_msg *req,
+		 uint16_t status, const char *reason, const char *ltag,
+		 const char *hdrs, const char *ctype, const char *body,
+		 size_t body_len, bool contact, char **copy, size_t *copy_len);
+void ua_reject(struct ua *ua, const struct sip_msg *msg,
+	       const struct txn_dest *src, uint16_t status, const char *reason,
+	       const char *hdrs);
+
+/* ua_msg.c */
+int ua_rand_hex(char *buf, size_t ndigits);
+int ua_put_hdrs(struct sip_wbuf *wb, const char *hdrs);
+void ua_put_common(struct ua *ua, struct sip_wbuf *wb, enum tp_proto proto,
+		   bool contact, bool allow);
+int ua_via(struct ua *ua, enum tp_proto proto, char *buf, size_t size,
+	   struct pl *via);
+int ua_locate(const struct pl *uri, struct txn_dest *dst);
+int ua_end_body(struct sip_wbuf *wb, const char *ctype, const char *body,
+		size_t body_len, size_t *len);
+char *ua_strdup(const char *s);
+int ua_memdup(char **dst, const char *src, size_t len);
+
+/* ua_sess.c */
+void ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
+		      const struct txn_dest *src);
+void ua_sess_in_dialog(struct ua_sess *s, const struct sip_msg *msg,
+		       const struct txn_dest *src);
+void ua_sess_cancel_in(struct ua *ua, const struct sip_msg *msg,
+		       struct txn *target);
+void ua_sess_ack_in(struct ua_sess *s, const struct sip_msg *ack);
+void ua_sess_detach_all(struct ua_sess *s);
+
+#endif
