@@ -139,14 +139,44 @@ int ua_end_body(struct sip_wbuf *wb, const char *ctype, const char *body,
 char *ua_strdup(const char *s);
 int ua_memdup(char **dst, const char *src, size_t len);
 
-/* ua_sess.c */
+/* ua_sess.c: objects, state, sending */
+void ua_s_state(struct ua_sess *s, enum ua_sess_state st);
+void ua_s_emit(struct ua_sess *s, enum ua_ev ev, uint16_t status,
+	       const struct sip_msg *msg, struct ua_req *req, void *cookie,
+	       bool by_remote);
+struct ua_sess *ua_s_new(struct ua *ua, bool uac);
+void ua_s_over(struct ua_sess *s, enum ua_ev ev, uint16_t status,
+	       const struct sip_msg *msg, bool by_remote);
+int ua_req_new(struct ua_req **rp, struct ua *ua, struct ua_sess *s,
+	       const struct sip_msg *msg, const struct txn_dest *src,
+	       txn_req_h *srv_h);
+void ua_creq_free(struct ua_creq *c);
+void ua_creq_unlink(struct ua_sess *s, struct ua_creq *c);
+void ua_reqs_unlink(struct ua_sess *s, struct ua_req *r);
+bool ua_wants_contact(enum sip_method m);
+int ua_s_ack(struct ua_sess *s, uint32_t cseq, const char *ctype,
+	     const char *body, size_t body_len);
+int ua_s_send(struct ua_sess *s, struct ua_creq *c, const char *method,
+	      const char *hdrs, const char *ctype, const char *body,
+	      size_t body_len);
+int ua_s_send_bye(struct ua_sess *s);
+const struct sip_msg *ua_s_inv_msg(const struct ua_sess *s);
+int ua_s_send_cancel(struct ua_sess *s);
+void ua_sess_detach_all(struct ua_sess *s);
+
+/* ua_inv.c: the initial INVITE, both sides */
 void ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
 		      const struct txn_dest *src);
-void ua_sess_in_dialog(struct ua_sess *s, const struct sip_msg *msg,
-		       const struct txn_dest *src);
 void ua_sess_cancel_in(struct ua *ua, const struct sip_msg *msg,
 		       struct txn *target);
 void ua_sess_ack_in(struct ua_sess *s, const struct sip_msg *ack);
-void ua_sess_detach_all(struct ua_sess *s);
+void ua_srv_h(struct txn *txn, enum txn_sev ev, int err,
+	      const struct sip_msg *msg, void *arg);
+void ua_s_start_2xx(struct ua_sess *s, struct ua_req *r);
+
+/* ua_indlg.c: requests within the dialog */
+void ua_sess_in_dialog(struct ua_sess *s, const struct sip_msg *msg,
+		       const struct txn_dest *src);
+void ua_creq_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg);
 
 #endif

@@ -1,0 +1,468 @@
+/* The INVITE that creates a session, both sides: RFC 3261 §13.2 (UAC:
+   early dialogs, forked 2xx §13.2.2.4, ACK) and §13.3 (UAS: answers, the
+   §13.3.1.4 2xx retransmission, §9.2 CANCEL). See ua.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#define LOG_MODULE "ua"
+#include "log.h"
+#include "mem.h"
+#include "sip_write.h"
+#include "sipw.h"
+#include "tp.h"
+#include "ua_int.h"
+
+/* ---- UAC: the initial INVITE --------------------------------------- */
+
+static void inv_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg);
+
+static int
+conn_build(struct ua_sess *s, const struct ua_conn *c, char *buf, size_t size,
+	   size_t *len)
+{
+	struct ua *ua = s->ua;
+	struct pl ruri = {c->ruri, strlen(c->ruri)}, via, v;
+	char vbuf[256], nb[1024];
+	struct sip_wbuf wb;
+	size_t nl;
+	int err;
+
+	err = ua_via(ua, (enum tp_proto)c->dest.proto, vbuf, sizeof(vbuf),
+		     &via);
+	if (err)
+		return err;
+	sip_wb_init(&wb, buf, size);
+	sip_wb_request(&wb, &PL("INVITE"), &ruri);
+	sip_wb_hdr(&wb, SIP_HDR_VIA, &via);
+	sip_wb_hdrf(&wb, SIP_HDR_MAX_FORWARDS, "%u",
+		    c->max_forwards ? c->max_forwards : 70);
+	v = (struct pl){c->from_uri, strlen(c->from_uri)};
+	err = sip_naddr_print(
+		nb, sizeof(nb), &nl,
+		&(struct pl){c->from_name,
+			     c->from_name ? strlen(c->from_name) : 0},
+		&v, &(struct pl){s->ltag, UA_TAG_LEN});
+	if (err)
+		return err;
+	sip_wb_hdr(&wb, SIP_HDR_FROM, &(struct pl){nb, nl});
+	v = (struct pl){c->to_uri, strlen(c->to_uri)};
+	err = sip_naddr_print(
+		nb, sizeof(nb), &nl,
+		&(struct pl){c->to_name, c->to_name ? strlen(c->to_name) : 0},
+		&v, NULL);
+	if (err)
+		return err;
+	sip_wb_hdr(&wb, SIP_HDR_TO, &(struct pl){nb, nl});
+	sip_wb_hdrf(&wb, SIP_HDR_CALL_ID, "%s", s->callid);
+	sip_wb_hdrf(&wb, SIP_HDR_CSEQ, "%u INVITE", s->inv_cseq);
+	ua_put_common(ua, &wb, (enum tp_proto)c->dest.proto, true, true);
+	sip_wb_hdrf(&wb, SIP_HDR_USER_AGENT, "%s", ua->server);
+	err = ua_put_hdrs(&wb, c->hdrs);
+	return err ? err
+		   : ua_end_body(&wb, c->ctype, c->body, c->body_len, len);
+}
+
+int
+ua_sess_connect(struct ua_sess **sp, struct ua *ua, const struct ua_conn *c,
+		ua_sess_h *h, void *arg)
+{
+	char buf[UA_MSG_MAX];
+	struct ua_sess *s;
+	size_t len = 0;
+	int err = 0;
+
+	if (!sp || !ua || !c || !c->ruri || !c->from_uri || !c->to_uri ||
+	    !c->dest.len || (c->callid && strlen(c->callid) > UA_CALLID_MAX))
+		return EINVAL;
+	s = ua_s_new(ua, true);
+	if (!s)
+		return ENOMEM;
+	s->h = h;
+	s->arg = arg;
+	s->delay_ack = c->delay_ack;
+	s->dest = c->dest;
+	s->inv_cseq = 1;
+	if (c->callid)
+		snprintf(s->callid, sizeof(s->callid), "%s", c->callid);
+	else
+		err = sipw_callid_make(ua->conf.shard, s->callid,
+				       sizeof(s->callid));
+	err = conn_build(s, c, buf, sizeof(buf), &len);
+	if (!err)
+		err = ua_memdup(&s->inv, buf, len);
+	s->inv_len = len;
+	if (!err)
+		err = txn_client_start(&s->itxn, ua->txn, buf, len, &c->dest,
+				       inv_resp_h, s);
+	if (err) {
+		mem_deref(s);
+		return err;
+	}
+	ua_table_add(ua, s);
+	*sp = s;
+	return 0;
+}
+
+/* The early dialog of resp's To tag, or NULL. */
+static struct dlg *
+early_find(struct ua_sess *s, const struct sip_msg *resp)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nearly; i++)
+		if (dlg_match_resp(s->early[i], resp))
+			return s->early[i];
+	return NULL;
+}
+
+static void
+uac_provisional(struct ua_sess *s, const struct sip_msg *resp)
+{
+	const struct sip_msg *inv;
+	struct dlg *d;
+
+	s->got_1xx = true;
+	if (s->cancel_wanted && !s->cancel_sent)
+		ua_s_send_cancel(s); /* §9.1: now that a 1xx came */
+	if (resp->status == 100)
+		return;
+	if (resp->to.tag.l) {
+		d = early_find(s, resp);
+		if (d) {
+			dlg_uac_update(d, resp);
+		} else if (s->nearly < UA_MAX_EARLY &&
+			   (inv = ua_s_inv_msg(s)) != NULL &&
+			   dlg_uac_create(&d, inv, resp, false) == 0) {
+			s->early[s->nearly++] = d;
+		}
+	}
+	if (s->state == UA_S_CALLING)
+		ua_s_state(s, UA_S_EARLY);
+	ua_s_emit(s, UA_EV_PROGRESS, resp->status, resp, NULL, NULL, false);
+}
+
+/* §13.2.2.4: a 2xx from another fork after the session is confirmed:
+   "the UAC core MUST generate an ACK ... and then a BYE". */
+static void
+uac_fork_2xx(struct ua_sess *s, const struct sip_msg *resp)
+{
+	const struct sip_msg *inv = ua_s_inv_msg(s);
+	struct dlg *keep = s->dlg, *d = NULL;
+	char *ack = s->ack;
+	size_t ack_len = s->ack_len;
+	struct txn_dest ack_dest = s->ack_dest;
+	struct ua_creq *c;
+
+	if (!inv || dlg_uac_create(&d, inv, resp, false))
+		return;
+	s->ua->st.fork_byes++;
+	s->dlg = d; /* borrow the machinery for the other dialog */
+	s->ack = NULL;
+	ua_s_ack(s, resp->cseq.num, NULL, NULL, 0);
+	free(s->ack);
+	c = calloc(1, sizeof(*c));
+	if (c) {
+		c->mid = SIP_M_BYE;
+		c->internal = true;
+		if (ua_s_send(s, c, "BYE", NULL, NULL, NULL, 0) == 0)
+			ua_creq_unlink(s, c); /* fire and forget: c->s NULL */
+		else
+			free(c);
+	}
+	s->dlg = keep;
+	s->ack = ack;
+	s->ack_len = ack_len;
+	s->ack_dest = ack_dest;
+	mem_deref(d);
+}
+
+static void
+uac_2xx(struct ua_sess *s, const struct sip_msg *resp)
+{
+	const struct sip_msg *inv;
+	struct dlg *d;
+	unsigned i;
+
+	if (s->dlg && s->dlg->state == DLG_S_CONFIRMED) {
+		if (!dlg_match_resp(s->dlg, resp))
+			uac_fork_2xx(s, resp);
+		else if (s->ack && s->acked_cseq == resp->cseq.num)
+			s->ua->send_h(&s->ack_dest, s->ack, s->ack_len,
+				      s->ua->send_arg);
+		return;
+	}
+	d = early_find(s, resp);
+	if (d && dlg_uac_update(d, resp) == 0) {
+		s->dlg = mem_ref(d);
+	} else {
+		inv = ua_s_inv_msg(s);
+		if (!inv || dlg_uac_create(&s->dlg, inv, resp, false)) {
+			LOGP_WARN(s->callid, "2xx without a usable Contact "
+					     "or To tag: ending the call");
+			ua_s_over(s, UA_EV_FAILED, 502, resp, false);
+			return;
+		}
+	}
+	/* The other early dialogs end with the 2xx (§13.2.2.4). */
+	for (i = 0; i < s->nearly; i++)
+		s->early[i] = mem_deref(s->early[i]);
+	s->nearly = 0;
+	ua_s_state(s, UA_S_CONFIRMED);
+	if (s->delay_ack) {
+		s->ack_due = true;
+		s->ack_due_cseq = resp->cseq.num;
+	} else
+		ua_s_ack(s, resp->cseq.num, NULL, NULL, 0);
+	ua_s_emit(s, UA_EV_ANSWERED, resp->status, resp, NULL, NULL, false);
+	if (s->cancel_wanted && s->state == UA_S_CONFIRMED) {
+		/* Our CANCEL lost the race with the 2xx: §9.1 leaves the
+		   call up, so end it with a BYE. */
+		ua_s_state(s, UA_S_TERMINATING);
+		if (ua_s_send_bye(s))
+			ua_s_over(s, UA_EV_ENDED, 500, NULL, false);
+	}
+}
+
+static void
+inv_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg)
+{
+	struct ua_sess *s = mem_ref(arg);
+
+	if (ev->ev == TXN_CEV_PROV_TIMEOUT) {
+		/* Timer C: no final response in time; cancel, the caller
+		   sees the 487 (or 408) as FAILED and may fail over. */
+		if (!s->cancel_sent)
+			ua_s_send_cancel(s);
+	} else if (ev->ev == TXN_CEV_RESPONSE && ev->status < 200) {
+		if (s->state == UA_S_CALLING || s->state == UA_S_EARLY ||
+		    s->state == UA_S_TERMINATING)
+			uac_provisional(s, ev->msg);
+	} else if (ev->ev == TXN_CEV_RESPONSE && ev->status < 300) {
+		if (s->state != UA_S_ENDED)
+			uac_2xx(s, ev->msg);
+	} else if (s->state != UA_S_ENDED && s->state != UA_S_CONFIRMED) {
+		ua_s_over(s, UA_EV_FAILED, ev->status, ev->msg, false);
+	}
+	(void)txn;
+	mem_deref(s);
+}
+
+int
+ua_sess_ack(struct ua_sess *s, const char *ctype, const char *body,
+	    size_t body_len)
+{
+	if (!s || !s->ua)
+		return EINVAL;
+	if (!s->ack_due)
+		return EPROTO;
+	s->ack_due = false;
+	return ua_s_ack(s, s->ack_due_cseq, ctype, body, body_len);
+}
+
+/* ---- UAS: the initial INVITE --------------------------------------- */
+
+void
+ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
+		 const struct txn_dest *src)
+{
+	struct ua_sess *s;
+	struct ua_req *r = NULL;
+	int err;
+
+	if (ua->st.sess_active >= ua->conf.max_sessions) {
+		/* Overload: refuse with a retry hint instead of growing. */
+		ua_reject(ua, msg, src, 503, NULL, "Retry-After: 10\r\n");
+		return;
+	}
+	s = ua_s_new(ua, false);
+	if (!s) {
+		ua_reject(ua, msg, src, 500, NULL, NULL);
+		return;
+	}
+	pl_strcpy(&msg->callid, s->callid, sizeof(s->callid));
+	s->dest = *src;
+	s->tls = src->proto == TP_TLS;
+	s->inv_cseq = msg->cseq.num;
+	err = ua_req_new(&r, ua, s, msg, src, ua_srv_h);
+	if (err) {
+		ua_reject(ua, msg, src, err == ENOBUFS ? 503 : 500, NULL,
+			  err == ENOBUFS ? "Retry-After: 5\r\n" : NULL);
+		mem_deref(s);
+		return;
+	}
+	s->ireq = r;
+	s->itxn = mem_ref(r->txn);
+	ua_table_add(ua, s);
+	ua->invite_h(ua, s, &r->msg, ua->arg);
+	if (s->state == UA_S_INCOMING && mem_nrefs(s) <= 2) {
+		/* Nobody took the call: do not leave the caller waiting. */
+		ua_sess_answer(s, 500, "No Handler", NULL, NULL, NULL, 0);
+	}
+	mem_deref(s);
+}
+
+void
+ua_sess_set_handler(struct ua_sess *s, ua_sess_h *h, void *arg)
+{
+	s->h = h;
+	s->arg = arg;
+}
+
+/* §13.3.1.4 timer: resend the 2xx, doubling up to T2; after 64*T1 the
+   dialog is confirmed but the session ends with a BYE. */
+static void
+on_2xx_timer(void *arg)
+{
+	struct ua_sess *s = mem_ref(arg);
+	struct ua *ua = s->ua;
+	uint64_t now = tmr_now(ua->tmr);
+
+	if (now - s->t2xx_0 >= 64ull * ua->conf.t1) {
+		LOGP_INFO(s->callid, "no ACK for our 2xx: ending with BYE");
+		s->resp2xx_len = 0;
+		s->bye_wanted = false;
+		ua_s_state(s, UA_S_TERMINATING);
+		if (!s->dlg || ua_s_send_bye(s))
+			ua_s_over(s, UA_EV_ENDED, 408, NULL, false);
+		mem_deref(s);
+		return;
+	}
+	ua->st.retrans_2xx++;
+	if (!s->rtxn ||
+	    txn_server_reply(s->rtxn, s->resp2xx, s->resp2xx_len, 200) != 0)
+		ua->send_h(&s->dest, s->resp2xx, s->resp2xx_len, ua->send_arg);
+	s->ival = s->ival * 2 < ua->conf.t2 ? s->ival * 2 : ua->conf.t2;
+	tmr_start(&s->t_2xx, ua->tmr, s->ival, on_2xx_timer, s);
+	mem_deref(s);
+}
+
+void
+ua_s_start_2xx(struct ua_sess *s, struct ua_req *r)
+{
+	mem_deref(s->rtxn);
+	s->rtxn = mem_ref(r->txn);
+	s->ack_cseq = r->msg.cseq.num;
+	s->ival = s->ua->conf.t1;
+	s->t2xx_0 = tmr_now(s->ua->tmr);
+	tmr_start(&s->t_2xx, s->ua->tmr, s->ival, on_2xx_timer, s);
+}
+
+int
+ua_sess_answer(struct ua_sess *s, uint16_t status, const char *reason,
+	       const char *hdrs, const char *ctype, const char *body,
+	       size_t body_len)
+{
+	struct ua_req *r;
+	bool dialog = status < 300;
+	int err;
+
+	if (!s || !s->ua || s->uac)
+		return EINVAL;
+	if (status <= 100 || status > 699)
+		return EINVAL;
+	r = s->ireq;
+	if (!r || r->answered)
+		return EPROTO;
+	if (dialog && !s->dlg) {
+		/* §12.1.1: the dialog of our 1xx-with-tag or 2xx. */
+		err = dlg_uas_create(&s->dlg, &r->msg,
+				     &(struct pl){s->ltag, UA_TAG_LEN}, s->tls,
+				     status >= 200);
+		if (err)
+			return err;
+	}
+	err = ua_reply_msg(s->ua, r->txn, &r->msg, status, reason, s->ltag,
+			   hdrs, ctype, body, body_len, dialog,
+			   status >= 200 && status < 300 ? &s->resp2xx : NULL,
+			   &s->resp2xx_len);
+	if (err)
+		return err;
+	if (status < 200) {
+		ua_s_state(s, UA_S_EARLY);
+		return 0;
+	}
+	mem_ref(s);
+	r->answered = true;
+	if (status < 300) {
+		dlg_confirm(s->dlg);
+		ua_s_start_2xx(s, r);
+		ua_s_state(s, UA_S_ANSWERED);
+	} else {
+		ua_s_over(s, UA_EV_COUNT, status, NULL, false);
+	}
+	s->ireq = mem_deref(s->ireq);
+	mem_deref(s);
+	return 0;
+}
+
+/* The ACK for one of our 2xx (initial INVITE or re-INVITE). */
+void
+ua_sess_ack_in(struct ua_sess *s, const struct sip_msg *ack)
+{
+	if (!s->dlg || !dlg_match_req(s->dlg, ack) || !s->resp2xx_len ||
+	    ack->cseq.num != s->ack_cseq) {
+		s->ua->st.stray++;
+		return;
+	}
+	mem_ref(s);
+	tmr_cancel(&s->t_2xx);
+	s->resp2xx_len = 0;
+	s->rtxn = mem_deref(s->rtxn);
+	if (s->state == UA_S_ANSWERED)
+		ua_s_state(s, UA_S_CONFIRMED);
+	ua_s_emit(s, UA_EV_CONFIRMED, 0, ack, NULL, NULL, false);
+	if (s->bye_wanted && s->state != UA_S_ENDED) {
+		/* §15: the callee's BYE waited for the ACK. */
+		s->bye_wanted = false;
+		if (ua_s_send_bye(s))
+			ua_s_over(s, UA_EV_ENDED, 500, NULL, false);
+	}
+	mem_deref(s);
+}
+
+/* §9.2: the CANCEL matched the INVITE server transaction target. */
+void
+ua_sess_cancel_in(struct ua *ua, const struct sip_msg *msg, struct txn *target)
+{
+	struct ua_sess *s = ua_sess_find_txn(ua, &msg->callid, target);
+	struct ua_req *r;
+
+	if (!s)
+		return;
+	mem_ref(s);
+	if (s->itxn == target && s->ireq && !s->ireq->answered) {
+		r = s->ireq;
+		ua_reply_msg(ua, r->txn, &r->msg, 487, NULL, s->ltag, NULL,
+			     NULL, NULL, 0, false, NULL, NULL);
+		r->answered = true;
+		s->ireq = mem_deref(s->ireq);
+		ua_s_over(s, UA_EV_CANCELLED, 487, msg, true);
+	} else if (s->in_inv && s->in_inv->txn == target &&
+		   !s->in_inv->answered) {
+		r = s->in_inv;
+		r->aborted = true;
+		ua_reply_msg(ua, r->txn, &r->msg, 487, NULL, s->ltag, NULL,
+			     NULL, NULL, 0, false, NULL, NULL);
+		ua_s_emit(s, UA_EV_REQ_ABORTED, 487, msg, r, NULL, true);
+		ua_reqs_unlink(s, r);
+	}
+	mem_deref(s);
+}
+
+/* Server transaction events for the session's requests. */
+void
+ua_srv_h(struct txn *txn, enum txn_sev ev, int err, const struct sip_msg *msg,
+	 void *arg)
+{
+	struct ua_req *r = arg;
+
+	(void)txn;
+	if (ev == TXN_SEV_ACK && r->s)
+		ua_sess_ack_in(r->s, msg);
+	else if (ev == TXN_SEV_TRANSPORT)
+		LOG_DBG("response not delivered: %s", strerror(err));
+}
