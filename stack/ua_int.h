@@ -2,6 +2,7 @@
 #ifndef TANDEM_UA_INT_H
 #define TANDEM_UA_INT_H
 
+#include "tp.h"
 #include "ua.h"
 
 #define UA_HASH 4096	  /* session buckets (power of 2) */
@@ -109,6 +110,8 @@ struct ua_sess {
 	struct ua_req *in_inv;	 /* borrowed from reqs: their re-INVITE */
 	struct ua_creq *glare;	 /* borrowed: waiting for t_glare */
 	struct tmr t_glare;
+	struct tmr t_linger; /* 64*T1 after our last ACK: its copy and our
+				INVITE's are not needed any more */
 };
 
 /* ua.c */

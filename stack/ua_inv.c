@@ -410,6 +410,8 @@ ua_sess_ack_in(struct ua_sess *s, const struct sip_msg *ack)
 	}
 	mem_ref(s);
 	tmr_cancel(&s->t_2xx);
+	free(s->resp2xx);
+	s->resp2xx = NULL;
 	s->resp2xx_len = 0;
 	s->rtxn = mem_deref(s->rtxn);
 	if (s->state == UA_S_ANSWERED)

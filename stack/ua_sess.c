@@ -151,6 +151,7 @@ ua_sess_detach_all(struct ua_sess *s)
 {
 	tmr_cancel(&s->t_2xx);
 	tmr_cancel(&s->t_glare);
+	tmr_cancel(&s->t_linger);
 	if (s->itxn)
 		txn_detach(s->itxn);
 	s->itxn = mem_deref(s->itxn);
@@ -235,6 +236,7 @@ ua_s_over(struct ua_sess *s, enum ua_ev ev, uint16_t status,
 		ua_s_emit(s, ev, status, msg, NULL, NULL, by_remote);
 	tmr_cancel(&s->t_2xx);
 	tmr_cancel(&s->t_glare);
+	tmr_cancel(&s->t_linger);
 	if (ua)
 		ua_table_del(ua, s);
 }
@@ -306,6 +308,19 @@ sess_build(struct ua_sess *s, const char *method, uint32_t cseq,
 
 /* §13.2.2.4: the ACK for the 2xx of the INVITE with CSeq cseq, sent
    straight to the transport and kept for the 2xx retransmissions. */
+static void
+on_linger(void *arg)
+{
+	struct ua_sess *s = arg;
+
+	free(s->ack);
+	s->ack = NULL;
+	s->ack_len = 0;
+	free(s->inv);
+	s->inv = NULL;
+	s->inv_len = 0;
+}
+
 int
 ua_s_ack(struct ua_sess *s, uint32_t cseq, const char *ctype, const char *body,
 	 size_t body_len)
@@ -322,6 +337,10 @@ ua_s_ack(struct ua_sess *s, uint32_t cseq, const char *ctype, const char *body,
 		return err;
 	s->ack_len = len;
 	s->acked_cseq = cseq;
+	/* 2xx retransmissions (and forks' 2xx, §13.2.2.4) come within
+	   Timer M = 64*T1 (RFC 6026); after it the copies can go. */
+	tmr_start(&s->t_linger, s->ua->tmr, 64ull * s->ua->conf.t1, on_linger,
+		  s);
 	s->ua->st.acks_2xx++;
 	return s->ua->send_h(&s->ack_dest, s->ack, s->ack_len, s->ua->send_arg);
 }
