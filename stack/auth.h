@@ -279,8 +279,11 @@ int auth_server_pick(const struct auth_server *srv, const struct sip_auth *cr,
  * Check decoded credentials cr for req (method and Request-URI; body for
  * auth-int) with the same binding as the challenge. *v gets the verdict;
  * the counters are updated. Unknown users take the same path and the
- * same hashing work as a wrong password (a random dummy password is
- * hashed; the compare is constant-time).
+ * same hashing work as a wrong password: they get a random HA1, and
+ * H(user:realm:password) is computed for every user, from an empty
+ * password when the secret is an HA1 (so the work differs only when a
+ * password pushes that string over a 64-byte hash block). The response
+ * compare is constant-time (CRYPTO_memcmp).
  *
  * Replay: the highest nonce-count per nonce is kept in a fixed table
  * (4096 slots, 4-way by nonce sequence number); when full, the slot of

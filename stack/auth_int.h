@@ -59,7 +59,7 @@ struct auth_server {
 	bool has_opaque;
 	bool refuse_rfc2069;
 	uint8_t secret[AUTH_SECRET_LEN];
-	char dummy[2 * AUTH_SECRET_LEN + 1]; /* unknown users' password */
+	char dummy[2 * AUTH_SECRET_LEN + 1]; /* unknown users' HA1 (hex) */
 	uint32_t lifetime;
 	unsigned algs;
 	auth_now_h *now_h;

@@ -294,7 +294,7 @@ cred_check(const struct auth_server *srv, const struct sip_auth *cr,
 			    &f->user) == 0;
 }
 
-/* The expected response for f; from a dummy password when !known. */
+/* The expected response for f; from a random HA1 when !known. */
 static int
 digest_expected(const struct auth_server *srv, const struct cred_fields *f,
 		const struct auth_req *req, const struct auth_secret *sec,
@@ -306,19 +306,20 @@ digest_expected(const struct auth_server *srv, const struct cred_fields *f,
 	struct pl realm = {srv->realm, srv->realm_len}, pw;
 	int err;
 
-	/* one HA1 from a password whatever the secret: the same hashing work
-	   for unknown users, passwords and stored HA1s */
-	if (!known)
-		pl_set(&pw, srv->dummy, sizeof(srv->dummy) - 1);
-	else
-		pl_set(&pw, sec->buf, sec->is_ha1 ? 0 : sec->len);
+	/* One H(user:realm:password) whatever the secret, so unknown users,
+	   passwords and stored HA1s cost the same hashing work: an unknown
+	   user is a stored-HA1 user with a random HA1 (the empty password
+	   costs the same blocks as any password up to ~40 bytes). */
+	pl_set(&pw, sec->buf, known && !sec->is_ha1 ? sec->len : 0);
 	err = auth_digest_ha1(f->alg, &f->user, &realm, &pw, ha1, sizeof(ha1));
 	if (err)
 		goto out;
 	memset(&in, 0, sizeof(in));
 	in.alg = f->alg;
 	in.qop = f->qop;
-	if (known && sec->is_ha1)
+	if (!known)
+		pl_set(&in.ha1, srv->dummy, hl);
+	else if (sec->is_ha1)
 		pl_set(&in.ha1, sec->buf, hl);
 	else
 		pl_set(&in.ha1, ha1, hl);
