@@ -223,9 +223,12 @@ struct auth_server_conf {
  *             to the peer): re-challenge without stale, count towards
  *             brute-force limits.
  *   MALFORMED the credentials cannot be checked: missing username,
- *             realm, nonce, uri or response, bad nc/qop/algorithm,
- *             realm not ours, uri not the Request-URI (RFC 2617 §3.2.2.5):
- *             answer 400 Bad Request.
+ *             realm, nonce, uri or response, bad nc/qop/algorithm or
+ *             response length, control characters in the username, realm
+ *             not ours, uri not the Request-URI (RFC 2617 §3.2.2.5), the
+ *             configured opaque not returned: answer 400 Bad Request.
+ *             (Pick the credentials for our realm with auth_server_pick()
+ *             first; when none is ours, challenge instead.)
  *   REPLAY    nonce-count not above the last one seen for the nonce:
  *             answer 403 or re-challenge; never process the request.
  */
@@ -244,6 +247,8 @@ struct auth_server_stats {
 	uint64_t challenges, ok, fail, stale, replay, malformed;
 };
 
+/* A digest server for one realm. Not thread-safe: one per signaling
+   shard (each with its own replay table; see auth_server_verify()). */
 struct auth_server;
 
 /*
@@ -290,7 +295,11 @@ int auth_server_pick(const struct auth_server *srv, const struct sip_auth *cr,
  * the oldest nonce is reused. A nonce not in the table that may have
  * been there (issued before an evicted one) is answered STALE, so a
  * replay after eviction never passes; fresh nonces are never affected.
- * Nonces issued by another instance (or before a restart) are STALE.
+ * Nonce-counts must arrive in increasing order: a request overtaken by a
+ * later one with the same nonce is a REPLAY. Nonces carry a random id of
+ * the server object: those of another object sharing the secret (another
+ * shard, the process before a restart) are STALE, as their replay state
+ * is elsewhere.
  * Credentials without qop (RFC 2069) carry no nonce-count: they are
  * accepted while the nonce lives and can be replayed within that time;
  * set refuse_rfc2069 to turn them away (MALFORMED).

@@ -40,7 +40,7 @@ bool auth_is_hex(const struct pl *pl, size_t n);
 #define AUTH_NC_WAYS 4
 #define AUTH_NC_BUCKETS (AUTH_NC_SLOTS / AUTH_NC_WAYS)
 #define AUTH_BINDING_MAX 128
-#define AUTH_NONCE_LEN 64 /* base64url of 48 bytes, no padding */
+#define AUTH_NONCE_LEN 76 /* base64url of 57 bytes, no padding */
 #define AUTH_MAC_LEN 32
 
 /* Highest nonce-count seen for one nonce. */
@@ -66,7 +66,7 @@ struct auth_server {
 	void *now_arg;
 	auth_lookup_h *lookup_h;
 	void *lookup_arg;
-	uint64_t start;	   /* clock at allocation: older nonces are not ours */
+	uint64_t inst;	   /* random id of this object, in its nonces */
 	uint64_t seq_next; /* sequence number of the next nonce */
 	struct auth_server_stats stats;
 	/* per bucket: 1 + the highest sequence number evicted, 0: none */
@@ -76,7 +76,7 @@ struct auth_server {
 
 /* What an authentic nonce says. */
 struct auth_nonce {
-	uint64_t ts, seq;
+	uint64_t ts, seq, inst;
 	uint8_t mac[AUTH_MAC_LEN];
 };
 

@@ -2,10 +2,14 @@
  * Stateless digest nonces and nonce-count replay state (RFC 7616 §3.3
  * nonce, §3.4 nc, §5.4-§5.5 limited-use and replay attacks).
  *
- * nonce = base64url( ts(8) | seq(8) | HMAC-SHA256(secret, ts | seq |
- *                    len(realm) | realm | binding) )
- * ts is the issue time (s), seq a per-server counter that makes every
- * nonce unique and orders them for eviction of the replay table.
+ * nonce = base64url( head | HMAC-SHA256(secret, head | len(realm) |
+ *                    realm | binding) )
+ * head  = version(1) | ts(8) | seq(8) | instance(8), big-endian
+ * ts is the issue time (s); seq a per-server counter that makes every
+ * nonce unique and orders them for eviction of the replay table;
+ * instance a random id per server object, so that the nonces of another
+ * object with the same secret (another shard, a restarted process),
+ * whose replay state is not here, are told apart.
  */
 #include "auth_int.h"
 
@@ -17,7 +21,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define RAW_LEN (16 + AUTH_MAC_LEN)
+#define NONCE_VERSION 1
+#define OFF_TS 1
+#define OFF_SEQ 9
+#define OFF_INST 17
+#define HEAD_LEN 25
+#define RAW_LEN (HEAD_LEN + AUTH_MAC_LEN) /* 57: a multiple of 3 */
 
 static const char b64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -98,19 +107,19 @@ b64_decode(const struct pl *in, uint8_t *out)
 	return 0;
 }
 
-/* mac = HMAC-SHA256(secret, ts|seq | len(realm) | realm | binding). */
+/* mac = HMAC-SHA256(secret, head | len(realm) | realm | binding). */
 static int
-nonce_mac(const struct auth_server *srv, const uint8_t *tsseq,
+nonce_mac(const struct auth_server *srv, const uint8_t *head,
 	  const struct pl *binding, uint8_t *mac)
 {
-	uint8_t data[16 + 1 + AUTH_REALM_MAX + AUTH_BINDING_MAX];
+	uint8_t data[HEAD_LEN + 1 + AUTH_REALM_MAX + AUTH_BINDING_MAX];
 	size_t n = 0, bl = binding ? binding->l : 0;
 	unsigned int maclen = 0;
 
 	if (bl > AUTH_BINDING_MAX)
 		return EINVAL;
-	memcpy(data, tsseq, 16);
-	n = 16;
+	memcpy(data, head, HEAD_LEN);
+	n = HEAD_LEN;
 	data[n++] = (uint8_t)srv->realm_len; /* < AUTH_REALM_MAX = 128 */
 	memcpy(data + n, srv->realm, srv->realm_len);
 	n += srv->realm_len;
@@ -132,9 +141,11 @@ auth_nonce_make(struct auth_server *srv, const struct pl *binding, char *out)
 	uint8_t raw[RAW_LEN];
 	int err;
 
-	put_be64(raw, auth_server_now(srv));
-	put_be64(raw + 8, srv->seq_next);
-	if ((err = nonce_mac(srv, raw, binding, raw + 16)) != 0)
+	raw[0] = NONCE_VERSION;
+	put_be64(raw + OFF_TS, auth_server_now(srv));
+	put_be64(raw + OFF_SEQ, srv->seq_next);
+	put_be64(raw + OFF_INST, srv->inst);
+	if ((err = nonce_mac(srv, raw, binding, raw + HEAD_LEN)) != 0)
 		return err;
 	srv->seq_next++;
 	b64_encode(raw, out);
@@ -147,12 +158,13 @@ auth_nonce_check(const struct auth_server *srv, const struct pl *nonce,
 {
 	uint8_t raw[RAW_LEN], mac[AUTH_MAC_LEN];
 
-	if (b64_decode(nonce, raw) != 0 ||
+	if (b64_decode(nonce, raw) != 0 || raw[0] != NONCE_VERSION ||
 	    nonce_mac(srv, raw, binding, mac) != 0 ||
-	    CRYPTO_memcmp(mac, raw + 16, AUTH_MAC_LEN) != 0)
+	    CRYPTO_memcmp(mac, raw + HEAD_LEN, AUTH_MAC_LEN) != 0)
 		return EPERM;
-	n->ts = get_be64(raw);
-	n->seq = get_be64(raw + 8);
+	n->ts = get_be64(raw + OFF_TS);
+	n->seq = get_be64(raw + OFF_SEQ);
+	n->inst = get_be64(raw + OFF_INST);
 	memcpy(n->mac, mac, AUTH_MAC_LEN);
 	return 0;
 }
@@ -162,9 +174,9 @@ auth_nonce_fresh(const struct auth_server *srv, const struct auth_nonce *n)
 {
 	uint64_t now = auth_server_now(srv);
 
-	/* issued before we started (another instance, a restart) or after
-	   our last nonce: its replay state is not here */
-	if (n->ts < srv->start || n->seq >= srv->seq_next)
+	/* issued by another instance (a shard or a process before a restart
+	   with the same secret): its replay state is not here */
+	if (n->inst != srv->inst || n->seq >= srv->seq_next)
 		return AUTH_V_STALE;
 	/* from the future: our clock stepped back; make the UA fetch a new
 	   one rather than trust it */

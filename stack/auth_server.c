@@ -128,6 +128,7 @@ auth_server_alloc(struct auth_server **srvp, const struct auth_server_conf *c)
 		return ENOMEM;
 	conf_copy(srv, c);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+	    RAND_bytes((unsigned char *)&srv->inst, sizeof(srv->inst)) != 1 ||
 	    (!c->secret && RAND_bytes(srv->secret, AUTH_SECRET_LEN) != 1)) {
 		ERR_clear_error();
 		err = EIO;
@@ -136,7 +137,6 @@ auth_server_alloc(struct auth_server **srvp, const struct auth_server_conf *c)
 	if (c->secret)
 		memcpy(srv->secret, c->secret, AUTH_SECRET_LEN);
 	auth_hex(rnd, sizeof(rnd), srv->dummy);
-	srv->start = auth_server_now(srv);
 out:
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	if (err)
@@ -290,8 +290,10 @@ cred_check(const struct auth_server *srv, const struct sip_auth *cr,
 		return false;
 	f->response = cr->response;
 	f->nonce = cr->nonce;
+	/* no control characters reach the lookup (or a log line) */
 	return auth_unquote(&cr->username, f->ubuf, sizeof(f->ubuf),
-			    &f->user) == 0;
+			    &f->user) == 0 &&
+	       text_ok(f->user.p, f->user.l);
 }
 
 /* The expected response for f; from a random HA1 when !known. */

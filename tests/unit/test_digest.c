@@ -226,6 +226,8 @@ env_lookup(const struct pl *user, const struct pl *realm, enum auth_alg alg,
 		secret_set(sec, "Circle of Life", false);
 	} else if (pl_eq_str(user, odd_user)) {
 		secret_set(sec, "odd pw", false);
+	} else if (pl_eq_str(user, "badha1")) {
+		secret_set(sec, "not hex", true);
 	} else if (pl_eq_str(user, "alice")) {
 		CU_ASSERT_EQUAL(auth_digest_ha1(alg, user, realm, &pw, ha1,
 						sizeof(ha1)),
@@ -582,7 +584,7 @@ test_server_challenge(void)
 	CU_ASSERT(pl_eq_str(&a.qop, "auth"));
 	CU_ASSERT(pl_eq_str(&a.opaque, "node-1"));
 	CU_ASSERT(pl_eq_str(&a.algorithm, "SHA-256"));
-	CU_ASSERT_EQUAL(a.nonce.l, 64);
+	CU_ASSERT_EQUAL(a.nonce.l, 76);
 	CU_ASSERT(!pl_isset(&a.stale));
 	CU_ASSERT_EQUAL(auth_server_challenge(env.srv, AUTH_ALG_MD5, true, NULL,
 					      buf2, sizeof(buf2)),
@@ -682,6 +684,9 @@ test_roundtrip(void)
 	CU_ASSERT_EQUAL(env.lookups, 3);
 	CU_ASSERT_EQUAL(env.unknown, 1);
 	CU_ASSERT_EQUAL(st->fail, 3);
+	/* a broken stored HA1 never matches */
+	CU_ASSERT_EQUAL(round_trip(&env, AUTH_ALG_MD5, "badha1", "not hex"),
+			AUTH_V_FAIL);
 	/* the lookup's own failure is an error, not a verdict */
 	env.lookup_err = EIO;
 	{
@@ -700,18 +705,18 @@ test_roundtrip(void)
 			auth_server_verify(env.srv, &cr, &req, NULL, &v), EIO);
 	}
 	env.lookup_err = 0;
-	CU_ASSERT_EQUAL(st->challenges, 10);
+	CU_ASSERT_EQUAL(st->challenges, 11);
 	env_close(&env);
 }
 
 /* Flip one character of the nonce in credentials text cr. */
 static void
-tamper_nonce(char *cr)
+tamper_nonce(char *cr, size_t at)
 {
 	char *p = strstr(cr, "nonce=\"");
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	p += 7 + 10;
+	p += 7 + at;
 	*p = *p == 'A' ? 'B' : 'A';
 }
 
@@ -732,7 +737,10 @@ test_forged_bound_stale(void)
 			       "Circle of Life", &ip, &a),
 			0);
 	strcpy(buf, a.cr);
-	tamper_nonce(buf);
+	tamper_nonce(buf, 10); /* issue time */
+	CU_ASSERT_EQUAL(verify(&env, buf, &ip), AUTH_V_FAIL);
+	strcpy(buf, a.cr);
+	tamper_nonce(buf, 75); /* MAC */
 	CU_ASSERT_EQUAL(verify(&env, buf, &ip), AUTH_V_FAIL);
 	/* bound to the source: another address or none is a forgery */
 	CU_ASSERT_EQUAL(verify(&env, a.cr, &ip2), AUTH_V_FAIL);
@@ -919,7 +927,7 @@ test_restart(void)
 			0);
 	CU_ASSERT_EQUAL(verify(&a, an.cr, NULL), AUTH_V_OK);
 	env_init_at(&b, a.now + 5, 0, NULL, false);
-	/* b has issued seq 0 and 1 too: only the issue time tells */
+	/* b has issued seq 0 and 1 too: only the instance id tells */
 	CU_ASSERT_EQUAL(auth_server_challenge(b.srv, AUTH_ALG_MD5, false, NULL,
 					      tmp, sizeof(tmp)),
 			0);
@@ -1036,6 +1044,9 @@ test_malformed(void)
 		GOOD_U GOOD_URI "nonce=\"%s\", response=\"%s0\", " GOOD_QOP,
 		"Digestx username=\"Mufasa\", realm=\"tandem.example.org\", "
 		"nonce=\"%s\", " GOOD_URI "response=\"%s\", " GOOD_QOP,
+		"Digest username=\"Muf\\\001asa\", "
+		"realm=\"tandem.example.org\", "
+		"nonce=\"%s\", " GOOD_URI "response=\"%s\", " GOOD_QOP,
 	};
 	struct env env;
 	unsigned i;
@@ -1081,6 +1092,29 @@ test_rfc2069(void)
 	env_init(&env, 0, NULL, true);
 	make_cred(&env, fmt, AUTH_QOP_NONE, cr, sizeof(cr));
 	CU_ASSERT_EQUAL(verify(&env, cr, NULL), AUTH_V_MALFORMED);
+	env_close(&env);
+}
+
+/* qop=auth-int (not offered, but accepted): the body is in the digest. */
+static void
+test_auth_int(void)
+{
+	static const char fmt[] = GOOD_U GOOD_URI
+		"nonce=\"%s\", response=\"%s\", cnonce=\"0a4f113b\", "
+		"nc=00000001, qop=auth-int";
+	struct auth_req req = req_invite();
+	enum auth_verdict v;
+	struct sip_auth a;
+	struct env env;
+	char cr[1024];
+
+	env_init(&env, 0, NULL, false);
+	make_cred(&env, fmt, AUTH_QOP_AUTH_INT, cr, sizeof(cr));
+	dec(&a, cr);
+	req.body = PLS("v=0\r\n"); /* not the body the digest covers */
+	CU_ASSERT_EQUAL(auth_server_verify(env.srv, &a, &req, NULL, &v), 0);
+	CU_ASSERT_EQUAL(v, AUTH_V_FAIL);
+	CU_ASSERT_EQUAL(verify(&env, cr, NULL), AUTH_V_OK); /* empty body */
 	env_close(&env);
 }
 
@@ -1131,5 +1165,6 @@ test_digest_register(void)
 	TU_ADD(s, test_quoting);
 	TU_ADD(s, test_malformed);
 	TU_ADD(s, test_rfc2069);
+	TU_ADD(s, test_auth_int);
 	TU_ADD(s, test_opaque);
 }
