@@ -241,8 +241,11 @@ enum auth_verdict {
 	AUTH_V_COUNT
 };
 
+/* "ok", "stale", "fail", "malformed", "replay"; "?" when out of range. */
 const char *auth_verdict_name(enum auth_verdict v);
 
+/* Counters for monitoring and brute-force limits: challenges written,
+   and one per verdict of auth_server_verify(). */
 struct auth_server_stats {
 	uint64_t challenges, ok, fail, stale, replay, malformed;
 };
@@ -312,6 +315,8 @@ int auth_server_verify(struct auth_server *srv, const struct sip_auth *cr,
 		       const struct auth_req *req, const struct pl *binding,
 		       enum auth_verdict *v);
 
+/* The server's counters (borrowed: valid while srv lives); NULL for a
+   NULL srv. */
 const struct auth_server_stats *
 auth_server_stats(const struct auth_server *srv);
 
