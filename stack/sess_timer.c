@@ -107,6 +107,7 @@ sess_timer_uac_init(struct sess_timer_uac *uac,
 	uac->enabled = cfg->enabled;
 	if (!cfg->enabled)
 		return;
+	uac->supported = true;
 	uac->expires = cfg->expires;
 	uac->min_se = cfg->min_se;
 	/* §7.1: "The UAC MAY include the refresher parameter with value
@@ -126,13 +127,14 @@ refresher_name(enum sip_refresher r)
 int
 sess_timer_uac_write(const struct sess_timer_uac *uac, struct sip_wbuf *wb)
 {
-	int err;
+	int err = 0;
 
 	if (!uac->enabled)
 		return 0;
 	/* §7.1: "MUST include a Supported header field in each request
 	   (except ACK), listing the option tag 'timer'" */
-	err = sip_wb_hdrf(wb, SIP_HDR_SUPPORTED, "timer");
+	if (uac->supported)
+		err = sip_wb_hdrf(wb, SIP_HDR_SUPPORTED, "timer");
 	if (uac->expires && uac->refresher != SIP_REFRESHER_NONE)
 		err = sip_wb_hdrf(wb, SIP_HDR_SESSION_EXPIRES,
 				  "%u;refresher=%s", (unsigned)uac->expires,

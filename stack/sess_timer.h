@@ -60,6 +60,9 @@ struct sess_timer_neg {
  */
 struct sess_timer_uac {
 	bool enabled;		      /* write the headers at all */
+	bool supported;		      /* write "Supported: timer" (true; the
+					 UA clears it when it writes its
+					 own Supported list with 'timer') */
 	uint32_t expires;	      /* Session-Expires; 0: none */
 	uint32_t min_se;	      /* Min-SE; 0: none */
 	enum sip_refresher refresher; /* NONE: no refresher parameter */
@@ -76,10 +79,10 @@ void sess_timer_uac_init(struct sess_timer_uac *uac,
 			 const struct sess_timer_cfg *cfg);
 
 /*
- * Write "Supported: timer", "Session-Expires: <n>[;refresher=...]" and
- * "Min-SE: <n>" into a request being built (§7.1: Supported in every
- * request but ACK). Nothing when uac->enabled is false. Returns 0 or the
- * writer's error (sticky, see sip_wbuf).
+ * Write "Supported: timer" (when uac->supported), "Session-Expires:
+ * <n>[;refresher=...]" and "Min-SE: <n>" into a request being built
+ * (§7.1: Supported in every request but ACK). Nothing when uac->enabled is
+ * false. Returns 0 or the writer's error (sticky, see sip_wbuf).
  */
 int sess_timer_uac_write(const struct sess_timer_uac *uac, struct sip_wbuf *wb);
 

@@ -345,6 +345,10 @@ test_uac_write(void)
 	CU_ASSERT_STRING_EQUAL(out, "Supported: timer\r\n"
 				    "Session-Expires: 600;refresher=uac\r\n"
 				    "Min-SE: 120\r\n");
+	uac.supported = false; /* the UA writes its own Supported list */
+	uac_written(&uac, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "Session-Expires: 600;refresher=uac\r\n"
+				    "Min-SE: 120\r\n");
 	cfg.enabled = false;
 	sess_timer_uac_init(&uac, &cfg);
 	uac_written(&uac, out, sizeof(out));
