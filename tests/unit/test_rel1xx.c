@@ -7,6 +7,7 @@
 #include "stack/mem.h"
 #include "stack/rel1xx.h"
 #include "stack/sip_write.h"
+#include "stack/txn.h"
 #include "testutil.h"
 
 /* A parsed message with its text (the message borrows it). */
@@ -747,6 +748,121 @@ test_roundtrip(void)
 	fx_done(&fx);
 }
 
+/* ------------------------------------------------------------------ */
+/* Wired to a real INVITE server transaction, as the UA core would.     */
+
+struct wire {
+	struct txn *txn; /* ref */
+	unsigned nsent;	 /* datagrams out of the transaction layer */
+	unsigned nrseq;	 /* ... of them with an RSeq */
+	uint64_t at[32];
+};
+
+static struct wire wire;
+
+static int
+wire_tp_send(const struct txn_dest *dst, const char *buf, size_t len, void *arg)
+{
+	(void)dst;
+	(void)arg;
+	if (memmem(buf, len, "\r\nRSeq: ", 8) && wire.nrseq < 32)
+		wire.at[wire.nrseq++] = fake_now;
+	wire.nsent++;
+	return 0;
+}
+
+/* The rel1xx send callback: into the server transaction. */
+static int
+wire_reply(const char *buf, size_t len, uint16_t status, void *arg)
+{
+	(void)arg;
+	return txn_server_reply(wire.txn, buf, len, status);
+}
+
+static void
+wire_req(struct txn *txn, enum txn_sev ev, int err, const struct sip_msg *msg,
+	 void *arg)
+{
+	(void)txn;
+	(void)ev;
+	(void)err;
+	(void)msg;
+	(void)arg;
+}
+
+static void
+test_with_txn(void)
+{
+	struct tmr_ctx *tmr = NULL;
+	struct txn_ctx *tctx = NULL;
+	struct txn_dest src = {0};
+	struct txn_stats ts;
+	struct pmsg *inv = invite_new("Supported: 100rel, timer\r\n");
+	struct rel1xx_uas *u = NULL;
+	struct fx fx; /* for build_1xx() */
+	char buf[2048];
+	size_t len;
+	uint16_t status;
+	uint32_t rseq;
+
+	memset(&wire, 0, sizeof(wire));
+	fake_now = 10000;
+	CU_ASSERT_EQUAL_FATAL(tmr_ctx_alloc(&tmr, fake_clock, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		txn_ctx_alloc(&tctx, NULL, wire_tp_send, NULL, tmr), 0);
+	CU_ASSERT_EQUAL_FATAL(txn_server_create(&wire.txn, tctx, &inv->msg,
+						&src, wire_req, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(rel1xx_uas_alloc(&u, NULL, tmr, &inv->msg,
+					       wire_reply, NULL, NULL),
+			      0);
+	CU_ASSERT_TRUE(rel1xx_uas_reliable(u, 183));
+	rseq = rel1xx_uas_next_rseq(u);
+	memset(&fx, 0, sizeof(fx));
+	fx.invite = inv;
+	fx.u = u;
+	len = build_1xx(&fx, 183, true, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(rel1xx_uas_send(u, buf, len), 0);
+	run_to(tmr, 10000 + 1600); /* 0, 500, 1500 */
+	CU_ASSERT_EQUAL(wire.nrseq, 3);
+	CU_ASSERT_EQUAL(wire.at[2] - 10000, 1500);
+	CU_ASSERT_TRUE(rel1xx_uas_blocks_2xx(u));
+	{
+		char rack[64];
+		struct pmsg *p;
+
+		snprintf(rack, sizeof(rack), "RAck: %u 7 INVITE\r\n",
+			 (unsigned)rseq);
+		p = prack_new(rack);
+		CU_ASSERT_EQUAL(rel1xx_uas_prack(u, &p->msg, &status), 0);
+		CU_ASSERT_EQUAL(status, 200);
+		free(p);
+	}
+	CU_ASSERT_FALSE(rel1xx_uas_blocks_2xx(u));
+	run_to(tmr, 10000 + 40000);
+	CU_ASSERT_EQUAL(wire.nrseq, 3); /* stopped */
+	/* the 2xx may go now */
+	{
+		struct sip_wbuf wb;
+		struct pl totag = PL("t1");
+
+		sip_wb_init(&wb, buf, sizeof(buf));
+		sip_wb_reply(&wb, &inv->msg, 200, NULL, &totag);
+		CU_ASSERT_EQUAL_FATAL(sip_wb_end(&wb, NULL, &len), 0);
+		CU_ASSERT_EQUAL(txn_server_reply(wire.txn, buf, len, 200), 0);
+		rel1xx_uas_final(u);
+	}
+	u = mem_deref(u);
+	wire.txn = mem_deref(wire.txn);
+	run_to(tmr, fake_now + 64000); /* Timer L */
+	txn_ctx_stats(tctx, &ts);
+	CU_ASSERT_EQUAL(ts.live, 0);
+	tctx = mem_deref(tctx);
+	CU_ASSERT_EQUAL(tmr_count(tmr), 0);
+	mem_deref(tmr);
+	free(inv);
+}
+
 void test_rel1xx_register(void);
 void
 test_rel1xx_register(void)
@@ -764,4 +880,5 @@ test_rel1xx_register(void)
 	TU_ADD(s, test_uac_forked);
 	TU_ADD(s, test_rack_print);
 	TU_ADD(s, test_roundtrip);
+	TU_ADD(s, test_with_txn);
 }
