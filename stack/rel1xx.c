@@ -370,6 +370,8 @@ out:
 static int
 ack_head(struct rel1xx_uas *u)
 {
+	int err;
+
 	tmr_cancel(&u->retx);
 	tmr_cancel(&u->guard);
 	free(u->ents[0].buf);
@@ -378,7 +380,13 @@ ack_head(struct rel1xx_uas *u)
 	u->stats.acked++;
 	if (!u->n)
 		return 0;
-	return transmit_head(u);
+	err = transmit_head(u);
+	if (err) {
+		/* the server transaction is gone (RFC 3261 §17.2.4) */
+		ents_clear(u);
+		u->final = true;
+	}
+	return err;
 }
 
 int

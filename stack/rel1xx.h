@@ -128,7 +128,9 @@ int rel1xx_uas_send(struct rel1xx_uas *u, const char *buf, size_t len);
  * when it matches none (§3: "MUST respond to the PRACK with a 481"), 400
  * when the RAck is missing or malformed (returns EBADMSG). After a
  * match the next waiting 1xx is sent; its send error is returned
- * (*status stays 200). Returns 0, EBADMSG or that error.
+ * (*status stays 200) and, the transaction being dead, the object then
+ * holds nothing (as after rel1xx_uas_final()). Returns 0, EBADMSG or
+ * that error.
  */
 int rel1xx_uas_prack(struct rel1xx_uas *u, const struct sip_msg *prack,
 		     uint16_t *status);

@@ -506,7 +506,28 @@ test_send_refused(void)
 	CU_ASSERT_EQUAL(rel1xx_uas_next_rseq(fx.u), rseq);
 	CU_ASSERT_EQUAL(rel1xx_uas_unacked(fx.u), 0);
 	CU_ASSERT_EQUAL(tmr_count(fx.tmr), 0);
+	/* the next waiting one cannot be sent after the PRACK */
+	fx.rec.fail = 0;
+	rseq = rel1xx_uas_next_rseq(fx.u);
+	CU_ASSERT_EQUAL(send_1xx(&fx, 183, true), 0);
+	CU_ASSERT_EQUAL(send_1xx(&fx, 180, false), 0);
+	fx.rec.fail = ECONNRESET;
+	fx.rec.fail_from = 0;
+	{
+		char rack[64];
+
+		snprintf(rack, sizeof(rack), "RAck: %u 7 INVITE\r\n",
+			 (unsigned)rseq);
+		CU_ASSERT_EQUAL(prack(&fx, rack, ECONNRESET), 200);
+	}
+	CU_ASSERT_EQUAL(rel1xx_uas_unacked(fx.u), 0);
+	CU_ASSERT_EQUAL(tmr_count(fx.tmr), 0);
+	CU_ASSERT_EQUAL(send_1xx(&fx, 180, false), EPROTO);
+	fx_done(&fx);
+
 	/* a failing retransmission: event, state cleared */
+	fx_init(&fx, "Require: 100rel\r\n", NULL);
+	fx.rec.fail = EPIPE;
 	fx.rec.fail_from = 1;
 	CU_ASSERT_EQUAL(send_1xx(&fx, 180, false), 0);
 	run_to(fx.tmr, fake_now + 500);
