@@ -11,6 +11,20 @@
 #include "sip_write.h"
 #include "tmr.h"
 
+/*
+ * Typical use by the UA core:
+ *   UAS: rel1xx_uas_check() on the INVITE (420 + Unsupported: 100rel);
+ *        rel1xx_uas_alloc() with send_h = txn_server_reply(); for each
+ *        1xx with rel1xx_uas_reliable(): build it, rel1xx_uas_write(),
+ *        rel1xx_uas_send(); PRACK -> rel1xx_uas_prack() -> answer
+ *        *status; before a 2xx check rel1xx_uas_blocks_2xx(); after
+ *        the final rel1xx_uas_final(); TIMEOUT event -> 5xx.
+ *   UAC: Supported: 100rel in the INVITE; one rel1xx_uac per early
+ *        dialog; each 1xx -> rel1xx_uac_recv(): V_PRACK: process it and
+ *        send a PRACK with rel1xx_rack_write(); V_RETRANS, V_GAP,
+ *        V_LATE: drop it; the final -> rel1xx_uac_final().
+ */
+
 /* When we, as UAS, send 101-199 reliably. */
 enum rel1xx_policy {
 	REL1XX_P_NEVER,	    /* never; an INVITE that requires it gets 420 */

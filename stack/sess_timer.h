@@ -10,6 +10,20 @@
 #include "sip_write.h"
 #include "tmr.h"
 
+/*
+ * Typical use by the UA core (each leg of a B2BUA on its own):
+ *   UAC: sess_timer_uac_init(); sess_timer_uac_write() into the INVITE;
+ *        422 -> sess_timer_uac_422(), retry (new CSeq) while *retry;
+ *        2xx -> sess_timer_uac_2xx() -> sess_timer_start(&leg->st).
+ *   UAS: sess_timer_uas_decide() on the INVITE/UPDATE; status 422/420:
+ *        answer it with sess_timer_uas_write(); else write the 2xx with
+ *        sess_timer_uas_write(), send it, sess_timer_uas_neg() ->
+ *        sess_timer_start().
+ *   Both: refresh_h -> sess_timer_refresh_prep() + re-INVITE/UPDATE;
+ *        expire_h -> BYE; each refresh 2xx -> sess_timer_start() again;
+ *        Min-SE of received refreshes -> sess_timer_note_min_se().
+ */
+
 /* RFC 4028 §4: "the minimum value ... MUST NOT be less than 90 seconds" */
 #define SESS_TIMER_MIN_SE 90u
 
