@@ -208,7 +208,9 @@ rel1xx_uas_next_rseq(const struct rel1xx_uas *u)
 int
 rel1xx_uas_write(const struct rel1xx_uas *u, struct sip_wbuf *wb)
 {
-	if (u->final)
+	/* §3: without 100rel in Supported or Require "the UAS MUST NOT
+	   send the provisional response reliably" */
+	if (u->final || u->peer == REL1XX_PEER_NONE)
 		return EPROTO;
 	/* §3: "RSeq numbers MUST NOT wrap around" */
 	if (u->exhausted)
@@ -330,7 +332,7 @@ rel1xx_uas_send(struct rel1xx_uas *u, const char *buf, size_t len)
 	struct ent *e;
 	int err = EPROTO;
 
-	if (u->final || u->exhausted)
+	if (u->final || u->exhausted || u->peer == REL1XX_PEER_NONE)
 		goto out;
 	err = ENOMEM;
 	m = malloc(sizeof(*m)); /* large: not on the stack */

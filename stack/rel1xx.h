@@ -113,8 +113,9 @@ bool rel1xx_uas_reliable(const struct rel1xx_uas *u, uint16_t status);
  * it "MUST contain a Require header field containing the option tag
  * 100rel, and MUST include an RSeq header field"); n is
  * rel1xx_uas_next_rseq(). Nothing is committed until rel1xx_uas_send().
- * Returns 0, the writer's error, EPROTO after the final response, or
- * EOVERFLOW when RSeq would pass 2^32-1 (§3: "MUST NOT wrap around").
+ * Returns 0, the writer's error, EPROTO after the final response or
+ * when the INVITE has no 100rel at all, or EOVERFLOW when RSeq would
+ * pass 2^32-1 (§3: "MUST NOT wrap around").
  */
 int rel1xx_uas_write(const struct rel1xx_uas *u, struct sip_wbuf *wb);
 uint32_t rel1xx_uas_next_rseq(const struct rel1xx_uas *u);
@@ -128,9 +129,10 @@ uint32_t rel1xx_uas_next_rseq(const struct rel1xx_uas *u);
  * REL1XX_UAS_EV_TIMEOUT 64*T1 after it was sent (§3). Otherwise it waits
  * its turn (§3: "MUST NOT send a second reliable provisional response
  * until the first is acknowledged", and RECOMMENDED for later ones) and
- * is sent when the PRACK for the one before arrives. Returns 0, EINVAL,
- * EPROTO (after the final), ENOBUFS (cfg.max_queue waiting already),
- * ENOMEM, or the send error (then nothing was committed).
+ * is sent when the PRACK for the one before arrives. Returns 0,
+ * EINVAL, EPROTO (after the final, or no 100rel in the INVITE), ENOBUFS
+ * (cfg.max_queue waiting already), ENOMEM, or the send error (then
+ * nothing was committed).
  */
 int rel1xx_uas_send(struct rel1xx_uas *u, const char *buf, size_t len);
 

@@ -203,6 +203,7 @@ send_1xx(struct fx *fx, uint16_t status, bool sdp)
 
 	/* writing the headers fails exactly when sending must */
 	CU_ASSERT(fx->wrc == 0 || (fx->wrc == EPROTO && err == EPROTO));
+	CU_ASSERT(err != EPROTO || fx->wrc == EPROTO);
 	return err;
 }
 
@@ -279,6 +280,9 @@ test_uas_decide(void)
 		CU_ASSERT_EQUAL(rel1xx_uas_reliable(fx.u, 183), rows[i].r183);
 		CU_ASSERT_EQUAL(rel1xx_uas_reliable(fx.u, 200), rows[i].r200);
 		CU_ASSERT_FALSE(rel1xx_uas_reliable(fx.u, 99));
+		/* §3 MUST NOT without 100rel: refused even when asked */
+		if (rows[i].peer == REL1XX_PEER_NONE)
+			CU_ASSERT_EQUAL(send_1xx(&fx, 180, false), EPROTO);
 		rel1xx_uas_final(fx.u);
 		CU_ASSERT_FALSE(rel1xx_uas_reliable(fx.u, 180));
 		fx_done(&fx);
