@@ -452,9 +452,10 @@ check_one(const struct sip_msg *msg, const struct sip_hdr *h)
 		   §3.1.2.4) */
 		return sip_delta_decode(&x, &h->val, &why) ? why : NULL;
 	case SIP_HDR_RSEQ:
-		/* RFC 3262 §7.1: 1 .. 2^31-1 */
-		if (sip_u32(h->val.p, h->val.l, 0x7fffffffu, &x) || x == 0)
-			return "not a number in 1..2^31-1";
+		/* RFC 3262 §7.1, §3: 1 .. 2^32-1 (the first of a
+		   transaction is below 2^31, later ones grow by one) */
+		if (sip_u32(h->val.p, h->val.l, UINT32_MAX, &x) || x == 0)
+			return "not a number in 1..2^32-1";
 		return NULL;
 	case SIP_HDR_RACK:
 		return sip_rack_decode(&u.rack, &h->val, &why) ? why : NULL;

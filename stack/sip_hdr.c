@@ -552,10 +552,11 @@ sip_via_decode(struct sip_via *via, const struct pl *pl, const char **why)
 	return 0;
 }
 
-/* 1*DIGIT LWS Method, the number below 2^31 (§8.1.1.5). */
+/* 1*DIGIT LWS, the number in min..max: below 2^31 for a CSeq number
+   (§8.1.1.5), up to 2^32-1 for an RSeq (RFC 3262 §3). */
 static int
 num_method(const char **pp, const char *e, uint32_t *num, uint32_t min,
-	   const char **why)
+	   uint32_t max, const char **why)
 {
 	const char *p = *pp, *q;
 	struct pl t;
@@ -564,9 +565,10 @@ num_method(const char **pp, const char *e, uint32_t *num, uint32_t min,
 	for (q = p; q < e && SIP_CC(*q, SIP_CC_DIGIT); q++)
 		;
 	pl_set(&t, p, (size_t)(q - p));
-	rc = sip_u32(t.p, t.l, 0x7fffffffu, num);
+	rc = sip_u32(t.p, t.l, max, num);
 	if (rc == ERANGE) {
-		*why = "number not below 2^31";
+		*why = max == UINT32_MAX ? "number above 2^32-1"
+					 : "number not below 2^31";
 		return EBADMSG;
 	}
 	if (rc || *num < min) {
@@ -607,7 +609,7 @@ sip_cseq_decode(struct sip_cseq *cseq, const struct pl *pl, const char **why)
 	const char *p = sip_skip_lws(pl->p, pl->p + pl->l), *e = pl->p + pl->l;
 
 	memset(cseq, 0, sizeof(*cseq));
-	if (num_method(&p, e, &cseq->num, 0, why))
+	if (num_method(&p, e, &cseq->num, 0, 0x7fffffffu, why))
 		return EBADMSG;
 	return method_rest(p, e, &cseq->method, &cseq->mid, why);
 }
@@ -618,10 +620,11 @@ sip_rack_decode(struct sip_rack *rack, const struct pl *pl, const char **why)
 	const char *p = sip_skip_lws(pl->p, pl->p + pl->l), *e = pl->p + pl->l;
 
 	memset(rack, 0, sizeof(*rack));
-	/* RFC 3262 §7.2: response-num LWS CSeq-num LWS Method; RSeq is
-	   1..2^31-1 (§7.1) */
-	if (num_method(&p, e, &rack->rseq, 1, why) ||
-	    num_method(&p, e, &rack->cseq, 0, why))
+	/* RFC 3262 §7.2: response-num LWS CSeq-num LWS Method. The first
+	   RSeq of a transaction is 1..2^31-1 but later ones grow by one up
+	   to 2^32-1 (§3: "the maximum is 2**32 - 1") */
+	if (num_method(&p, e, &rack->rseq, 1, UINT32_MAX, why) ||
+	    num_method(&p, e, &rack->cseq, 0, 0x7fffffffu, why))
 		return EBADMSG;
 	return method_rest(p, e, &rack->method, &rack->mid, why);
 }

@@ -236,7 +236,13 @@ test_rack(void)
 	CU_ASSERT_EQUAL(r.mid, SIP_M_INVITE);
 	p = (struct pl)PL("0 1 INVITE");
 	CU_ASSERT_EQUAL(sip_rack_decode(&r, &p, &why), EBADMSG);
-	p = (struct pl)PL("2147483648 1 INVITE");
+	/* RFC 3262 §3: later RSeqs of a transaction reach 2^32-1 */
+	p = (struct pl)PL("4294967295 1 INVITE");
+	CU_ASSERT_EQUAL_FATAL(sip_rack_decode(&r, &p, &why), 0);
+	CU_ASSERT_EQUAL(r.rseq, 4294967295u);
+	p = (struct pl)PL("4294967296 1 INVITE");
+	CU_ASSERT_EQUAL(sip_rack_decode(&r, &p, &why), EBADMSG);
+	p = (struct pl)PL("1 2147483648 INVITE"); /* CSeq below 2^31 */
 	CU_ASSERT_EQUAL(sip_rack_decode(&r, &p, &why), EBADMSG);
 	p = (struct pl)PL("1 INVITE");
 	CU_ASSERT_EQUAL(sip_rack_decode(&r, &p, &why), EBADMSG);

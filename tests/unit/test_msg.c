@@ -866,6 +866,8 @@ test_check(void)
 		{"Min-Expires: x", SIP_HDR_MIN_EXPIRES},
 		{"RSeq: 2147483647", SIP_HDR_OTHER},
 		{"RSeq: 0", SIP_HDR_RSEQ},
+		{"RSeq: 4294967295", SIP_HDR_OTHER}, /* RFC 3262 §3 */
+		{"RSeq: 4294967296", SIP_HDR_RSEQ},
 		{"RAck: 1 2 INVITE", SIP_HDR_OTHER},
 		{"RAck: 1 INVITE", SIP_HDR_RACK},
 		{"Session-Expires: 1800;refresher=uas", SIP_HDR_OTHER},
