@@ -24,8 +24,7 @@ relay_now_ms(void)
 }
 
 int
-relay_sa_set(struct sockaddr_storage *ss, socklen_t *len, const char *ip,
-	     uint16_t port)
+relay_sa_set(union relay_sa *ss, socklen_t *len, const char *ip, uint16_t port)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -102,14 +101,15 @@ ring_push(struct relay_ctx *ctx, uint16_t pair)
 static int
 sock_bind(struct relay_ctx *ctx, enum relay_leg leg, uint16_t port, int *fdp)
 {
-	struct sockaddr_storage ss = ctx->local[leg];
+	union relay_sa ss = ctx->local[leg];
 	int fd, err = 0, sz = ctx->conf.sock_buf;
 
-	if (ss.ss_family == AF_INET)
+	if (ss.sa.sa_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(port);
 	else
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0)
 		return errno;
 	if (sz > 0) {

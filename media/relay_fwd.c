@@ -21,11 +21,11 @@ now_us(void)
 }
 
 static bool
-sa_ip_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+sa_ip_eq(const union relay_sa *a, const union relay_sa *b)
 {
-	if (a->ss_family != b->ss_family)
+	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
-	if (a->ss_family == AF_INET)
+	if (a->sa.sa_family == AF_INET)
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
 		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
@@ -34,15 +34,15 @@ sa_ip_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 }
 
 static uint16_t
-sa_port(const struct sockaddr_storage *a)
+sa_port(const union relay_sa *a)
 {
-	return a->ss_family == AF_INET
+	return a->sa.sa_family == AF_INET
 		       ? ((const struct sockaddr_in *)a)->sin_port
 		       : ((const struct sockaddr_in6 *)a)->sin6_port;
 }
 
 static bool
-sa_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+sa_eq(const union relay_sa *a, const union relay_sa *b)
 {
 	return sa_ip_eq(a, b) && sa_port(a) == sa_port(b);
 }
@@ -50,11 +50,11 @@ sa_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 /* --- Remote (signalled) ------------------------------------------------ */
 
 static bool
-ip_unspec(const struct sockaddr_storage *ss)
+ip_unspec(const union relay_sa *ss)
 {
 	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
 
-	if (ss->ss_family == AF_INET)
+	if (ss->sa.sa_family == AF_INET)
 		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == 0;
 	return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any6,
 		       sizeof(any6));
@@ -69,7 +69,7 @@ void
 relay_fwd_remote(struct relay_stream *st, const struct relay_remote *r,
 		 uint64_t now_ms)
 {
-	struct sockaddr_storage sig[RELAY_SK_COUNT];
+	union relay_sa sig[RELAY_SK_COUNT];
 	socklen_t len[RELAY_SK_COUNT] = {0, 0};
 	uint16_t rtcp =
 		r->rtcp_port ? r->rtcp_port : (uint16_t)(r->rtp_port + 1);
@@ -81,7 +81,7 @@ relay_fwd_remote(struct relay_stream *st, const struct relay_remote *r,
 	    !ip_unspec(&sig[RELAY_SK_RTP])) {
 		sig[RELAY_SK_RTCP] = sig[RELAY_SK_RTP];
 		len[RELAY_SK_RTCP] = len[RELAY_SK_RTP];
-		if (sig[RELAY_SK_RTCP].ss_family == AF_INET)
+		if (sig[RELAY_SK_RTCP].sa.sa_family == AF_INET)
 			((struct sockaddr_in *)&sig[1])->sin_port = htons(rtcp);
 		else
 			((struct sockaddr_in6 *)&sig[1])->sin6_port =
@@ -96,6 +96,10 @@ relay_fwd_remote(struct relay_stream *st, const struct relay_remote *r,
 	}
 	RELAY_SET(st->st.latched, st->latch[RELAY_SK_RTP].set);
 	st->rem = *r;
+	st->nat = r->nat;
+	st->mux = r->rtcp_mux;
+	st->dir = (uint8_t)r->dir;
+	st->rate = r->clock_rate ? r->clock_rate : 8000;
 	st->have_rem = true;
 	st->window_until = now_ms + st->core->ctx->conf.latch_window_ms;
 	LOGP_DBG(st->core->pfx, "leg %c stream %u: remote %s:%u%s%s dir %d",
@@ -107,8 +111,8 @@ relay_fwd_remote(struct relay_stream *st, const struct relay_remote *r,
 
 /* Is src allowed on socket k of st, latching it if it may be learnt? */
 static bool
-src_ok(struct relay_stream *st, enum relay_sk k,
-       const struct sockaddr_storage *src, socklen_t len, uint64_t now_ms)
+src_ok(struct relay_stream *st, enum relay_sk k, const union relay_sa *src,
+       socklen_t len, uint64_t now_ms)
 {
 	struct relay_latch *l = &st->latch[k];
 	const struct relay_conf *conf = &st->core->ctx->conf;
@@ -116,13 +120,13 @@ src_ok(struct relay_stream *st, enum relay_sk k,
 
 	if (l->set && sa_eq(&l->addr, src))
 		goto accept;
-	if (!st->siglen[k] || (!st->rem.nat && !sa_ip_eq(src, &st->sig[k])))
+	if (!st->siglen[k] || (!st->nat && !sa_ip_eq(src, &st->sig[k])))
 		return false;
 	if (!l->set && (inwin || sa_eq(src, &st->sig[k])))
 		goto learn;
 	/* only a NAT peer may move, only within the window, and only once
 	   the old source has gone quiet */
-	if (l->set && st->rem.nat && inwin &&
+	if (l->set && st->nat && inwin &&
 	    now_ms - l->last_ms >= conf->relatch_idle_ms) {
 		RELAY_INC(st->st.relatched, 1);
 		goto learn;
@@ -157,10 +161,9 @@ dir_recvs(enum relay_dir d)
    signalled address. RTCP goes to the RTP socket when out muxes. */
 static bool
 dest_of(struct relay_stream *out, bool rtcp, enum relay_sk *kp,
-	const struct sockaddr_storage **dst, socklen_t *len)
+	const union relay_sa **dst, socklen_t *len)
 {
-	enum relay_sk k =
-		rtcp && !out->rem.rtcp_mux ? RELAY_SK_RTCP : RELAY_SK_RTP;
+	enum relay_sk k = rtcp && !out->mux ? RELAY_SK_RTCP : RELAY_SK_RTP;
 
 	if (!out->open || !out->have_rem || !out->siglen[k])
 		return false;
@@ -201,8 +204,7 @@ tx_flush(struct relay_worker *w, struct relay_stream *in, enum relay_sk k)
 
 static void
 tx_add(struct relay_worker *w, struct relay_stream *in, enum relay_sk k, int fd,
-       const struct sockaddr_storage *dst, socklen_t len, uint8_t *buf,
-       size_t blen)
+       const union relay_sa *dst, socklen_t len, uint8_t *buf, size_t blen)
 {
 	struct mmsghdr *m;
 	unsigned i;
@@ -238,12 +240,12 @@ pkt_account(struct relay_stream *st, bool rtcp, const uint8_t *buf, size_t len,
 		RELAY_INC(st->st.malformed, 1);
 		return;
 	}
-	rtp_rxstat_update(&st->rx, &h, us, st->rem.clock_rate);
+	rtp_rxstat_update(&st->rx, &h, us, st->rate);
 	RELAY_SET(st->st.lost, rtp_rxstat_lost(&st->rx));
 	RELAY_SET(st->st.jitter, rtp_rxstat_jitter(&st->rx));
 	RELAY_SET(st->st.jitter_us,
 		  (uint32_t)((uint64_t)rtp_rxstat_jitter(&st->rx) * 1000000u /
-			     (st->rem.clock_rate ? st->rem.clock_rate : 8000)));
+			     (st->rate)));
 }
 
 /* One datagram received on socket s of stream st. */
@@ -254,13 +256,12 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 	struct relay_stream *out = &st->core->s[!st->leg][st->idx];
 	uint8_t *buf = w->rxiov[i].iov_base;
 	size_t len = w->rx[i].msg_len;
-	const struct sockaddr_storage *dst;
+	const union relay_sa *dst;
 	enum relay_sk ok;
 	socklen_t dlen;
 	bool rtcp;
 
-	rtcp = s->k == RELAY_SK_RTCP ||
-	       (st->rem.rtcp_mux && rtp_is_rtcp(buf, len));
+	rtcp = s->k == RELAY_SK_RTCP || (st->mux && rtp_is_rtcp(buf, len));
 	RELAY_INC(st->st.packets, 1);
 	RELAY_INC(st->st.bytes, len);
 	if (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -280,7 +281,8 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 	pkt_account(st, rtcp, buf, len, us);
 	/* RTCP flows on hold too (RFC 3264 §5.1); RTP only where the
 	   sender may send and the receiver wants it */
-	if (!rtcp && (!dir_sends(st->rem.dir) || !dir_recvs(out->rem.dir))) {
+	if (!rtcp && (!dir_sends((enum relay_dir)st->dir) ||
+		      !dir_recvs((enum relay_dir)out->dir))) {
 		RELAY_INC(st->st.drop_hold, 1);
 		return;
 	}
@@ -302,7 +304,7 @@ relay_fwd_read(int fd, short what, void *arg)
 {
 	struct relay_sock *s = arg;
 	struct relay_worker *w = s->st->core->w;
-	unsigned batch = s->st->core->ctx->conf.batch, round, i, k;
+	unsigned batch = w->batch, round, i, k;
 	uint64_t us;
 	int n;
 

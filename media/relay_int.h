@@ -16,6 +16,14 @@
 
 struct event;
 struct event_base;
+
+/* An IPv4 or IPv6 socket address in 28 bytes (sockaddr_storage takes 128:
+   the packet path touches several per datagram). */
+union relay_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
 struct relay_core;
 struct relay_worker;
 
@@ -52,28 +60,33 @@ struct relay_sock {
 
 /* A learnt source address (RFC 7362 latching). Worker only. */
 struct relay_latch {
-	struct sockaddr_storage addr;
+	union relay_sa addr;
 	socklen_t len;
 	bool set;
 	uint64_t last_ms; /* last packet accepted from it */
 };
 
 /* One leg's side of stream idx. Fields are the worker's except st (read
-   by any thread). */
+   by any thread). The fields the packet path reads come first, packed. */
 struct relay_stream {
+	struct relay_sock sock[RELAY_SK_COUNT];
 	struct relay_core *core; /* weak: embeds this */
 	uint8_t leg, idx;
 	bool open;
-	uint16_t port;
-	struct relay_sock sock[RELAY_SK_COUNT];
 	bool have_rem;
-	struct relay_remote rem;
-	struct sockaddr_storage sig[RELAY_SK_COUNT]; /* signalled */
-	socklen_t siglen[RELAY_SK_COUNT];	     /* 0: hold, no address */
+	bool nat; /* of rem, hot copies */
+	bool mux;
+	uint8_t dir;
+	uint32_t rate;
+	socklen_t siglen[RELAY_SK_COUNT];   /* 0: hold, no address */
+	union relay_sa sig[RELAY_SK_COUNT]; /* signalled */
 	struct relay_latch latch[RELAY_SK_COUNT];
 	uint64_t window_until; /* latching allowed before this (ms) */
 	struct rtp_rxstat rx;
 	struct relay_astats st;
+	/* cold */
+	uint16_t port;
+	struct relay_remote rem;
 };
 
 /*
@@ -138,13 +151,14 @@ struct relay_worker {
 	struct event_base *base;
 	struct event *wake_ev;
 	_Atomic(struct relay_cmd *) cmds; /* LIFO, reversed on take */
+	unsigned batch;			  /* conf.batch */
 	_Atomic uint64_t ncmds;
 	struct relay_core *list; /* sessions */
 	/* batch buffers (worker only) */
 	uint8_t *buf; /* RELAY_BATCH_MAX x RELAY_SLOT */
 	struct mmsghdr rx[RELAY_BATCH_MAX];
 	struct iovec rxiov[RELAY_BATCH_MAX];
-	struct sockaddr_storage src[RELAY_BATCH_MAX];
+	union relay_sa src[RELAY_BATCH_MAX];
 	struct mmsghdr tx[RELAY_SK_COUNT][RELAY_BATCH_MAX];
 	struct iovec txiov[RELAY_SK_COUNT][RELAY_BATCH_MAX];
 	unsigned ntx[RELAY_SK_COUNT];
@@ -154,7 +168,7 @@ struct relay_worker {
 struct relay_ctx {
 	struct relay_conf conf;
 	char ip[RELAY_LEG_COUNT][RELAY_IP_LEN];
-	struct sockaddr_storage local[RELAY_LEG_COUNT];
+	union relay_sa local[RELAY_LEG_COUNT];
 	socklen_t local_len[RELAY_LEG_COUNT];
 	pthread_mutex_t port_mtx;
 	uint16_t *ring;	 /* FIFO of free pair indices */
@@ -173,7 +187,7 @@ int relay_ports_take(struct relay_ctx *ctx, enum relay_leg leg, uint16_t *portp,
 		     int fd[RELAY_SK_COUNT]);
 void relay_ports_give(struct relay_ctx *ctx, uint16_t port);
 /* Numeric ip + port into ss; 0 or EINVAL. */
-int relay_sa_set(struct sockaddr_storage *ss, socklen_t *len, const char *ip,
+int relay_sa_set(union relay_sa *ss, socklen_t *len, const char *ip,
 		 uint16_t port);
 
 /* relay_worker.c */

@@ -174,7 +174,7 @@ int
 relay_stream_remote(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 		    const struct relay_remote *r)
 {
-	struct sockaddr_storage ss;
+	union relay_sa ss;
 	struct relay_cmd *cmd;
 	socklen_t len;
 

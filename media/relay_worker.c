@@ -216,6 +216,7 @@ relay_worker_start(struct relay_worker *w)
 	if (!w->buf || !w->base)
 		return ENOMEM;
 	buffers_init(w);
+	w->batch = w->ctx->conf.batch;
 	w->wake_ev =
 		event_new(w->base, w->efd, EV_READ | EV_PERSIST, on_wake, w);
 	if (!w->wake_ev || event_add(w->wake_ev, NULL))
