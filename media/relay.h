@@ -153,7 +153,9 @@ struct relay_sess *relay_sess_close(struct relay_sess *sess);
  * returns its port again. Blocks on the port mutex and the socket/bind
  * system calls only. Ports already bound by someone else are skipped.
  * Returns 0 with *portp = the RTP port, EINVAL, ENOSPC when the range is
- * exhausted, or a socket errno.
+ * exhausted, or a socket errno. The ports of closed sessions come back
+ * when their worker has run the close, so a burst of calls may see
+ * ENOSPC for a moment on a range sized without margin.
  */
 int relay_stream_open(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 		      uint16_t *portp);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -653,6 +654,150 @@ test_destroy_flowing(void)
 	CU_ASSERT_EQUAL(fd_count(), fds);
 }
 
+/* The same over IPv6 loopback (::1) on both legs. */
+static int
+peer6_open(uint16_t *port)
+{
+	struct sockaddr_in6 sin = {.sin6_family = AF_INET6};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	sin.sin6_addr = in6addr_loopback;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin6_port);
+	return fd;
+}
+
+static void
+test_ipv6(void)
+{
+	struct relay_conf conf = {.port_min = PORT_MIN, .port_max = PORT_MAX};
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6};
+	struct relay_ctx *ctx = NULL;
+	struct relay_sess *s = NULL;
+	struct peer a = {-1, 0}, b = {-1, 0};
+	uint8_t pkt[172], got[512];
+	uint16_t pa, pb;
+
+	a.fd = peer6_open(&a.port);
+	b.fd = peer6_open(&b.port);
+	if (a.fd < 0 || b.fd < 0) {
+		fprintf(stderr, "(no ::1, IPv6 test skipped) ");
+		goto out;
+	}
+	conf.local_ip[RELAY_LEG_A] = "::1";
+	conf.local_ip[RELAY_LEG_B] = "::1";
+	conf.nworkers = 1;
+	CU_ASSERT_FATAL(relay_ctx_alloc(&ctx, &conf) == 0);
+	CU_ASSERT_FATAL(relay_sess_alloc(&s, ctx, "v6") == 0);
+	CU_ASSERT_FATAL(relay_stream_open(s, RELAY_LEG_A, 1, &pa) == 0);
+	CU_ASSERT_FATAL(relay_stream_open(s, RELAY_LEG_B, 1, &pb) == 0);
+	remote(s, RELAY_LEG_A, 1, "::1", a.port, false, RELAY_DIR_SENDRECV);
+	remote(s, RELAY_LEG_B, 1, "::1", b.port, false, RELAY_DIR_SENDRECV);
+	relay_ctx_sync(ctx);
+	mk_rtp(pkt, 1, 0);
+	to.sin6_addr = in6addr_loopback;
+	to.sin6_port = htons(pa);
+	CU_ASSERT(sendto(a.fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to,
+			 sizeof(to)) == (ssize_t)sizeof(pkt));
+	CU_ASSERT_EQUAL(peer_recv(&b, got, sizeof(got), 1000, NULL), 172);
+	to.sin6_port = htons(pb);
+	CU_ASSERT(sendto(b.fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to,
+			 sizeof(to)) == (ssize_t)sizeof(pkt));
+	CU_ASSERT_EQUAL(peer_recv(&a, got, sizeof(got), 1000, NULL), 172);
+	s = relay_sess_close(s);
+	ctx = mem_deref(ctx);
+out:
+	if (a.fd >= 0)
+		close(a.fd);
+	if (b.fd >= 0)
+		close(b.fd);
+}
+
+/* Several signaling threads drive one context at once (the command
+   lists have many producers). */
+struct churn {
+	struct relay_ctx *ctx;
+	unsigned id, fails;
+};
+
+static int
+open_retry(struct relay_ctx *ctx, struct relay_sess *s, enum relay_leg leg,
+	   uint16_t *p)
+{
+	int err = relay_stream_open(s, leg, 0, p), i;
+
+	for (i = 0; err == ENOSPC && i < 200; i++) {
+		relay_ctx_sync(ctx);
+		sleep_ms(1);
+		err = relay_stream_open(s, leg, 0, p);
+	}
+	return err;
+}
+
+static void *
+churn_main(void *arg)
+{
+	struct churn *c = arg;
+	struct relay_remote r = {.rtp_port = 9, .dir = RELAY_DIR_SENDRECV};
+	unsigned i;
+
+	strcpy(r.ip, "127.0.0.1");
+	for (i = 0; i < 200; i++) {
+		struct relay_sess *s;
+		char id[32];
+		uint16_t p;
+
+		snprintf(id, sizeof(id), "churn-%u-%u", c->id, i);
+		if (relay_sess_alloc(&s, c->ctx, id)) {
+			c->fails++;
+			continue;
+		}
+		/* ports come back asynchronously: with three producers
+		   outrunning the workers the 100 pairs may run out for a
+		   moment */
+		if (open_retry(c->ctx, s, RELAY_LEG_A, &p) ||
+		    open_retry(c->ctx, s, RELAY_LEG_B, &p) ||
+		    relay_stream_remote(s, RELAY_LEG_A, 0, &r))
+			c->fails++;
+		s = relay_sess_close(s);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct relay_ctx *ctx = ctx_new(2, 1000, PORT_MIN, PORT_MAX);
+	struct churn c[3];
+	pthread_t th[3];
+	struct relay_ctx_stats cs;
+	unsigned i;
+
+	for (i = 0; i < 3; i++) {
+		c[i].ctx = ctx;
+		c[i].id = i;
+		c[i].fails = 0;
+		CU_ASSERT_FATAL(
+			pthread_create(&th[i], NULL, churn_main, &c[i]) == 0);
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(c[i].fails, 0);
+	}
+	relay_ctx_sync(ctx);
+	relay_ctx_stats(ctx, &cs);
+	CU_ASSERT_EQUAL(cs.sessions, 0);
+	CU_ASSERT_EQUAL(cs.ports_used, 0);
+	CU_ASSERT(cs.cmds >= 3 * 200 * 5);
+	ctx = mem_deref(ctx);
+}
+
 static void
 test_bad_args(void)
 {
@@ -815,6 +960,8 @@ test_relay_register(void)
 	TU_ADD(s, test_stats);
 	TU_ADD(s, test_ports);
 	TU_ADD(s, test_destroy_flowing);
+	TU_ADD(s, test_ipv6);
+	TU_ADD(s, test_threads);
 	TU_ADD(s, test_bad_args);
 	TU_ADD(s, test_sdp_rewrite);
 	TU_ADD(s, test_sdp_remote);
