@@ -1,6 +1,6 @@
 /* Unit tests: the RTP/RTCP relay (media/relay*.c) over real UDP sockets on
    127.0.0.1 (bounded counts and times), latching, hold, statistics, the
-   port range; SDP rewrite golden tests (media/relay_sdp.c). */
+   port range. SDP: test_relay_sdp.c. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +16,6 @@
 
 #include "media/relay.h"
 #include "stack/mem.h"
-#include "stack/sdp.h"
 #include "testutil.h"
 
 #define PORT_MIN 41000
@@ -836,113 +835,6 @@ test_bad_args(void)
 	ctx = mem_deref(ctx);
 }
 
-/* --- SDP ---------------------------------------------------------------- */
-
-static const char sdp_in[] =
-	"v=0\r\n"
-	"o=carrier 1234 5 IN IP4 198.51.100.10\r\n"
-	"s=-\r\n"
-	"c=IN IP4 198.51.100.20\r\n"
-	"t=0 0\r\n"
-	"a=ice-lite\r\n"
-	"m=audio 20000 RTP/AVP 8 101\r\n"
-	"a=rtpmap:8 PCMA/8000\r\n"
-	"a=rtpmap:101 telephone-event/8000\r\n"
-	"a=rtcp:20001\r\n"
-	"a=rtcp-mux\r\n"
-	"a=candidate:1 1 udp 2122260223 198.51.100.20 20000 typ host\r\n"
-	"a=sendrecv\r\n"
-	"m=video 20002 RTP/AVP 96\r\n"
-	"c=IN IP4 198.51.100.21\r\n"
-	"a=rtpmap:96 H264/90000\r\n"
-	"a=rtcp-mux\r\n"
-	"a=sendonly\r\n"
-	"m=image 0 udptl t38\r\n";
-
-static const char sdp_out[] = "v=0\r\n"
-			      "o=carrier 1234 5 IN IP4 127.0.0.1\r\n"
-			      "s=-\r\n"
-			      "c=IN IP4 127.0.0.1\r\n"
-			      "t=0 0\r\n"
-			      "m=audio 41000 RTP/AVP 8 101\r\n"
-			      "a=rtpmap:8 PCMA/8000\r\n"
-			      "a=rtpmap:101 telephone-event/8000\r\n"
-			      "a=rtcp:41001 IN IP4 127.0.0.1\r\n"
-			      "a=sendrecv\r\n"
-			      "m=video 41002 RTP/AVP 96\r\n"
-			      "c=IN IP4 127.0.0.1\r\n"
-			      "a=rtpmap:96 H264/90000\r\n"
-			      "a=rtcp-mux\r\n"
-			      "a=sendonly\r\n"
-			      "a=rtcp:41003 IN IP4 127.0.0.1\r\n"
-			      "m=image 0 udptl t38\r\n";
-
-static void
-test_sdp_rewrite(void)
-{
-	struct relay_sdp_local loc = {.ip = "127.0.0.1"};
-	struct sdp *sdp = malloc(sizeof(*sdp));
-	char out[2048];
-	size_t n = 0;
-
-	CU_ASSERT_FATAL(sdp != NULL);
-	CU_ASSERT_FATAL(sdp_decode(sdp, sdp_in, strlen(sdp_in), NULL) == 0);
-	loc.port[0] = 41000;
-	loc.port[1] = 41002;
-	loc.port[2] = 41004; /* the m= line is port 0: stays rejected */
-	loc.rtcp_mux[1] = true;
-	CU_ASSERT_EQUAL(relay_sdp_rewrite(sdp, &loc), 0);
-	CU_ASSERT_EQUAL(sdp_encode(sdp, out, sizeof(out), &n), 0);
-	CU_ASSERT_EQUAL(n, strlen(sdp_out));
-	CU_ASSERT(n == strlen(sdp_out) && memcmp(out, sdp_out, n) == 0);
-	if (n != strlen(sdp_out) || memcmp(out, sdp_out, n))
-		fprintf(stderr, "\n%.*s\n", (int)n, out);
-	/* the output decodes again */
-	CU_ASSERT_EQUAL(sdp_decode(sdp, out, n, NULL), 0);
-	loc.ip = "nope";
-	CU_ASSERT_EQUAL(relay_sdp_rewrite(sdp, &loc), EINVAL);
-	free(sdp);
-}
-
-static void
-test_sdp_remote(void)
-{
-	static const char hold[] = "v=0\r\n"
-				   "o=- 1 2 IN IP4 0.0.0.0\r\n"
-				   "s=-\r\n"
-				   "c=IN IP4 0.0.0.0\r\n"
-				   "t=0 0\r\n"
-				   "m=audio 4000 RTP/AVP 0\r\n";
-	struct sdp *sdp = malloc(sizeof(*sdp));
-	struct relay_remote r;
-
-	CU_ASSERT_FATAL(sdp != NULL);
-	CU_ASSERT_FATAL(sdp_decode(sdp, sdp_in, strlen(sdp_in), NULL) == 0);
-	CU_ASSERT_EQUAL(relay_sdp_remote(sdp, 0, true, &r), 0);
-	CU_ASSERT_STRING_EQUAL(r.ip, "198.51.100.20");
-	CU_ASSERT_EQUAL(r.rtp_port, 20000);
-	CU_ASSERT_EQUAL(r.rtcp_port, 20001);
-	CU_ASSERT(r.rtcp_mux && r.nat);
-	CU_ASSERT_EQUAL(r.dir, RELAY_DIR_SENDRECV);
-	CU_ASSERT_EQUAL(r.clock_rate, 8000);
-	CU_ASSERT_EQUAL(relay_sdp_remote(sdp, 1, false, &r), 0);
-	CU_ASSERT_STRING_EQUAL(r.ip, "198.51.100.21");
-	CU_ASSERT_EQUAL(r.rtp_port, 20002);
-	CU_ASSERT_EQUAL(r.rtcp_port, 0);
-	CU_ASSERT_EQUAL(r.dir, RELAY_DIR_SENDONLY);
-	CU_ASSERT_EQUAL(r.clock_rate, 90000);
-	CU_ASSERT(!r.nat);
-	CU_ASSERT_EQUAL(relay_sdp_remote(sdp, 2, false, &r), 0);
-	CU_ASSERT_EQUAL(r.rtp_port, 0);
-	CU_ASSERT_EQUAL(r.dir, RELAY_DIR_INACTIVE);
-	CU_ASSERT_EQUAL(relay_sdp_remote(sdp, 3, false, &r), EINVAL);
-	CU_ASSERT_FATAL(sdp_decode(sdp, hold, strlen(hold), NULL) == 0);
-	CU_ASSERT_EQUAL(relay_sdp_remote(sdp, 0, false, &r), 0);
-	CU_ASSERT_EQUAL(r.dir, RELAY_DIR_INACTIVE);
-	CU_ASSERT_EQUAL(r.rtp_port, 4000);
-	free(sdp);
-}
-
 void test_relay_register(void);
 void
 test_relay_register(void)
@@ -963,6 +855,4 @@ test_relay_register(void)
 	TU_ADD(s, test_ipv6);
 	TU_ADD(s, test_threads);
 	TU_ADD(s, test_bad_args);
-	TU_ADD(s, test_sdp_rewrite);
-	TU_ADD(s, test_sdp_remote);
 }
