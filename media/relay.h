@@ -172,6 +172,8 @@ int relay_stream_remote(struct relay_sess *sess, enum relay_leg leg,
    Returns 0 or EINVAL. */
 int relay_stream_stats(const struct relay_sess *sess, enum relay_leg leg,
 		       unsigned idx, struct relay_stats *st);
+/* The context of a session (borrowed). */
+struct relay_ctx *relay_sess_ctx(const struct relay_sess *sess);
 /* RTP port of an open stream, 0 if not open. */
 uint16_t relay_stream_port(const struct relay_sess *sess, enum relay_leg leg,
 			   unsigned idx);
@@ -209,5 +211,24 @@ int relay_sdp_rewrite(struct sdp *sdp, const struct relay_sdp_local *loc);
  */
 int relay_sdp_remote(const struct sdp *sdp, unsigned m, bool nat,
 		     struct relay_remote *r);
+
+/*
+ * Glue for the call layer, per leg:
+ *  - relay_sess_sdp_apply(): a description received from leg's peer;
+ *    for each m-line (up to RELAY_MAX_STREAMS) open stream m of leg if
+ *    needed and set its remote (relay_sdp_remote(), nat). mux false
+ *    ignores a=rtcp-mux (use it for an offer whose answer did not keep
+ *    mux: apply the offer again once the answer is known).
+ *  - relay_sess_sdp_rewrite(): a description about to be sent to leg's
+ *    peer; open stream m of leg for each live m-line and point the text at
+ *    leg's local address and ports (relay_sdp_rewrite(); a=rtcp-mux kept
+ *    if mux and present; ICE kept if keep_ice).
+ * Both block only as relay_stream_open() does. Return 0 or the first
+ * error of what they call (ENOSPC, EPROTONOSUPPORT, ENOBUFS, ...).
+ */
+int relay_sess_sdp_apply(struct relay_sess *sess, enum relay_leg leg,
+			 const struct sdp *sdp, bool nat, bool mux);
+int relay_sess_sdp_rewrite(struct relay_sess *sess, enum relay_leg leg,
+			   struct sdp *sdp, bool mux, bool keep_ice);
 
 #endif

@@ -122,3 +122,46 @@ relay_sdp_remote(const struct sdp *sdp, unsigned m, bool nat,
 			      : dir_of(sdp_media_dir(sdp, m));
 	return 0;
 }
+
+int
+relay_sess_sdp_apply(struct relay_sess *sess, enum relay_leg leg,
+		     const struct sdp *sdp, bool nat, bool mux)
+{
+	struct relay_remote r;
+	unsigned m;
+	uint16_t port;
+	int err = 0;
+
+	if (!sess || !sdp)
+		return EINVAL;
+	for (m = 0; !err && m < sdp->nmedia && m < RELAY_MAX_STREAMS; m++) {
+		err = relay_sdp_remote(sdp, m, nat, &r);
+		if (!err && !mux)
+			r.rtcp_mux = false;
+		if (!err)
+			err = relay_stream_open(sess, leg, m, &port);
+		if (!err)
+			err = relay_stream_remote(sess, leg, m, &r);
+	}
+	return err;
+}
+
+int
+relay_sess_sdp_rewrite(struct relay_sess *sess, enum relay_leg leg,
+		       struct sdp *sdp, bool mux, bool keep_ice)
+{
+	struct relay_sdp_local loc = {.keep_ice = keep_ice};
+	unsigned m;
+	int err = 0;
+
+	if (!sess || !sdp || (unsigned)leg >= RELAY_LEG_COUNT)
+		return EINVAL;
+	loc.ip = relay_ctx_local_ip(relay_sess_ctx(sess), leg);
+	for (m = 0; !err && m < sdp->nmedia && m < RELAY_MAX_STREAMS; m++) {
+		if (sdp->media[m].port == 0)
+			continue;
+		loc.rtcp_mux[m] = mux;
+		err = relay_stream_open(sess, leg, m, &loc.port[m]);
+	}
+	return err ? err : relay_sdp_rewrite(sdp, &loc);
+}

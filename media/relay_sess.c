@@ -195,6 +195,12 @@ relay_stream_remote(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 	return 0;
 }
 
+struct relay_ctx *
+relay_sess_ctx(const struct relay_sess *sess)
+{
+	return sess ? sess->ctx : NULL;
+}
+
 uint16_t
 relay_stream_port(const struct relay_sess *sess, enum relay_leg leg,
 		  unsigned idx)

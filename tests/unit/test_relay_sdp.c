@@ -1,11 +1,18 @@
 /* Unit tests: SDP towards the relay (media/relay_sdp.c): a golden rewrite
    of a two-stream offer with a rejected m-line, and the remote read back
-   per m-line (RFC 3264 §5, §8.4; RFC 3605; RFC 5761; RFC 8839). */
+   per m-line (RFC 3264 §5, §8.4; RFC 3605; RFC 5761; RFC 8839); an
+   offer/answer through a session with RTP over 127.0.0.1. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "media/relay.h"
+#include "stack/mem.h"
 #include "stack/sdp.h"
 #include "testutil.h"
 
@@ -161,6 +168,109 @@ test_sdp_rewrite6(void)
 	free(sdp);
 }
 
+/* --- offer/answer through a session ------------------------------------ */
+
+static int
+lo_sock(uint16_t *port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static ssize_t
+lo_xfer(int from, uint16_t to_port, const void *p, size_t n, int to_fd)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct pollfd pfd = {.fd = to_fd, .events = POLLIN};
+	uint8_t got[512];
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(to_port);
+	if (sendto(from, p, n, 0, (struct sockaddr *)&sin, sizeof(sin)) !=
+	    (ssize_t)n)
+		return -1;
+	if (poll(&pfd, 1, 1000) != 1)
+		return -1;
+	return recv(to_fd, got, sizeof(got), MSG_DONTWAIT);
+}
+
+/* Rewrite text (received on leg `from`) for leg `to` through the session;
+   returns the port the output's first m-line points at. */
+static uint16_t
+pass(struct relay_sess *s, struct sdp *sdp, const char *text,
+     enum relay_leg from, enum relay_leg to)
+{
+	char out[1024];
+	size_t n = 0;
+
+	CU_ASSERT_FATAL(sdp_decode(sdp, text, strlen(text), NULL) == 0);
+	CU_ASSERT_EQUAL(relay_sess_sdp_apply(s, from, sdp, false, true), 0);
+	CU_ASSERT_EQUAL(relay_sess_sdp_rewrite(s, to, sdp, true, false), 0);
+	CU_ASSERT_EQUAL_FATAL(sdp_encode(sdp, out, sizeof(out), &n), 0);
+	CU_ASSERT_FATAL(sdp_decode(sdp, out, n, NULL) == 0);
+	CU_ASSERT(sdp->conn.af == SDP_AF_IP4 &&
+		  pl_eq_str(&sdp->conn.addr, "127.0.0.1"));
+	CU_ASSERT_EQUAL(sdp_attr_count(sdp, 0, SDP_A_RTCP_MUX), 1);
+	return sdp->media[0].port;
+}
+
+static void
+test_offer_answer(void)
+{
+	static const uint8_t rtp[12] = {0x80, 0,   0, 1, 0, 0,
+					0,    160, 1, 2, 3, 4};
+	static const uint8_t rr[8] = {0x80, 201, 0, 1, 1, 2, 3, 4};
+	struct relay_conf conf = {.port_min = 41500, .port_max = 41599};
+	struct sdp *sdp = malloc(sizeof(*sdp));
+	struct relay_ctx *ctx = NULL;
+	struct relay_sess *s = NULL;
+	struct relay_ctx_stats cs;
+	uint16_t xa, xb, ra, rb;
+	int fa = lo_sock(&xa), fb = lo_sock(&xb);
+	char text[512];
+
+	CU_ASSERT_FATAL(sdp != NULL);
+	conf.nworkers = 1;
+	CU_ASSERT_FATAL(relay_ctx_alloc(&ctx, &conf) == 0);
+	CU_ASSERT_FATAL(relay_sess_alloc(&s, ctx, "oa") == 0);
+	snprintf(text, sizeof(text),
+		 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		 "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtcp-mux\r\n",
+		 xa);
+	rb = pass(s, sdp, text, RELAY_LEG_A, RELAY_LEG_B);
+	CU_ASSERT_EQUAL(rb, relay_stream_port(s, RELAY_LEG_B, 0));
+	snprintf(text, sizeof(text),
+		 "v=0\r\no=b 9 9 IN IP4 127.0.0.1\r\ns=-\r\n"
+		 "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtcp-mux\r\n",
+		 xb);
+	ra = pass(s, sdp, text, RELAY_LEG_B, RELAY_LEG_A);
+	CU_ASSERT_EQUAL(ra, relay_stream_port(s, RELAY_LEG_A, 0));
+	CU_ASSERT(ra != 0 && rb != 0 && ra != rb);
+	relay_ctx_sync(ctx);
+	/* RTP both ways, RTCP multiplexed on the RTP ports */
+	CU_ASSERT_EQUAL(lo_xfer(fa, ra, rtp, sizeof(rtp), fb), 12);
+	CU_ASSERT_EQUAL(lo_xfer(fb, rb, rtp, sizeof(rtp), fa), 12);
+	CU_ASSERT_EQUAL(lo_xfer(fb, rb, rr, sizeof(rr), fa), 8);
+	s = relay_sess_close(s);
+	relay_ctx_sync(ctx);
+	relay_ctx_stats(ctx, &cs);
+	CU_ASSERT_EQUAL(cs.ports_used, 0);
+	ctx = mem_deref(ctx);
+	close(fa);
+	close(fb);
+	free(sdp);
+}
+
 void test_relay_sdp_register(void);
 void
 test_relay_sdp_register(void)
@@ -170,4 +280,5 @@ test_relay_sdp_register(void)
 	TU_ADD(s, test_sdp_rewrite);
 	TU_ADD(s, test_sdp_remote);
 	TU_ADD(s, test_sdp_rewrite6);
+	TU_ADD(s, test_offer_answer);
 }
