@@ -24,8 +24,9 @@ int sec_suite_parse(const struct pl *name, enum sec_suite *s);
 /* Master key + master salt bytes of the suite: 30, 30, 28, 44. */
 size_t sec_suite_key_len(enum sec_suite s);
 /* Bytes protect adds to an RTP packet (auth tag): 10, 4, 16, 16; and to an
-   RTCP packet (tag + 4-byte E||SRTCP index): 14, 14, 20, 20 (RFC 3711
-   §3.4: SRTCP always uses the 80-bit tag of the _32 suite's family). */
+   RTCP packet (tag + 4-byte E||SRTCP index, RFC 3711 §3.4): 14, 14, 20,
+   20 (SRTCP of AES_CM_128_HMAC_SHA1_32 keeps the 80-bit tag, RFC 4568
+   §6.2.2). */
 size_t sec_suite_rtp_overhead(enum sec_suite s);
 size_t sec_suite_rtcp_overhead(enum sec_suite s);
 

@@ -181,6 +181,19 @@ test_openssl_build(void)
 			0);
 }
 
+/* Every byte after the packet still holds the 0xee filler. */
+static bool
+untouched(const struct pkt *p)
+{
+	size_t i;
+
+	for (i = p->len; i < sizeof(p->b); i++) {
+		if (p->b[i] != 0xee)
+			return false;
+	}
+	return true;
+}
+
 /* --- round trips ------------------------------------------------------- */
 
 static void
@@ -216,7 +229,7 @@ test_roundtrip(void)
 					orig.len + sec_suite_rtp_overhead(
 							   (enum sec_suite)su));
 			/* nothing written past the trailer */
-			CU_ASSERT_EQUAL(p.b[p.len], 0xee);
+			CU_ASSERT(untouched(&p));
 			CU_ASSERT_NOT_EQUAL(memcmp(p.b + 12, orig.b + 12, 160),
 					    0);
 			CU_ASSERT_EQUAL(sec_rtp_unprotect(rx, p.b, &p.len), 0);
@@ -231,7 +244,7 @@ test_roundtrip(void)
 				0);
 		CU_ASSERT_EQUAL(p.len, orig.len + sec_suite_rtcp_overhead(
 							  (enum sec_suite)su));
-		CU_ASSERT_EQUAL(p.b[p.len], 0xee);
+		CU_ASSERT(untouched(&p));
 		CU_ASSERT_EQUAL(sec_rtcp_unprotect(rx, p.b, &p.len), 0);
 		CU_ASSERT_EQUAL(p.len, orig.len);
 		CU_ASSERT_EQUAL(memcmp(p.b, orig.b, orig.len), 0);
