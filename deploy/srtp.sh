@@ -94,7 +94,11 @@ fi
 # that lacks it. Classic sources.list: after each
 # "deb" line of a Debian archive, add the same line as "deb-src" unless the
 # file has it already. Other entries are left as they are; originals are
-# kept as *.tandem-bak.
+# kept in /var/backups/tandem-apt/ (not beside them, where apt reads).
+backup() { # file
+	as_root mkdir -p /var/backups/tandem-apt
+	as_root cp -p "$1" "/var/backups/tandem-apt/$(basename "$1")"
+}
 enable_src_deb822() { # file
 	grep -Eq '^Types:.*\bdeb\b' "$1" || return 0
 	grep -E '^Types:' "$1" | grep -vq 'deb-src' || return 0
@@ -102,7 +106,7 @@ enable_src_deb822() { # file
 	# sources, and its 404 would fail apt-get update
 	grep -E '^URIs:' "$1" | grep -vq debian && return 0
 	say "adding deb-src to the Types: lines of $1"
-	as_root cp -p "$1" "$1.tandem-bak"
+	backup "$1"
 	as_root sed -i -E '/^Types:/{/deb-src/!s/$/ deb-src/}' "$1"
 }
 enable_src_list() { # file
@@ -125,7 +129,7 @@ enable_src_list() { # file
 		return 0
 	fi
 	say "adding deb-src lines to $1"
-	as_root cp -p "$1" "$1.tandem-bak"
+	backup "$1"
 	as_root sh -c "cat '$tmp' > '$1'"
 	rm -f "$tmp"
 }
