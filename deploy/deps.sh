@@ -13,6 +13,8 @@ PKGS=(
 	# real peers for integration tests and the demo: PostgreSQL, SIPp,
 	# dnsmasq (an RFC 3263 DNS zone on 127.0.0.1), openssl (test CAs)
 	postgresql sip-tester dnsmasq-base openssl
+	# libsrtp2 from Debian's source package, built on OpenSSL (srtp.sh)
+	dpkg-dev
 )
 
 missing=()
@@ -23,21 +25,29 @@ for p in "${PKGS[@]}"; do
 	fi
 done
 
+install_missing() {
+	local SUDO=
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || {
+			echo "deps: need root to install: ${missing[*]}" >&2
+			exit 1
+		}
+		SUDO=sudo
+	fi
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+		>/dev/null
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all ${#PKGS[@]} packages present"
-	exit 0
+else
+	install_missing
 fi
 
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-	command -v sudo >/dev/null || {
-		echo "deps: need root to install: ${missing[*]}" >&2
-		exit 1
-	}
-	SUDO=sudo
-fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# libsrtp2 on OpenSSL into <repo>/.deps/srtp (skips when already built;
+# ../shared/ARCHITECTURE.md "Dependency notes").
+"$(dirname "$0")/srtp.sh"
 echo "deps: done"
