@@ -1,11 +1,15 @@
 /* Integration tests of db/ against a real PostgreSQL (the pg fixture of
    tests/integration/pg.sh): migrations, policy loading, live reload. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db.h"
 
@@ -182,6 +186,116 @@ test_migrate_twice(PGconn *c)
 	CHECK(exec_sql(c, "DELETE FROM trunks WHERE name = 'probe'") == 0);
 }
 
+/* ---- policy loading ------------------------------------------------ */
+
+static int
+load_sample(PGconn *c)
+{
+	FILE *f = fopen(TANDEM_SAMPLE_POLICY, "r");
+	static char sql[65536];
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "%s: %s\n", TANDEM_SAMPLE_POLICY,
+			strerror(errno));
+		return -1;
+	}
+	n = fread(sql, 1, sizeof(sql) - 1, f);
+	fclose(f);
+	sql[n] = '\0';
+	return exec_sql(c, sql);
+}
+
+static void
+route_from(const struct pol_snap *s, uint16_t port, const char *called,
+	   const char *calling, struct pol_verdict *v)
+{
+	struct sockaddr_in sin;
+	struct pol_req r;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(&r, 0, sizeof(r));
+	r.src = (const struct sockaddr *)&sin;
+	pl_set(&r.called, called, strlen(called));
+	pl_set(&r.calling, calling, strlen(calling));
+	r.now = (int64_t)time(NULL);
+	CHECK(pol_route(s, &r, v) == 0);
+}
+
+/* The sample policy loads and routes both ways; a change notifies. */
+static void
+test_load_sample(PGconn *c)
+{
+	struct pol_snap *s = NULL;
+	struct pol_verdict v;
+	char err[512] = "";
+	PGconn *l = conn_to(NULL);
+	PGnotify *nt = NULL;
+	int i;
+
+	CHECK(load_sample(c) == 0);
+	CHECK(db_policy_load(c, (int64_t)time(NULL), &s, err, sizeof(err)) ==
+	      0);
+	if (err[0])
+		fprintf(stderr, "load: %s\n", err);
+	if (!s || pol_verdict_init(&v) != 0) {
+		CHECK(s != NULL);
+		PQfinish(l);
+		return;
+	}
+	CHECK(pol_snap_version(s) ==
+	      query_long(c, "SELECT version FROM policy_version"));
+	route_from(s, 5070, "030123456", "01711234567", &v);
+	CHECK(v.status == 0 && v.ntargets == 1);
+	CHECK(strcmp(v.called, "+4930123456") == 0);
+	CHECK(strcmp(v.calling, "+491711234567") == 0);
+	CHECK(v.ntargets == 1 && strcmp(v.targets[0].trunk->name, "pbx") == 0);
+	CHECK(v.targets[0].trunk->port == 5080);
+	route_from(s, 5080, "+4940999", "+4930123001", &v);
+	CHECK(v.status == 0 && v.ntargets == 1);
+	CHECK(v.ntargets == 1 && strcmp(v.targets[0].called, "040999") == 0);
+	CHECK(v.ntargets == 1 && v.targets[0].cid.pai == POL_PAI_INSERT);
+	route_from(s, 5070, "030123456", "015199999123", &v);
+	CHECK(v.status == 603);
+	route_from(s, 5090, "030123456", "", &v);
+	CHECK(v.status == 403);
+	pol_snap_deref(s);
+	s = NULL;
+
+	/* A bad regex is refused, naming the row. */
+	CHECK(exec_sql(c,
+		       "UPDATE rewrite_rules SET pattern = '^(0' "
+		       "WHERE id = (SELECT min(id) FROM rewrite_rules)") == 0);
+	CHECK(db_policy_load(c, 0, &s, err, sizeof(err)) == EINVAL);
+	CHECK(s == NULL);
+	CHECK(strstr(err, "rewrite_rules id=") != NULL &&
+	      strstr(err, "missing closing parenthesis") != NULL);
+	fprintf(stderr, "refused as expected: %s\n", err);
+
+	/* Any change NOTIFYs tandem_policy with the new version. */
+	CHECK(l && exec_sql(l, "LISTEN " DB_POLICY_CHANNEL) == 0);
+	CHECK(load_sample(c) == 0);
+	for (i = 0; l && i < 20 && !nt; i++) {
+		struct pollfd p = {PQsocket(l), POLLIN, 0};
+
+		poll(&p, 1, 100);
+		PQconsumeInput(l);
+		nt = PQnotifies(l);
+	}
+	CHECK(nt != NULL);
+	if (nt) {
+		CHECK(strcmp(nt->relname, DB_POLICY_CHANNEL) == 0);
+		CHECK(atol(nt->extra) > 0);
+		PQfreemem(nt);
+	}
+	pol_verdict_fini(&v);
+	PQfinish(l);
+	CHECK(pol_snap_live() == 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -208,6 +322,7 @@ main(int argc, char **argv)
 	      0);
 	test_migrate_concurrent(c);
 	test_migrate_twice(c);
+	test_load_sample(c);
 	PQfinish(c);
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;
