@@ -296,6 +296,162 @@ test_load_sample(PGconn *c)
 	CHECK(pol_snap_live() == 0);
 }
 
+/* ---- live reload ---------------------------------------------------- */
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Poll the watcher's stats until pred holds or ms pass; ms waited or -1. */
+static int
+wait_stats(struct db_watch *w, int ms,
+	   int (*pred)(const struct db_watch_stats *, long), long arg,
+	   struct db_watch_stats *st)
+{
+	int t;
+
+	for (t = 0; t <= ms; t += 10) {
+		db_watch_stats_get(w, st);
+		if (pred(st, arg))
+			return t;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+static int
+p_version(const struct db_watch_stats *st, long v)
+{
+	return st->version >= v;
+}
+
+static int
+p_refused(const struct db_watch_stats *st, long n)
+{
+	return (long)st->refused >= n;
+}
+
+static int
+p_down(const struct db_watch_stats *st, long n)
+{
+	(void)n;
+	return !st->connected;
+}
+
+static int
+p_connects(const struct db_watch_stats *st, long n)
+{
+	return (long)st->connects >= n && st->connected;
+}
+
+static int
+pg_ctl(const char *cmd)
+{
+	const char *sh = getenv("TANDEM_PG_SH"), *dir = getenv("TANDEM_PG_DIR");
+	char line[2048];
+
+	if (!sh || !dir) {
+		fprintf(stderr, "FAIL: TANDEM_PG_SH/TANDEM_PG_DIR unset\n");
+		return -1;
+	}
+	snprintf(line, sizeof(line), "'%s' %s '%s'", sh, cmd, dir);
+	return system(line) == 0 ? 0 : -1;
+}
+
+static void
+route_version(struct pol_store *st, struct pol_verdict *v, uint16_t *status)
+{
+	struct pol_snap *s = pol_store_get(st);
+
+	*status = 999;
+	if (!s)
+		return;
+	route_from(s, 5070, "030123456", "", v);
+	*status = v->status;
+	pol_snap_deref(s);
+}
+
+/* UPDATE -> NOTIFY -> new snapshot within a second; a bad regex refused
+   with the last good one kept; PostgreSQL stopped -> still served;
+   started again -> reconnect and reload. */
+static void
+test_watch(PGconn *c)
+{
+	struct db_watch_cfg cfg = {dsn, 50, 50, 400, 0};
+	struct db_watch_stats st;
+	struct pol_store *store = NULL;
+	struct db_watch *w = NULL;
+	struct pol_verdict v;
+	uint16_t status;
+	long ver;
+	int t;
+
+	CHECK(pol_verdict_init(&v) == 0);
+	CHECK(load_sample(c) == 0);
+	ver = query_long(c, "SELECT version FROM policy_version");
+	CHECK(pol_store_alloc(&store) == 0);
+	CHECK(db_watch_start(&w, &cfg, store) == 0);
+	if (!w || !store)
+		return;
+	CHECK(wait_stats(w, 5000, p_version, ver, &st) >= 0);
+	route_version(store, &v, &status);
+	CHECK(status == 0);
+
+	/* Disable the inbound route: the next lookup finds none. */
+	CHECK(exec_sql(c, "UPDATE routes SET enabled = false "
+			  "WHERE name = 'did-to-pbx'") == 0);
+	ver = query_long(c, "SELECT version FROM policy_version");
+	t = wait_stats(w, 1000, p_version, ver, &st);
+	printf("reload after UPDATE: %d ms\n", t);
+	CHECK(t >= 0);
+	route_version(store, &v, &status);
+	CHECK(status == 404);
+
+	/* Broken rule: refused, version ver still served. */
+	CHECK(exec_sql(c, "INSERT INTO rewrite_rules (direction, field, "
+			  "pattern, replacement) VALUES ('inbound', "
+			  "'called', '([', 'x')") == 0);
+	CHECK(wait_stats(w, 2000, p_refused, 1, &st) >= 0);
+	CHECK(st.version == ver);
+	CHECK(exec_sql(c, "DELETE FROM rewrite_rules WHERE pattern = '(['") ==
+	      0);
+	CHECK(exec_sql(c, "UPDATE routes SET enabled = true "
+			  "WHERE name = 'did-to-pbx'") == 0);
+	ver = query_long(c, "SELECT version FROM policy_version");
+	CHECK(wait_stats(w, 2000, p_version, ver, &st) >= 0);
+
+	/* Outage: the last good snapshot keeps routing. */
+	PQfinish(c);
+	CHECK(pg_ctl("stop") == 0);
+	CHECK(wait_stats(w, 5000, p_down, 0, &st) >= 0);
+	route_version(store, &v, &status);
+	CHECK(status == 0);
+	sleep_ms(500); /* a few failed reconnects */
+	route_version(store, &v, &status);
+	CHECK(status == 0);
+	CHECK(pg_ctl("resume") == 0);
+	CHECK(wait_stats(w, 5000, p_connects, 2, &st) >= 0);
+	c = conn_to(NULL);
+	CHECK(c != NULL);
+	if (c) {
+		CHECK(exec_sql(c, "UPDATE routes SET enabled = false "
+				  "WHERE name = 'did-to-pbx'") == 0);
+		ver = query_long(c, "SELECT version FROM policy_version");
+		CHECK(wait_stats(w, 2000, p_version, ver, &st) >= 0);
+		route_version(store, &v, &status);
+		CHECK(status == 404);
+		PQfinish(c);
+	}
+	db_watch_stop(w);
+	pol_store_free(store);
+	pol_verdict_fini(&v);
+	CHECK(pol_snap_live() == 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -323,7 +479,7 @@ main(int argc, char **argv)
 	test_migrate_concurrent(c);
 	test_migrate_twice(c);
 	test_load_sample(c);
-	PQfinish(c);
+	test_watch(c); /* closes c */
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;
 }
