@@ -233,15 +233,19 @@ route_emit(struct pol_snap *s, struct rtmp *tmp, size_t n)
 
 		if (!tmp[i].rt.ntgt)
 			continue; /* every target disabled: never chosen */
-		d = strdup(tmp[i].cfg->calling_prefix);
-		if (!d || pol_push((void **)&s->strs, &s->nstrs, &s->cstrs,
-				   sizeof(char *), &d)) {
-			free(d);
-			ret = ENOMEM;
-			break;
+		if (!tmp[i].cfg->calling_prefix[0]) {
+			cp = ""; /* the common case: no copy */
+		} else {
+			d = strdup(tmp[i].cfg->calling_prefix);
+			if (!d || pol_push((void **)&s->strs, &s->nstrs,
+					   &s->cstrs, sizeof(char *), &d)) {
+				free(d);
+				ret = ENOMEM;
+				break;
+			}
+			cp = d;
+			s->mem += strlen(d) + 1;
 		}
-		cp = d;
-		s->mem += strlen(d) + 1;
 		s->rts[s->nrts] = tmp[i].rt;
 		s->rts[s->nrts].calling = cp;
 		ret = pol_tbuild_add(&tb, tmp[i].cfg->called_prefix,

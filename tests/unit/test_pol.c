@@ -445,6 +445,60 @@ test_store_threads(void)
 	CU_ASSERT_EQUAL(pol_snap_live(), live0);
 }
 
+/* Longest-prefix matching against a brute-force reference: 3000 random
+   prefixes over a small alphabet (so they nest), 20000 random numbers. */
+static void
+test_lpm_reference(void)
+{
+	static char pfx[3000][8];
+	struct pol_build *b = base();
+	struct pol_verdict v;
+	struct pol_snap *s;
+	uint32_t x = 99;
+	int i, j, bad = 0;
+
+	for (i = 0; i < 3000; i++) {
+		int len = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 6;
+
+		for (j = 0; j < len; j++) {
+			x = x * 1103515245u + 12345u;
+			pfx[i][j] = "0123*#+"[(x >> 16) % 4];
+		}
+		pfx[i][len] = '\0';
+		add_route(b, i + 1, 0, pfx[i], "", 100);
+		add_target(b, i + 1, i + 1, 1, 0, 1);
+	}
+	s = compile(b, 0);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	for (i = 0; i < 20000; i++) {
+		char num[12];
+		size_t best = 0;
+		int64_t want = 0;
+
+		for (j = 0; j < 10; j++) {
+			x = x * 1103515245u + 12345u;
+			num[j] = "0123"[(x >> 16) % 4];
+		}
+		num[10] = '\0';
+		/* Longest matching prefix; equal prefixes: the lowest id. */
+		for (j = 0; j < 3000; j++) {
+			size_t l = strlen(pfx[j]);
+
+			if (strncmp(num, pfx[j], l) == 0 &&
+			    (l > best || want == 0)) {
+				best = l;
+				want = j + 1;
+			}
+		}
+		route(s, "10.9.9.9", 0, num, "", 0, 0, &v);
+		if (want ? v.route_id != want : v.status != 404)
+			bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
 void test_pol_register(void);
 
 void
@@ -457,5 +511,6 @@ test_pol_register(void)
 	TU_ADD(s, test_windows_dst);
 	TU_ADD(s, test_rewrite_lists);
 	TU_ADD(s, test_refused);
+	TU_ADD(s, test_lpm_reference);
 	TU_ADD(s, test_store_threads);
 }
