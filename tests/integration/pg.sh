@@ -110,6 +110,11 @@ do_start() {
 		chown -R postgres: "$DIR"
 	fi
 	chmod 700 "$DIR"
+	if ! as_pg test -w "$DIR"; then
+		echo "pg.sh: postgres cannot reach $DIR (a parent folder is" \
+			"not searchable by it); use a build tree it can enter" >&2
+		exit 1
+	fi
 	as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 \
 		--no-locale >"$DIR/initdb.log" 2>&1 || {
 		cat "$DIR/initdb.log" >&2
