@@ -277,6 +277,41 @@ test_windows_dst(void)
 	pol_build_free(b);
 }
 
+/* Autumn: 2026-10-25 01:00 UTC Berlin goes back to +01:00. The same
+   08:00 opening is 06:00 UTC on Friday 10-23 and 07:00 UTC on Monday. */
+static void
+test_windows_autumn(void)
+{
+	const int64_t back = 1792890000LL;
+	struct pol_build *b = base();
+	struct pol_window_cfg w = {1,	   1,	    0x1f,
+				   8 * 60, 18 * 60, "Europe/Berlin"};
+	struct pol_verdict v;
+	struct pol_snap *s;
+	int64_t fri = back - 2 * 86400 + 5 * 3600; /* Fri 06:00 UTC */
+	int64_t mon = back + 86400 + 6 * 3600;	   /* Mon 07:00 UTC */
+
+	add_route(b, 1, 0, "+49", "", 10);
+	add_target(b, 1, 1, 1, 0, 1);
+	CU_ASSERT_EQUAL(pol_build_window(b, &w), 0);
+	s = compile(b, back - 5 * 86400);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	route(s, "10.9.9.9", 0, "+49", "", fri, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	route(s, "10.9.9.9", 0, "+49", "", fri - 1, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480);
+	route(s, "10.9.9.9", 0, "+49", "", mon, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	route(s, "10.9.9.9", 0, "+49", "", mon - 1, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480);
+	route(s, "10.9.9.9", 0, "+49", "", mon + 10 * 3600 - 1, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1); /* 17:59:59 CET */
+	route(s, "10.9.9.9", 0, "+49", "", mon + 10 * 3600, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
 static void
 add_rw(struct pol_build *b, int64_t id, int64_t trunk_id, enum pol_dir d,
        enum pol_field f, int prio, const char *pat, const char *rep)
@@ -509,6 +544,7 @@ test_pol_register(void)
 	TU_ADD(s, test_prefix_and_source);
 	TU_ADD(s, test_priority_weights);
 	TU_ADD(s, test_windows_dst);
+	TU_ADD(s, test_windows_autumn);
 	TU_ADD(s, test_rewrite_lists);
 	TU_ADD(s, test_refused);
 	TU_ADD(s, test_lpm_reference);
