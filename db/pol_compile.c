@@ -1,0 +1,479 @@
+/* Policy compilation: builder rows -> immutable snapshot (tries, CIDR
+   index, JIT-compiled PCRE2 rewrites, time-zone tables). Any row that
+   cannot be compiled refuses the whole policy with a message naming it. */
+#define LOG_MODULE "pol"
+#include "db/pol_build_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/log.h"
+
+struct cctx {
+	struct pol_build *b;
+	struct pol_snap *s;
+	int64_t now;
+	char *err;
+	size_t errsz;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+fail(struct cctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err && c->errsz) {
+		va_start(ap, fmt);
+		vsnprintf(c->err, c->errsz, fmt, ap);
+		va_end(ap);
+	}
+	return EINVAL;
+}
+
+/* Keep a copy of str in the snapshot; *out NULL for NULL. */
+static int
+snap_str(struct pol_snap *s, const char *str, const char **out)
+{
+	char *d;
+	int err;
+
+	*out = NULL;
+	if (!str)
+		return 0;
+	d = strdup(str);
+	if (!d)
+		return ENOMEM;
+	err = pol_push((void **)&s->strs, &s->nstrs, &s->cstrs, sizeof(char *),
+		       &d);
+	if (err) {
+		free(d);
+		return err;
+	}
+	s->mem += strlen(d) + 1;
+	*out = d;
+	return 0;
+}
+
+static int
+cmp_tid(const void *a, const void *b, void *arg)
+{
+	const struct pol_trunk *t = arg;
+	int64_t x = t[*(const uint32_t *)a].id, y = t[*(const uint32_t *)b].id;
+
+	return (x > y) - (x < y);
+}
+
+uint32_t
+pol_trunk_idx(const struct pol_snap *s, int64_t id)
+{
+	size_t lo = 0, hi = s->ntrunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int64_t v = s->trunks[s->tid[mid]].id;
+
+		if (v == id)
+			return s->tid[mid];
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return POL_NONE;
+}
+
+static int
+intern_group(struct pol_snap *s, const char *g, uint32_t *gid)
+{
+	size_t i, cap = s->ngroups;
+	const char *d;
+	int err;
+
+	for (i = 0; i < s->ngroups; i++) {
+		if (strcmp(s->groups[i], g) == 0) {
+			*gid = (uint32_t)i;
+			return 0;
+		}
+	}
+	err = snap_str(s, g, &d);
+	if (!err)
+		err = pol_push((void **)&s->groups, &s->ngroups, &cap,
+			       sizeof(char *), &d);
+	*gid = (uint32_t)(s->ngroups - 1);
+	return err;
+}
+
+/* Add each comma-separated CIDR of trunk i to the source index. */
+static int
+trunk_cidrs(struct cctx *c, uint32_t i)
+{
+	const struct pol_trunk *t = &c->s->trunks[i];
+	const char *p = t->cidrs;
+	char one[64];
+	size_t l;
+	int err;
+
+	while (p && *p) {
+		p += strspn(p, " ,");
+		l = strcspn(p, " ,");
+		if (!l)
+			break;
+		if (l >= sizeof(one))
+			return fail(c, "trunks id=%lld: CIDR too long",
+				    (long long)t->id);
+		memcpy(one, p, l);
+		one[l] = '\0';
+		err = pol_cidx_add(&c->s->cidx, one, i, t->in_port);
+		if (err == EINVAL)
+			return fail(c, "trunks id=%lld: bad CIDR '%s'",
+				    (long long)t->id, one);
+		if (err)
+			return err;
+		p += l;
+	}
+	return 0;
+}
+
+static int
+compile_trunks(struct cctx *c)
+{
+	struct pol_snap *s = c->s;
+	size_t n = c->b->trunks.n, i;
+	int err;
+
+	s->trunks = calloc(n ? n : 1, sizeof(*s->trunks));
+	s->tx = calloc(n ? n : 1, sizeof(*s->tx));
+	s->tid = calloc(n ? n : 1, sizeof(*s->tid));
+	if (!s->trunks || !s->tx || !s->tid)
+		return ENOMEM;
+	for (i = 0; i < n; i++) {
+		err = pol_trunk_copy(&s->trunks[i], &c->b->trunks.v[i],
+				     &s->mem);
+		if (err)
+			return err;
+		s->ntrunks++;
+		s->tid[i] = (uint32_t)i;
+		s->tx[i].group = POL_NONE;
+		if (s->trunks[i].group) {
+			err = intern_group(s, s->trunks[i].group,
+					   &s->tx[i].group);
+			if (err)
+				return err;
+		}
+	}
+	if (n)
+		qsort_r(s->tid, n, sizeof(*s->tid), cmp_tid, s->trunks);
+	for (i = 1; i < n; i++) {
+		if (s->trunks[s->tid[i]].id == s->trunks[s->tid[i - 1]].id)
+			return fail(c, "trunks id=%lld: duplicate id",
+				    (long long)s->trunks[s->tid[i]].id);
+	}
+	err = pol_cidx_init(&s->cidx);
+	for (i = 0; !err && i < n; i++) {
+		if (s->trunks[i].enabled)
+			err = trunk_cidrs(c, (uint32_t)i);
+	}
+	return err ? err : pol_cidx_finish(&s->cidx);
+}
+
+/* Order by priority, then id (rewrite and caller-ID rules). */
+static int
+cmp_rw(const void *a, const void *b)
+{
+	const struct pol_rewrite_cfg *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int
+cmp_cid(const void *a, const void *b)
+{
+	const struct pol_cid_cfg *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Every $N or ${N} in a replacement must name an existing group. */
+static int
+check_repl(struct cctx *c, const struct pol_rewrite_cfg *r, uint32_t ncap)
+{
+	const char *p = r->replacement;
+	unsigned long g;
+	char *end;
+
+	for (; (p = strchr(p, '$')); p++) {
+		if (p[1] == '$') {
+			p++;
+			continue;
+		}
+		g = strtoul(p + 1 + (p[1] == '{'), &end, 10);
+		if (end == p + 1 + (p[1] == '{'))
+			continue; /* not a numbered group: PCRE2 checks */
+		if (g > ncap)
+			return fail(c,
+				    "rewrite_rules id=%lld: replacement '%s' "
+				    "refers to group %lu, pattern has %u",
+				    (long long)r->id, r->replacement, g, ncap);
+	}
+	return 0;
+}
+
+static int
+compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
+	       struct pol_rw *w)
+{
+	PCRE2_UCHAR msg[160];
+	PCRE2_SIZE off;
+	uint32_t ncap = 0;
+	size_t sz = 0;
+	int ec, err;
+
+	if (r->trunk && pol_trunk_idx(c->s, r->trunk) == POL_NONE)
+		return fail(c, "rewrite_rules id=%lld: unknown trunk %lld",
+			    (long long)r->id, (long long)r->trunk);
+	w->id = r->id;
+	w->trunk = r->trunk;
+	w->dir = r->dir;
+	w->field = r->field;
+	w->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, 0,
+			      &ec, &off, NULL);
+	if (!w->re) {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		return fail(c,
+			    "rewrite_rules id=%lld: bad pattern '%s' at "
+			    "offset %zu: %s",
+			    (long long)r->id, r->pattern, (size_t)off, msg);
+	}
+	pcre2_pattern_info(w->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
+	if (ncap > POL_CAPTURES_MAX)
+		return fail(c, "rewrite_rules id=%lld: %u groups, at most %d",
+			    (long long)r->id, ncap, POL_CAPTURES_MAX);
+	err = check_repl(c, r, ncap);
+	if (err)
+		return err;
+	/* No JIT (platform or build): PCRE2's interpreter is used. */
+	if (pcre2_jit_compile(w->re, PCRE2_JIT_COMPLETE) != 0)
+		LOG_DBG("rewrite_rules id=%lld: no JIT", (long long)r->id);
+	pcre2_pattern_info(w->re, PCRE2_INFO_SIZE, &sz);
+	c->s->mem += sz;
+	sz = 0;
+	pcre2_pattern_info(w->re, PCRE2_INFO_JITSIZE, &sz);
+	c->s->mem += sz;
+	w->repl = (PCRE2_UCHAR *)strdup(r->replacement);
+	if (!w->repl)
+		return ENOMEM;
+	c->s->mem += strlen(r->replacement) + 1;
+	return 0;
+}
+
+/* The ordered rules of trunk t for (dir, field): its own and global. */
+static int
+build_chain(struct pol_snap *s, size_t t, enum pol_dir d, enum pol_field f,
+	    size_t *cap)
+{
+	struct pol_chain *ch = &s->tx[t].rw[d][f];
+	size_t i;
+	int err;
+
+	ch->first = (uint32_t)s->nchain;
+	ch->n = 0;
+	for (i = 0; i < s->nrws; i++) {
+		const struct pol_rw *w = &s->rws[i];
+		uint32_t k = (uint32_t)i;
+
+		if (w->dir != d || w->field != f ||
+		    (w->trunk && w->trunk != s->trunks[t].id))
+			continue;
+		err = pol_push((void **)&s->chain, &s->nchain, cap,
+			       sizeof(uint32_t), &k);
+		if (err)
+			return err;
+		ch->n++;
+	}
+	return 0;
+}
+
+static int
+compile_rewrites(struct cctx *c)
+{
+	struct pol_build *b = c->b;
+	struct pol_snap *s = c->s;
+	size_t i, t, cap = 0;
+	int err = 0, d, f;
+
+	if (b->rws.n)
+		qsort(b->rws.v, b->rws.n, sizeof(*b->rws.v), cmp_rw);
+	s->rws = calloc(b->rws.n ? b->rws.n : 1, sizeof(*s->rws));
+	if (!s->rws)
+		return ENOMEM;
+	for (i = 0; i < b->rws.n; i++) {
+		if (!b->rws.v[i].enabled)
+			continue;
+		err = compile_one_rw(c, &b->rws.v[i], &s->rws[s->nrws++]);
+		if (err)
+			return err;
+	}
+	for (t = 0; !err && t < s->ntrunks; t++) {
+		for (d = 0; !err && d < POL_DIR_COUNT; d++) {
+			for (f = 0; !err && f < POL_F_COUNT; f++)
+				err = build_chain(s, t, d, f, &cap);
+		}
+	}
+	s->mem += cap * sizeof(uint32_t);
+	return err;
+}
+
+static int
+compile_cids(struct cctx *c)
+{
+	struct pol_build *b = c->b;
+	struct pol_snap *s = c->s;
+	size_t i, t;
+	int err = 0;
+
+	if (b->cids.n)
+		qsort(b->cids.v, b->cids.n, sizeof(*b->cids.v), cmp_cid);
+	for (i = 0; i < b->cids.n; i++) {
+		const struct pol_cid_cfg *r = &b->cids.v[i];
+
+		if (r->trunk && pol_trunk_idx(s, r->trunk) == POL_NONE)
+			return fail(c,
+				    "caller_id_rules id=%lld: unknown trunk "
+				    "%lld",
+				    (long long)r->id, (long long)r->trunk);
+	}
+	/* Walk backwards so the first rule by priority is written last. */
+	for (i = b->cids.n; !err && i-- > 0;) {
+		const struct pol_cid_cfg *r = &b->cids.v[i];
+		const char *val;
+
+		if (!r->enabled)
+			continue;
+		err = snap_str(s, r->pai_value, &val);
+		for (t = 0; !err && t < s->ntrunks; t++) {
+			struct pol_cid *cid = &s->tx[t].cid[r->dir];
+
+			if (r->trunk && r->trunk != s->trunks[t].id)
+				continue;
+			cid->pai = r->pai;
+			cid->pai_value = val;
+			cid->privacy = r->privacy;
+		}
+	}
+	return err;
+}
+
+static int
+compile_lists(struct cctx *c)
+{
+	struct pol_build *b = c->b;
+	struct pol_snap *s = c->s;
+	struct pol_tbuild tb[POL_F_COUNT];
+	size_t i;
+	int err = 0, f, pass;
+
+	memset(tb, 0, sizeof(tb));
+	s->lents = calloc(b->lists.n ? b->lists.n : 1, sizeof(*s->lents));
+	for (f = 0; f < POL_F_COUNT; f++) {
+		if (!err)
+			err = pol_tbuild_init(&tb[f]);
+	}
+	if (!s->lents)
+		err = ENOMEM;
+	/* Blocks first: on one prefix, a block entry wins over an allow. */
+	for (pass = 0; !err && pass < 2; pass++) {
+		for (i = 0; !err && i < b->lists.n; i++) {
+			const struct pol_list_cfg *l = &b->lists.v[i];
+			struct pol_lent *e = &s->lents[s->nlents];
+
+			if (!l->enabled || (int)l->kind != pass)
+				continue;
+			if (!pol_prefix_ok(l->prefix))
+				err = fail(c,
+					   "number_lists id=%lld: bad prefix "
+					   "'%s'",
+					   (long long)l->id, l->prefix);
+			else if (l->status != 403 && l->status != 603)
+				err = fail(c,
+					   "number_lists id=%lld: status %u, "
+					   "want 403 or 603",
+					   (long long)l->id, l->status);
+			if (err)
+				break;
+			e->kind = l->kind;
+			e->status = l->status;
+			err = snap_str(s, l->reason, &e->reason);
+			if (!err)
+				err = pol_tbuild_add(&tb[l->field], l->prefix,
+						     (uint32_t)s->nlents++);
+			if (l->kind == POL_LIST_ALLOW)
+				s->allow[l->field] = true;
+		}
+	}
+	for (f = 0; f < POL_F_COUNT; f++) {
+		if (!err)
+			err = pol_tbuild_finish(&tb[f], &s->lists[f]);
+		pol_tbuild_fini(&tb[f]);
+	}
+	return err;
+}
+
+static void
+account(struct pol_snap *s)
+{
+	size_t f;
+
+	s->mem += sizeof(*s) + s->ntrunks * (sizeof(*s->trunks) +
+					     sizeof(*s->tx) + sizeof(*s->tid));
+	s->mem += s->nrws * sizeof(*s->rws) + s->nlents * sizeof(*s->lents);
+	s->mem += s->cstrs * sizeof(char *);
+	s->mem += s->cidx.nnodes * sizeof(struct pol_cnode) +
+		  s->cidx.nents * sizeof(struct pol_centry);
+	for (f = 0; f < POL_F_COUNT; f++)
+		s->mem += s->lists[f].nnodes * sizeof(struct pol_tnode) +
+			  s->lists[f].nvals * sizeof(uint32_t);
+}
+
+int
+pol_build_compile(struct pol_build *b, int64_t now, struct pol_snap **snapp,
+		  char *err, size_t errsz)
+{
+	struct cctx c = {b, NULL, now, err, errsz};
+	int ret;
+
+	if (!b || !snapp)
+		return EINVAL;
+	if (err && errsz)
+		err[0] = '\0';
+	c.s = calloc(1, sizeof(*c.s));
+	if (!c.s)
+		return ENOMEM;
+	atomic_init(&c.s->refs, 1);
+	pol_snap_count(1);
+	c.s->version = b->version;
+	ret = compile_trunks(&c);
+	if (!ret)
+		ret = compile_rewrites(&c);
+	if (!ret)
+		ret = compile_cids(&c);
+	if (!ret)
+		ret = compile_lists(&c);
+	if (!ret)
+		ret = pol_compile_routes(b, c.s, now, err, errsz);
+	if (ret) {
+		if (ret == ENOMEM && err && errsz && !err[0])
+			snprintf(err, errsz, "out of memory");
+		pol_snap_destroy(c.s);
+		return ret;
+	}
+	account(c.s);
+	*snapp = c.s;
+	return 0;
+}

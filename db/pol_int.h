@@ -1,0 +1,220 @@
+/* Private to db/pol_*.c: the layout of a compiled snapshot. */
+#ifndef TANDEM_POL_INT_H
+#define TANDEM_POL_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdatomic.h>
+
+#include "db/pol.h"
+
+#define POL_NONE UINT32_MAX
+#define POL_ALPHABET 13 /* 0-9 * # + */
+
+/* Digit code for the trie, -1 outside the alphabet. */
+static inline int
+pol_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c == '*')
+		return 10;
+	if (c == '#')
+		return 11;
+	if (c == '+')
+		return 12;
+	return -1;
+}
+
+/* Every character in the alphabet (the empty prefix is fine). */
+static inline bool
+pol_prefix_ok(const char *p)
+{
+	for (; *p; p++) {
+		if (pol_digit((unsigned char)*p) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* Compact trie node: children of a node are contiguous from child, one
+   per set bit of mask (popcount indexing); its values are vals[val ..
+   val + nval). */
+struct pol_tnode {
+	uint16_t mask;
+	uint32_t child;
+	uint32_t val;
+	uint32_t nval;
+};
+
+struct pol_trie {
+	struct pol_tnode *nodes; /* owned; nodes[0] is the root */
+	size_t nnodes;
+	uint32_t *vals; /* owned */
+	size_t nvals;
+};
+
+/* Trie under construction: wide nodes, then flattened (pol_trie.c). */
+struct pol_tbuild {
+	uint32_t (*ch)[POL_ALPHABET];
+	size_t n, cap;
+	uint32_t *item_node, *item_val; /* (node, value) in insertion order */
+	size_t nitems, icap;
+};
+
+int pol_tbuild_init(struct pol_tbuild *tb);
+void pol_tbuild_fini(struct pol_tbuild *tb);
+/* Insert value under prefix (alphabet checked by the caller). */
+int pol_tbuild_add(struct pol_tbuild *tb, const char *prefix, uint32_t val);
+/* Flatten into t (values of a node keep insertion order). */
+int pol_tbuild_finish(struct pol_tbuild *tb, struct pol_trie *t);
+void pol_trie_free(struct pol_trie *t);
+/* Walk num; path[i] gets the node after i+1 digits, path[-1] implied root.
+   Returns how many nodes matched beyond the root (<= len). */
+size_t pol_trie_walk(const struct pol_trie *t, const char *num, size_t len,
+		     uint32_t *path);
+
+/* Binary trie over address bits (v4 and v6 roots) for source CIDRs. */
+struct pol_cnode {
+	uint32_t child[2];
+	uint32_t first, n; /* entries */
+};
+
+struct pol_centry {
+	uint32_t trunk;
+	uint16_t port; /* 0: any */
+};
+
+struct pol_cidx {
+	struct pol_cnode *nodes; /* owned; [0] IPv4 root, [1] IPv6 root */
+	size_t nnodes, cap;
+	struct pol_centry *ents; /* owned, grouped per node after finish */
+	size_t nents;
+};
+
+struct pol_tz {
+	char *name;   /* owned */
+	int64_t *at;  /* owned: transition instants (UTC s), at[0] = min */
+	int32_t *off; /* owned: UTC offset (s) from at[i] */
+	size_t n;
+};
+
+struct pol_win {
+	uint8_t weekdays;
+	uint16_t start, end;
+	uint32_t tz;
+};
+
+enum pol_src_kind { POL_SRC_ANY, POL_SRC_GROUP, POL_SRC_TRUNK };
+
+struct pol_tgt {
+	uint32_t trunk;
+	int32_t priority;
+	uint32_t weight;
+};
+
+struct pol_rt {
+	int64_t id;
+	int32_t priority;
+	enum pol_src_kind src_kind;
+	uint32_t src;	     /* trunk index or group id */
+	const char *calling; /* in strs */
+	size_t calling_len;
+	uint32_t win, nwin; /* into snap->wins */
+	uint32_t tgt, ntgt; /* into snap->tgts, sorted by priority */
+	uint32_t fo, nfo;   /* into snap->fo */
+};
+
+struct pol_rw {
+	int64_t id;
+	int64_t trunk; /* 0: every trunk */
+	enum pol_dir dir;
+	enum pol_field field;
+	pcre2_code *re;
+	PCRE2_UCHAR *repl; /* owned */
+};
+
+struct pol_chain {
+	uint32_t first, n; /* into snap->chain */
+};
+
+/* Per compiled trunk: its group, rewrite chains, caller-ID rules. */
+struct pol_tx {
+	uint32_t group; /* POL_NONE: none */
+	struct pol_chain rw[POL_DIR_COUNT][POL_F_COUNT];
+	struct pol_cid cid[POL_DIR_COUNT];
+};
+
+struct pol_lent {
+	enum pol_list kind;
+	uint16_t status;
+	const char *reason; /* in strs, may be NULL */
+};
+
+struct pol_snap {
+	atomic_long refs;
+	int64_t version;
+	size_t mem;
+	struct pol_trunk *trunks; /* owned, strings owned */
+	struct pol_tx *tx;
+	uint32_t *tid; /* trunk indices sorted by id */
+	size_t ntrunks;
+	char **strs; /* owned strings the tables point into */
+	size_t nstrs, cstrs;
+	char **groups;
+	size_t ngroups;
+	struct pol_rt *rts;
+	size_t nrts;
+	struct pol_tgt *tgts;
+	size_t ntgts;
+	struct pol_win *wins;
+	size_t nwins;
+	uint16_t *fo;
+	size_t nfo;
+	struct pol_tz *tzs;
+	size_t ntzs;
+	struct pol_rw *rws;
+	size_t nrws;
+	uint32_t *chain;
+	size_t nchain;
+	struct pol_lent *lents;
+	size_t nlents;
+	bool allow[POL_F_COUNT]; /* the field has allow entries */
+	struct pol_trie routes;
+	struct pol_trie lists[POL_F_COUNT];
+	struct pol_cidx cidx;
+};
+
+/* pol_cidr.c */
+int pol_cidx_init(struct pol_cidx *c);
+void pol_cidx_free(struct pol_cidx *c);
+/* Parse "a.b.c.d/n" or "x::y/n" (no /n: host route) and add. EINVAL on a
+   malformed CIDR. */
+int pol_cidx_add(struct pol_cidx *c, const char *cidr, uint32_t trunk,
+		 uint16_t port);
+/* Group entries per node; call once after the last add. */
+int pol_cidx_finish(struct pol_cidx *c);
+/* Trunk of the longest matching CIDR for sa (exact port before any
+   port), POL_NONE if none. */
+uint32_t pol_cidx_find(const struct pol_cidx *c, const struct sockaddr *sa);
+
+/* pol_tz.c */
+/* Compute UTC offset transitions of zone name over [now - 1 day, now +
+   POL_TZ_DAYS]. EINVAL for an unknown zone name. */
+int pol_tz_compute(struct pol_tz *tz, const char *name, int64_t now);
+void pol_tz_free(struct pol_tz *tz);
+int32_t pol_tz_offset(const struct pol_tz *tz, int64_t t);
+/* Is window w open at UTC time now? */
+bool pol_win_open(const struct pol_snap *s, const struct pol_win *w,
+		  int64_t now);
+
+/* pol_snap.c */
+void pol_snap_destroy(struct pol_snap *s);
+/* Adjust the live-snapshot counter (pol_snap_live()). */
+void pol_snap_count(long delta);
+/* pol_routes.c: routes, windows and targets into s. */
+int pol_compile_routes(struct pol_build *b, struct pol_snap *s, int64_t now,
+		       char *err, size_t errsz);
+uint32_t pol_trunk_idx(const struct pol_snap *s, int64_t id);
+
+#endif

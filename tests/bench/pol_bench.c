@@ -1,0 +1,116 @@
+/* Benchmark: policy compile time, snapshot memory and lookups per second
+   on one core, for N random called prefixes (default 100,000) and a few
+   E.164 rewrites. Usage: pol_bench [routes] [lookups] */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/pol.h"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void
+rand_num(uint32_t *x, char *buf, int len)
+{
+	int i;
+
+	buf[0] = '+';
+	for (i = 1; i < len; i++)
+		buf[i] = (char)('0' + rnd(x) % 10);
+	buf[len] = '\0';
+}
+
+int
+main(int argc, char **argv)
+{
+	long nroutes = argc > 1 ? atol(argv[1]) : 100000;
+	long nlook = argc > 2 ? atol(argv[2]) : 2000000;
+	struct pol_trunk t = {0};
+	struct pol_build *b = NULL;
+	struct pol_snap *s = NULL;
+	struct pol_rewrite_cfg rw = {
+		1,     1,   POL_DIR_IN, POL_F_CALLED, 10, "^00([1-9][0-9]+)$",
+		"+$1", true};
+	struct pol_verdict v;
+	struct sockaddr_in sin;
+	struct pol_req req;
+	char err[256], (*nums)[24];
+	uint32_t x = 12345;
+	double t0, t1;
+	long i, routed = 0;
+
+	pol_build_alloc(&b);
+	t.id = 1;
+	t.name = "carrier";
+	t.host = "192.0.2.1";
+	t.cidrs = "127.0.0.0/8";
+	t.enabled = true;
+	pol_build_trunk(b, &t);
+	pol_build_rewrite(b, &rw);
+	for (i = 0; i < nroutes; i++) {
+		char p[24];
+		struct pol_route_cfg r = {i + 1, 0,    NULL, p,	  "",
+					  100,	 NULL, 0,    true};
+		struct pol_target_cfg tg = {i + 1, i + 1, 1, 0, 1};
+
+		rand_num(&x, p, 3 + (int)(rnd(&x) % 8)); /* 2..9 digits */
+		pol_build_route(b, &r);
+		pol_build_target(b, &tg);
+	}
+	t0 = now_s();
+	if (pol_build_compile(b, (int64_t)time(NULL), &s, err, sizeof(err))) {
+		fprintf(stderr, "compile: %s\n", err);
+		return 1;
+	}
+	t1 = now_s();
+	pol_build_free(b);
+	printf("routes %ld: compile %.3f s, snapshot %.1f MB\n", nroutes,
+	       t1 - t0, (double)pol_snap_memory(s) / 1e6);
+
+	nums = malloc(4096 * sizeof(*nums));
+	for (i = 0; i < 4096; i++)
+		rand_num(&x, nums[i], 12);
+	memcpy(nums[0], "004930123456", 13); /* one through the rewrite */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(&req, 0, sizeof(req));
+	req.src = (const struct sockaddr *)&sin;
+	pl_set(&req.calling, "+4930111", 8);
+	pol_verdict_init(&v);
+	t0 = now_s();
+	for (i = 0; i < nlook; i++) {
+		const char *n = nums[i & 4095];
+
+		pl_set(&req.called, n, strlen(n));
+		req.rnd = (uint32_t)i;
+		pol_route(s, &req, &v);
+		routed += v.status == 0;
+	}
+	t1 = now_s();
+	printf("lookups: %ld in %.3f s = %.2f M/s on one core (%ld routed)\n",
+	       nlook, t1 - t0, (double)nlook / (t1 - t0) / 1e6, routed);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+	free(nums);
+	return 0;
+}

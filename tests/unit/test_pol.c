@@ -1,0 +1,552 @@
+/* Unit tests: policy compilation and lookup without a database
+   (db/pol_*.c). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db/pol.h"
+#include "testutil.h"
+
+/* 2026-03-29 01:00 UTC: Europe/Berlin goes from +01:00 to +02:00. */
+#define DST_BERLIN 1774746000LL
+
+static struct pol_trunk
+trunk(int64_t id, const char *name, const char *cidrs, uint16_t in_port)
+{
+	struct pol_trunk t;
+
+	memset(&t, 0, sizeof(t));
+	t.id = id;
+	t.name = name;
+	t.host = "127.0.0.1";
+	t.port = 5060;
+	t.cidrs = cidrs;
+	t.in_port = in_port;
+	t.enabled = true;
+	t.max_calls = 10 * (uint32_t)id;
+	return t;
+}
+
+static void
+add_route(struct pol_build *b, int64_t id, int64_t src, const char *called,
+	  const char *calling, int prio)
+{
+	struct pol_route_cfg r = {id,	src,  NULL, called, calling,
+				  prio, NULL, 0,    true};
+
+	CU_ASSERT_EQUAL_FATAL(pol_build_route(b, &r), 0);
+}
+
+static void
+add_target(struct pol_build *b, int64_t id, int64_t route, int64_t trunk_id,
+	   int prio, uint32_t w)
+{
+	struct pol_target_cfg t = {id, route, trunk_id, prio, w};
+
+	CU_ASSERT_EQUAL_FATAL(pol_build_target(b, &t), 0);
+}
+
+/* Trunks 1 carrier (10.0.0.0/8, 2001:db8::/32), 2 pbx (10.1.0.0/16 port
+   5080), 3 carrier2 (10.1.2.3), 4 backup (no CIDR). */
+static struct pol_build *
+base(void)
+{
+	struct pol_build *b = NULL;
+	struct pol_trunk t;
+
+	CU_ASSERT_EQUAL_FATAL(pol_build_alloc(&b), 0);
+	t = trunk(1, "carrier", "10.0.0.0/8, 2001:db8::/32", 0);
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	t = trunk(2, "pbx", "10.1.0.0/16", 5080);
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	t = trunk(3, "carrier2", "10.1.2.3", 0);
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	t = trunk(4, "backup", NULL, 0);
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	return b;
+}
+
+static struct pol_snap *
+compile(struct pol_build *b, int64_t now)
+{
+	struct pol_snap *s = NULL;
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL(pol_build_compile(b, now, &s, err, sizeof(err)), 0);
+	if (err[0])
+		fprintf(stderr, "compile: %s\n", err);
+	pol_build_free(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	return s;
+}
+
+static struct sockaddr_storage ss;
+
+static const struct sockaddr *
+addr(const char *ip, uint16_t port)
+{
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, ip, &s6->sin6_addr);
+	} else {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		inet_pton(AF_INET, ip, &s4->sin_addr);
+	}
+	return (const struct sockaddr *)&ss;
+}
+
+static int
+route(const struct pol_snap *s, const char *ip, uint16_t port,
+      const char *called, const char *calling, int64_t now, uint32_t rnd,
+      struct pol_verdict *v)
+{
+	struct pol_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.src = addr(ip, port);
+	pl_set(&r.called, called, strlen(called));
+	pl_set(&r.calling, calling, strlen(calling));
+	r.now = now;
+	r.rnd = rnd;
+	return pol_route(s, &r, v);
+}
+
+static void
+test_prefix_and_source(void)
+{
+	struct pol_build *b = base();
+	struct pol_verdict v;
+	struct pol_snap *s;
+	long live0 = pol_snap_live();
+
+	add_route(b, 1, 0, "+49", "", 100);
+	add_route(b, 2, 0, "+4930", "", 100);
+	add_route(b, 3, 0, "+4930", "+44", 100); /* calling prefix */
+	add_route(b, 4, 2, "+4930", "", 200);	 /* from pbx only */
+	add_route(b, 5, 0, "+1", "", 100);
+	add_target(b, 1, 1, 1, 0, 1);
+	add_target(b, 2, 2, 3, 0, 1);
+	add_target(b, 3, 3, 4, 0, 1);
+	add_target(b, 4, 4, 1, 0, 1);
+	/* route 5 has no target: never chosen */
+	s = compile(b, DST_BERLIN);
+	CU_ASSERT_EQUAL(pol_snap_live(), live0 + 1);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+
+	CU_ASSERT_EQUAL(
+		route(s, "10.9.9.9", 5060, "+4989123", "+4911", 0, 0, &v), 0);
+	CU_ASSERT_EQUAL(v.status, 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	CU_ASSERT_STRING_EQUAL(v.src->name, "carrier");
+	CU_ASSERT_EQUAL(v.max_calls, 10);
+	CU_ASSERT_EQUAL(v.ntargets, 1);
+	CU_ASSERT_STRING_EQUAL(v.targets[0].trunk->name, "carrier");
+	CU_ASSERT_STRING_EQUAL(v.targets[0].called, "+4989123");
+	route(s, "10.9.9.9", 5060, "+4930123", "+4911", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 2); /* longest prefix */
+	route(s, "10.9.9.9", 5060, "+4930123", "+44207", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 3); /* longer calling prefix */
+	CU_ASSERT_STRING_EQUAL(v.targets[0].trunk->name, "backup");
+	route(s, "10.1.7.7", 5080, "+4930123", "+44207", 0, 0, &v);
+	CU_ASSERT_STRING_EQUAL(v.src->name, "pbx");
+	CU_ASSERT_EQUAL(v.route_id, 4); /* source trunk beats any */
+	route(s, "10.1.7.7", 5081, "+4930123", "", 0, 0, &v);
+	CU_ASSERT_STRING_EQUAL(v.src->name, "carrier"); /* port differs */
+	route(s, "10.1.2.3", 5080, "+4930123", "", 0, 0, &v);
+	CU_ASSERT_STRING_EQUAL(v.src->name, "carrier2"); /* /32 beats /16 */
+	route(s, "2001:db8::1", 5060, "+4930", "", 0, 0, &v);
+	CU_ASSERT_STRING_EQUAL(v.src->name, "carrier");
+	CU_ASSERT_EQUAL(v.route_id, 2);
+	route(s, "::ffff:10.1.2.3", 5060, "+4930", "", 0, 0, &v);
+	CU_ASSERT_STRING_EQUAL(v.src->name, "carrier2");
+	route(s, "2001:db9::1", 5060, "+4930", "", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 403);
+	CU_ASSERT_STRING_EQUAL(v.reason, "unknown source");
+	route(s, "192.168.1.1", 5060, "+4930", "", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 403);
+	route(s, "10.9.9.9", 5060, "+1555", "", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 404);
+	route(s, "10.9.9.9", 5060, "+33", "", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 404);
+	CU_ASSERT_PTR_NOT_NULL(pol_trunk_by_name(s, "backup"));
+	CU_ASSERT_EQUAL(pol_trunk_by_id(s, 3)->id, 3);
+	CU_ASSERT_PTR_NULL(pol_trunk_by_id(s, 99));
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+	CU_ASSERT_EQUAL(pol_snap_live(), live0);
+}
+
+static void
+test_priority_weights(void)
+{
+	struct pol_build *b = base();
+	struct pol_verdict v;
+	struct pol_snap *s;
+	int first1 = 0, i, first4 = 0;
+
+	add_route(b, 1, 0, "+49", "", 20);
+	add_route(b, 2, 0, "+49", "", 10); /* same prefix: lower priority */
+	add_target(b, 1, 1, 4, 0, 1);
+	add_target(b, 2, 2, 1, 0, 3); /* 3:1 with trunk 3 */
+	add_target(b, 3, 2, 3, 0, 1);
+	add_target(b, 4, 2, 4, 5, 0); /* then backup, weight 0 */
+	s = compile(b, 0);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	for (i = 0; i < 4000; i++) {
+		route(s, "10.9.9.9", 5060, "+4930", "", 0, (uint32_t)i, &v);
+		CU_ASSERT_EQUAL_FATAL(v.ntargets, 3);
+		CU_ASSERT_EQUAL(v.route_id, 2);
+		first1 += v.targets[0].trunk->id == 1;
+		first4 += v.targets[0].trunk->id == 4;
+		CU_ASSERT_EQUAL(v.targets[2].trunk->id, 4);
+		CU_ASSERT_NOT_EQUAL(v.targets[0].trunk, v.targets[1].trunk);
+	}
+	CU_ASSERT(first1 > 2800 && first1 < 3200); /* about 3000 */
+	CU_ASSERT_EQUAL(first4, 0);
+	/* Deterministic for a given random value. */
+	route(s, "10.9.9.9", 5060, "+4930", "", 0, 7, &v);
+	i = (int)v.targets[0].trunk->id;
+	route(s, "10.9.9.9", 5060, "+4930", "", 0, 7, &v);
+	CU_ASSERT_EQUAL(v.targets[0].trunk->id, i);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
+/* Mon-Fri 08:00-18:00 Berlin; the night window 22:00-06:00 every day. */
+static void
+test_windows_dst(void)
+{
+	struct pol_build *b = base();
+	struct pol_window_cfg w1 = {1,	    1,	     0x1f,
+				    8 * 60, 18 * 60, "Europe/Berlin"};
+	struct pol_window_cfg w2 = {2,	     2,	     0x7f,
+				    22 * 60, 6 * 60, "Europe/Berlin"};
+	struct pol_window_cfg bad = {3, 1, 1, 0, 60, "Mars/Olympus"};
+	struct pol_verdict v;
+	struct pol_snap *s;
+	char err[256];
+	/* Fri 2026-03-27 07:30 UTC = 08:30 CET; Mon 03-30 06:30 UTC = 08:30
+	   CEST but 07:30 CET. */
+	int64_t fri_0730 = DST_BERLIN - 2 * 86400 + 6 * 3600 + 1800;
+	int64_t mon_0630 = DST_BERLIN + 86400 + 5 * 3600 + 1800;
+
+	add_route(b, 1, 0, "+49900", "", 10);
+	add_route(b, 2, 0, "+49900", "", 20);
+	add_target(b, 1, 1, 1, 0, 1);
+	add_target(b, 2, 2, 3, 0, 1);
+	CU_ASSERT_EQUAL(pol_build_window(b, &w1), 0);
+	CU_ASSERT_EQUAL(pol_build_window(b, &w2), 0);
+	s = compile(b, DST_BERLIN - 3 * 86400);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	route(s, "10.9.9.9", 0, "+499001", "", fri_0730, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	route(s, "10.9.9.9", 0, "+499001", "", fri_0730 - 3600, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480); /* 07:30 CET: closed */
+	route(s, "10.9.9.9", 0, "+499001", "", mon_0630, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1); /* 08:30 CEST */
+	route(s, "10.9.9.9", 0, "+499001", "", mon_0630 - 3600, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480); /* 07:30 CEST */
+	/* Night window across midnight and across the change itself:
+	   Sun 03-29 00:59:59 UTC = 01:59:59 CET, 01:00 UTC = 03:00 CEST;
+	   the window closes at 06:00 local = 04:00 UTC after the change. */
+	route(s, "10.9.9.9", 0, "+499001", "", DST_BERLIN - 1, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 2);
+	route(s, "10.9.9.9", 0, "+499001", "", DST_BERLIN + 3 * 3600 - 1, 0,
+	      &v);
+	CU_ASSERT_EQUAL(v.route_id, 2);
+	route(s, "10.9.9.9", 0, "+499001", "", DST_BERLIN + 3 * 3600, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480); /* Sunday 06:00 CEST: closed */
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+
+	b = base();
+	add_route(b, 1, 0, "+49", "", 10);
+	CU_ASSERT_EQUAL(pol_build_window(b, &bad), 0);
+	CU_ASSERT_EQUAL(pol_build_compile(b, 0, &s, err, sizeof(err)), EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "route_windows id=3: unknown time zone "
+				    "'Mars/Olympus'");
+	pol_build_free(b);
+}
+
+/* Autumn: 2026-10-25 01:00 UTC Berlin goes back to +01:00. The same
+   08:00 opening is 06:00 UTC on Friday 10-23 and 07:00 UTC on Monday. */
+static void
+test_windows_autumn(void)
+{
+	const int64_t back = 1792890000LL;
+	struct pol_build *b = base();
+	struct pol_window_cfg w = {1,	   1,	    0x1f,
+				   8 * 60, 18 * 60, "Europe/Berlin"};
+	struct pol_verdict v;
+	struct pol_snap *s;
+	int64_t fri = back - 2 * 86400 + 5 * 3600; /* Fri 06:00 UTC */
+	int64_t mon = back + 86400 + 6 * 3600;	   /* Mon 07:00 UTC */
+
+	add_route(b, 1, 0, "+49", "", 10);
+	add_target(b, 1, 1, 1, 0, 1);
+	CU_ASSERT_EQUAL(pol_build_window(b, &w), 0);
+	s = compile(b, back - 5 * 86400);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	route(s, "10.9.9.9", 0, "+49", "", fri, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	route(s, "10.9.9.9", 0, "+49", "", fri - 1, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480);
+	route(s, "10.9.9.9", 0, "+49", "", mon, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	route(s, "10.9.9.9", 0, "+49", "", mon - 1, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480);
+	route(s, "10.9.9.9", 0, "+49", "", mon + 10 * 3600 - 1, 0, &v);
+	CU_ASSERT_EQUAL(v.route_id, 1); /* 17:59:59 CET */
+	route(s, "10.9.9.9", 0, "+49", "", mon + 10 * 3600, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 480);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
+static void
+add_rw(struct pol_build *b, int64_t id, int64_t trunk_id, enum pol_dir d,
+       enum pol_field f, int prio, const char *pat, const char *rep)
+{
+	struct pol_rewrite_cfg r = {id, trunk_id, d, f, prio, pat, rep, true};
+
+	CU_ASSERT_EQUAL_FATAL(pol_build_rewrite(b, &r), 0);
+}
+
+static void
+test_rewrite_lists(void)
+{
+	struct pol_build *b = base();
+	struct pol_list_cfg l1 = {
+		1,   POL_LIST_BLOCK, POL_F_CALLING, "+4915199",
+		603, "fraud",	     true};
+	struct pol_list_cfg l2 = {2,   POL_LIST_BLOCK, POL_F_CALLED, "+49137",
+				  403, NULL,	       true};
+	struct pol_verdict v;
+	struct pol_snap *s;
+
+	add_route(b, 1, 0, "+49", "", 10);
+	add_target(b, 1, 1, 3, 0, 1);
+	add_rw(b, 1, 1, POL_DIR_IN, POL_F_CALLED, 10, "^00([1-9][0-9]+)$",
+	       "+$1");
+	add_rw(b, 2, 1, POL_DIR_IN, POL_F_CALLED, 20, "^0([1-9][0-9]+)$",
+	       "+49$1");
+	add_rw(b, 3, 0, POL_DIR_IN, POL_F_CALLING, 10, "^0([1-9][0-9]+)$",
+	       "+49${1}");
+	add_rw(b, 4, 3, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+49([0-9]+)$",
+	       "0$1");
+	CU_ASSERT_EQUAL(pol_build_list(b, &l1), 0);
+	CU_ASSERT_EQUAL(pol_build_list(b, &l2), 0);
+	s = compile(b, 0);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	route(s, "10.9.9.9", 0, "004930123456", "0301111", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 0);
+	CU_ASSERT_STRING_EQUAL(v.called, "+4930123456");
+	CU_ASSERT_STRING_EQUAL(v.calling, "+49301111");
+	CU_ASSERT_STRING_EQUAL(v.targets[0].called, "030123456");
+	CU_ASSERT_STRING_EQUAL(v.targets[0].calling, "+49301111");
+	route(s, "10.9.9.9", 0, "030123456", "+4930", 0, 0, &v);
+	CU_ASSERT_STRING_EQUAL(v.called, "+4930123456");
+	route(s, "10.1.2.3", 0, "030123456", "", 0, 0, &v); /* not trunk 1 */
+	CU_ASSERT_EQUAL(v.status, 404);
+	CU_ASSERT_STRING_EQUAL(v.called, "030123456");
+	route(s, "10.9.9.9", 0, "+4930", "015199123", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 603); /* blocked after the rewrite */
+	CU_ASSERT_STRING_EQUAL(v.reason, "fraud");
+	route(s, "10.9.9.9", 0, "0137555", "+4930", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 403);
+	route(s, "10.9.9.9", 0,
+	      "012345678901234567890123456789012345678901234567890123456789012"
+	      "3",
+	      "", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.status, 484);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
+static void
+test_refused(void)
+{
+	struct pol_build *b = base();
+	struct pol_snap *s = NULL;
+	char err[256];
+	long live0 = pol_snap_live();
+
+	add_rw(b, 7, 1, POL_DIR_IN, POL_F_CALLED, 10, "^(0[0-9+$", "$1");
+	CU_ASSERT_EQUAL(pol_build_compile(b, 0, &s, err, sizeof(err)), EINVAL);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_STRING_EQUAL(err,
+			       "rewrite_rules id=7: bad pattern '^(0[0-9+$' at "
+			       "offset 9: missing terminating ] for character "
+			       "class");
+	pol_build_free(b);
+	b = base();
+	add_rw(b, 8, 1, POL_DIR_IN, POL_F_CALLED, 10, "^0(.*)$", "$2");
+	CU_ASSERT_EQUAL(pol_build_compile(b, 0, &s, err, sizeof(err)), EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "rewrite_rules id=8: replacement '$2' "
+				    "refers to group 2, pattern has 1");
+	pol_build_free(b);
+	b = base();
+	add_route(b, 1, 0, "+49", "", 10);
+	add_target(b, 1, 1, 42, 0, 1);
+	CU_ASSERT_EQUAL(pol_build_compile(b, 0, &s, err, sizeof(err)), EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "route_targets id=1: unknown trunk 42");
+	pol_build_free(b);
+	b = base();
+	{
+		struct pol_trunk t = trunk(9, "bad", "10.0.0.0/33", 0);
+
+		CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	}
+	CU_ASSERT_EQUAL(pol_build_compile(b, 0, &s, err, sizeof(err)), EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "trunks id=9: bad CIDR '10.0.0.0/33'");
+	pol_build_free(b);
+	CU_ASSERT_EQUAL(pol_snap_live(), live0);
+}
+
+struct reader {
+	struct pol_store *st;
+	volatile int stop;
+	long gets, bad;
+};
+
+static void *
+reader_h(void *arg)
+{
+	struct reader *r = arg;
+	struct pol_verdict v;
+
+	if (pol_verdict_init(&v))
+		return NULL;
+	while (!r->stop) {
+		struct pol_snap *s = pol_store_get(r->st);
+
+		if (!s)
+			continue;
+		route(s, "10.9.9.9", 0, "+4930", "", 0, 0, &v);
+		if (v.status != 0 || v.route_id != pol_snap_version(s))
+			r->bad++;
+		r->gets++;
+		pol_snap_deref(s);
+	}
+	pol_verdict_fini(&v);
+	return NULL;
+}
+
+/* One thread swaps 2000 snapshots while another takes references and
+   routes on them; each snapshot's route id equals its version. */
+static void
+test_store_threads(void)
+{
+	struct reader r = {NULL, 0, 0, 0};
+	struct pol_snap *held;
+	long live0 = pol_snap_live();
+	pthread_t t;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(pol_store_alloc(&r.st), 0);
+	CU_ASSERT_PTR_NULL(pol_store_get(r.st));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, reader_h, &r), 0);
+	for (i = 1; i <= 2000; i++) {
+		struct pol_build *b = base();
+		struct pol_snap *s;
+
+		pol_build_version(b, i);
+		add_route(b, i, 0, "+49", "", 10);
+		add_target(b, 1, i, 1, 0, 1);
+		s = compile(b, 0);
+		pol_store_set(r.st, s);
+		pol_snap_deref(s);
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	CU_ASSERT(r.gets > 0);
+	CU_ASSERT_EQUAL(r.bad, 0);
+	held = pol_store_get(r.st); /* a call keeps its snapshot */
+	CU_ASSERT_EQUAL(pol_snap_version(held), 2000);
+	pol_store_set(r.st, NULL);
+	CU_ASSERT_EQUAL(pol_snap_live(), live0 + 1);
+	CU_ASSERT(pol_snap_memory(held) > 0);
+	pol_snap_deref(held);
+	pol_store_free(r.st);
+	CU_ASSERT_EQUAL(pol_snap_live(), live0);
+}
+
+/* Longest-prefix matching against a brute-force reference: 3000 random
+   prefixes over a small alphabet (so they nest), 20000 random numbers. */
+static void
+test_lpm_reference(void)
+{
+	static char pfx[3000][8];
+	struct pol_build *b = base();
+	struct pol_verdict v;
+	struct pol_snap *s;
+	uint32_t x = 99;
+	int i, j, bad = 0;
+
+	for (i = 0; i < 3000; i++) {
+		int len = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 6;
+
+		for (j = 0; j < len; j++) {
+			x = x * 1103515245u + 12345u;
+			pfx[i][j] = "0123*#+"[(x >> 16) % 4];
+		}
+		pfx[i][len] = '\0';
+		add_route(b, i + 1, 0, pfx[i], "", 100);
+		add_target(b, i + 1, i + 1, 1, 0, 1);
+	}
+	s = compile(b, 0);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	for (i = 0; i < 20000; i++) {
+		char num[12];
+		size_t best = 0;
+		int64_t want = 0;
+
+		for (j = 0; j < 10; j++) {
+			x = x * 1103515245u + 12345u;
+			num[j] = "0123"[(x >> 16) % 4];
+		}
+		num[10] = '\0';
+		/* Longest matching prefix; equal prefixes: the lowest id. */
+		for (j = 0; j < 3000; j++) {
+			size_t l = strlen(pfx[j]);
+
+			if (strncmp(num, pfx[j], l) == 0 &&
+			    (l > best || want == 0)) {
+				best = l;
+				want = j + 1;
+			}
+		}
+		route(s, "10.9.9.9", 0, num, "", 0, 0, &v);
+		if (want ? v.route_id != want : v.status != 404)
+			bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
+void test_pol_register(void);
+
+void
+test_pol_register(void)
+{
+	CU_pSuite s = tu_suite("pol");
+
+	TU_ADD(s, test_prefix_and_source);
+	TU_ADD(s, test_priority_weights);
+	TU_ADD(s, test_windows_dst);
+	TU_ADD(s, test_windows_autumn);
+	TU_ADD(s, test_rewrite_lists);
+	TU_ADD(s, test_refused);
+	TU_ADD(s, test_lpm_reference);
+	TU_ADD(s, test_store_threads);
+}
