@@ -26,27 +26,12 @@ rel1xx_cfg_default(struct rel1xx_cfg *cfg)
 	cfg->max_queue = 4;
 }
 
-/* Is the option tag in any element of the Require or Supported lines? */
-static bool
-has_tag(const struct sip_msg *msg, enum sip_hdr_id id, const char *tag)
-{
-	struct sip_hdr_iter it;
-	struct pl v;
-
-	sip_hdr_iter_init(&it, msg, id);
-	while (sip_hdr_iter_next(&it, &v) == 0) {
-		if (pl_caseeq_str(&v, tag))
-			return true;
-	}
-	return false;
-}
-
 enum rel1xx_peer
 rel1xx_peer(const struct sip_msg *invite)
 {
-	if (has_tag(invite, SIP_HDR_REQUIRE, "100rel"))
+	if (sip_hdr_has_token(invite, SIP_HDR_REQUIRE, "100rel"))
 		return REL1XX_PEER_REQUIRED;
-	if (has_tag(invite, SIP_HDR_SUPPORTED, "100rel"))
+	if (sip_hdr_has_token(invite, SIP_HDR_SUPPORTED, "100rel"))
 		return REL1XX_PEER_SUPPORTED;
 	return REL1XX_PEER_NONE;
 }
@@ -246,7 +231,7 @@ check_1xx(const struct rel1xx_uas *u, const struct sip_msg *msg)
 		return EINVAL;
 	if (!h || sip_delta_decode(&rseq, &h->val, &why) || rseq != u->next)
 		return EINVAL;
-	if (!has_tag(msg, SIP_HDR_REQUIRE, "100rel"))
+	if (!sip_hdr_has_token(msg, SIP_HDR_REQUIRE, "100rel"))
 		return EINVAL;
 	return 0;
 }
@@ -512,7 +497,8 @@ rel1xx_uac_recv(struct rel1xx_uac *st, const struct sip_msg *resp,
 		return EINVAL;
 	/* §4: for a 100 (Trying) "this option tag MUST be ignored, and
 	   the procedures below MUST NOT be used" */
-	if (resp->status == 100 || !has_tag(resp, SIP_HDR_REQUIRE, "100rel"))
+	if (resp->status == 100 ||
+	    !sip_hdr_has_token(resp, SIP_HDR_REQUIRE, "100rel"))
 		return 0;
 	h = sip_msg_hdr(resp, SIP_HDR_RSEQ);
 	if (!h || sip_delta_decode(&rseq, &h->val, &why) || rseq == 0 ||

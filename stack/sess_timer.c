@@ -40,22 +40,6 @@ sess_timer_cfg_check(const struct sess_timer_cfg *cfg)
 	return 0;
 }
 
-/* Is the option tag in any element of the Require or Supported lines? A
-   malformed list counts up to the element that breaks it. */
-static bool
-has_tag(const struct sip_msg *msg, enum sip_hdr_id id, const char *tag)
-{
-	struct sip_hdr_iter it;
-	struct pl v;
-
-	sip_hdr_iter_init(&it, msg, id);
-	while (sip_hdr_iter_next(&it, &v) == 0) {
-		if (pl_caseeq_str(&v, tag))
-			return true;
-	}
-	return false;
-}
-
 /* Min-SE = delta-seconds *(SEMI generic-param) (§5). *v 0 if absent. */
 static int
 min_se_get(const struct sip_msg *msg, uint32_t *v)
@@ -251,7 +235,7 @@ sess_timer_uas_decide(const struct sess_timer_cfg *cfg,
 	memset(res, 0, sizeof(*res));
 	if (!cfg->enabled) {
 		/* RFC 3261 §8.2.2.3: an extension we do not apply */
-		if (has_tag(req, SIP_HDR_REQUIRE, "timer"))
+		if (sip_hdr_has_token(req, SIP_HDR_REQUIRE, "timer"))
 			res->status = 420;
 		return 0;
 	}
@@ -263,8 +247,8 @@ sess_timer_uas_decide(const struct sess_timer_cfg *cfg,
 		err = se_get(req, &se, &have);
 	if (err)
 		return err;
-	supports = has_tag(req, SIP_HDR_SUPPORTED, "timer") ||
-		   has_tag(req, SIP_HDR_REQUIRE, "timer");
+	supports = sip_hdr_has_token(req, SIP_HDR_SUPPORTED, "timer") ||
+		   sip_hdr_has_token(req, SIP_HDR_REQUIRE, "timer");
 	/* §9: with Supported: timer and a Session-Expires below our
 	   minimum the UAS rejects with 422 and "MUST include a Min-SE
 	   header field with the value of its minimum interval". Without

@@ -806,3 +806,18 @@ sip_replaces_decode(struct sip_replaces *r, const struct pl *pl,
 	}
 	return 0;
 }
+
+bool
+sip_hdr_has_token(const struct sip_msg *msg, enum sip_hdr_id id,
+		  const char *tag)
+{
+	struct sip_hdr_iter it;
+	struct pl v;
+
+	sip_hdr_iter_init(&it, msg, id);
+	while (sip_hdr_iter_next(&it, &v) == 0) {
+		if (pl_caseeq_str(&v, tag))
+			return true;
+	}
+	return false;
+}

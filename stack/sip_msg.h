@@ -333,6 +333,12 @@ void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *msg,
 /* Returns 0 with *val, ENOENT at the end, EBADMSG on a malformed list. */
 int sip_hdr_iter_next(struct sip_hdr_iter *it, struct pl *val);
 
+/* Is tag (case-insensitive) one element of the comma-list lines of
+   header id (Require, Supported, Allow ...)? A malformed list counts up
+   to the element that breaks it. */
+bool sip_hdr_has_token(const struct sip_msg *msg, enum sip_hdr_id id,
+		       const char *tag);
+
 /* Split one comma-list value at its first element: *elem gets it, *rest
    what follows the comma. Returns 0, ENOENT if rest is empty, EBADMSG. */
 int sip_list_next(struct pl *rest, struct pl *elem);
