@@ -121,16 +121,17 @@ int ua_recv(struct ua *ua, const struct sip_msg *msg,
 
 /* Counters (metrics, leak checks). */
 struct ua_stats {
-	uint64_t sess_live;   /* sessions allocated, not freed */
-	uint64_t sess_active; /* sessions in the table (not ended) */
-	uint64_t reqs_live;   /* struct ua_req allocated, not freed */
-	uint64_t rejected[7]; /* responses sent by the §8.2/§12 checks,
-				 by class 0..6 (index status / 100) */
-	uint64_t stray;	      /* messages that matched nothing, dropped */
-	uint64_t acks_2xx;    /* ACKs we sent for a 2xx */
-	uint64_t retrans_2xx; /* 2xx retransmissions (§13.3.1.4) */
-	uint64_t glare;	      /* 491 received and retried (§14.1) */
-	uint64_t fork_byes;   /* extra 2xx ACKed and ended (§13.2.2.4) */
+	uint64_t sess_live;    /* sessions allocated, not freed */
+	uint64_t sess_active;  /* sessions in the table (not ended) */
+	uint64_t reqs_live;    /* struct ua_req allocated, not freed */
+	uint64_t rejected[7];  /* responses sent by the §8.2/§12 checks,
+				  by class 0..6 (index status / 100) */
+	uint64_t stray;	       /* messages that matched nothing, dropped */
+	uint64_t acks_2xx;     /* ACKs we sent for a 2xx */
+	uint64_t retrans_2xx;  /* 2xx retransmissions (§13.3.1.4) */
+	uint64_t glare;	       /* 491 received and retried (§14.1) */
+	uint64_t fork_byes;    /* extra 2xx ACKed and ended (§13.2.2.4) */
+	uint64_t auth_retries; /* INVITEs resent with credentials (§22.2) */
 };
 void ua_stats(const struct ua *ua, struct ua_stats *st);
 
@@ -150,15 +151,23 @@ struct ua_conn {
 	const char *body;      /* or NULL: an offerless INVITE */
 	size_t body_len;
 	unsigned max_forwards; /* 0: 70 */
-	bool delay_ack;	       /* the app sends the ACK (ua_sess_ack()), as
-				  for an offerless INVITE */
-	struct txn_dest dest;  /* where the INVITE goes (the b2bua's
-				  routing resolved it) */
+	const char *auth_user; /* digest credentials for a 401/407 from
+				  the peer (RFC 3261 §22.2), or NULL: the
+				  challenge fails the call */
+	const char *auth_pass;
+	bool delay_ack;	      /* the app sends the ACK (ua_sess_ack()), as
+				 for an offerless INVITE */
+	struct txn_dest dest; /* where the INVITE goes (the b2bua's
+				 routing resolved it) */
 };
 
 /*
  * Send an INVITE (§8.1, §13.2.1) creating a UAC session: fresh From tag
- * and branch (>= 64 random bits each), CSeq 1, our Contact. *sp gets the
+ * and branch (>= 64 random bits each), CSeq 1, our Contact. A 401 or 407
+ * is answered with the credentials once per challenge (§22.2: the INVITE
+ * again with CSeq + 1, a new branch and Authorization); a second
+ * non-stale challenge for the same realm means they were refused: the
+ * 401/407 comes as FAILED, never a loop. *sp gets the
  * app's reference. Events go to h. Returns 0, EINVAL, ENOMEM, ENOBUFS,
  * or the send error.
  */

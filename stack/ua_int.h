@@ -2,6 +2,7 @@
 #ifndef TANDEM_UA_INT_H
 #define TANDEM_UA_INT_H
 
+#include "auth.h"
 #include "tp.h"
 #include "ua.h"
 
@@ -110,6 +111,8 @@ struct ua_sess {
 	struct ua_req *in_inv;	 /* borrowed from reqs: their re-INVITE */
 	struct ua_creq *glare;	 /* borrowed: waiting for t_glare */
 	struct tmr t_glare;
+	char *auth_user, *auth_pass; /* owned: UAC digest credentials */
+	struct auth_client *auth;    /* owned: made at the first challenge */
 	struct tmr t_linger; /* 64*T1 after our last ACK: its copy and our
 				INVITE's are not needed any more */
 };

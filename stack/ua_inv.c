@@ -85,6 +85,12 @@ ua_sess_connect(struct ua_sess **sp, struct ua *ua, const struct ua_conn *c,
 	s->arg = arg;
 	s->delay_ack = c->delay_ack;
 	s->dest = c->dest;
+	if (c->auth_user && c->auth_pass) {
+		s->auth_user = ua_strdup(c->auth_user);
+		s->auth_pass = ua_strdup(c->auth_pass);
+		if (!s->auth_user || !s->auth_pass)
+			err = ENOMEM;
+	}
 	s->inv_cseq = 1;
 	if (c->callid)
 		snprintf(s->callid, sizeof(s->callid), "%s", c->callid);
@@ -227,6 +233,109 @@ uac_2xx(struct ua_sess *s, const struct sip_msg *resp)
 	}
 }
 
+#define UA_MAX_CHALLENGES 4
+
+/* The challenge of resp to answer: the strongest of its WWW- (401) or
+   Proxy-Authenticate (407) values. */
+static int
+pick_challenge(const struct sip_msg *resp, struct sip_auth *ch)
+{
+	struct sip_auth all[UA_MAX_CHALLENGES];
+	enum sip_hdr_id id = resp->status == 401 ? SIP_HDR_WWW_AUTHENTICATE
+						 : SIP_HDR_PROXY_AUTHENTICATE;
+	const struct sip_hdr *h;
+	const char *why;
+	size_t n = 0, idx;
+
+	for (h = sip_msg_hdr(resp, id); h && n < UA_MAX_CHALLENGES;
+	     h = sip_msg_hdr_next(resp, h))
+		if (sip_auth_decode(&all[n], &h->val, &why) == 0)
+			n++;
+	if (!n || auth_challenge_pick(all, n, &idx))
+		return ENOTSUP;
+	*ch = all[idx];
+	return 0;
+}
+
+/*
+ * §22.2: answer a 401/407 to our INVITE: the same INVITE with CSeq + 1,
+ * a new branch and the credentials (any older ones replaced), through a
+ * new client transaction to the same destination. Returns 0 when it went
+ * out; otherwise the challenge is the call's final answer (EACCES: the
+ * credentials were refused already; the UA never loops).
+ */
+static int
+uac_auth_retry(struct ua_sess *s, const struct sip_msg *resp)
+{
+	const struct sip_msg *inv = ua_s_inv_msg(s);
+	char vbuf[256], cs[32], cred[1024], buf[UA_MSG_MAX];
+	struct auth_cred ac;
+	struct auth_req ar;
+	struct sip_auth ch;
+	struct sip_wbuf wb;
+	struct txn *t = NULL;
+	struct pl via;
+	size_t len;
+	int err;
+
+	if (!s->auth_user || !inv || s->cancel_wanted)
+		return EPERM;
+	if (!s->auth) {
+		s->auth = malloc(sizeof(*s->auth));
+		if (!s->auth)
+			return ENOMEM;
+		auth_client_init(s->auth);
+	}
+	ac.user = (struct pl){s->auth_user, strlen(s->auth_user)};
+	ac.password = (struct pl){s->auth_pass, strlen(s->auth_pass)};
+	ar.method = inv->method;
+	ar.uri = inv->ruri_raw;
+	ar.body = inv->body;
+	err = pick_challenge(resp, &ch);
+	if (!err)
+		err = auth_client_answer(s->auth, &ch, &ac, &ar, cred,
+					 sizeof(cred));
+	if (!err)
+		err = ua_via(s->ua, (enum tp_proto)s->dest.proto, vbuf,
+			     sizeof(vbuf), &via);
+	if (err)
+		return err;
+	snprintf(cs, sizeof(cs), "%u INVITE", s->inv_cseq + 1);
+	{
+		const struct sip_wop ops[] = {
+			{SIP_WOP_REPLACE, SIP_HDR_VIA, NULL, via},
+			{SIP_WOP_REPLACE, SIP_HDR_CSEQ, NULL, {cs, strlen(cs)}},
+			{SIP_WOP_REMOVE, SIP_HDR_AUTHORIZATION, NULL, PL_INIT},
+			{SIP_WOP_REMOVE, SIP_HDR_PROXY_AUTHORIZATION, NULL,
+			 PL_INIT},
+		};
+
+		sip_wb_init(&wb, buf, sizeof(buf));
+		sip_wb_copy_start(&wb, inv, NULL);
+		sip_wb_copy_hdrs(&wb, inv, ops, 4);
+	}
+	sip_wb_hdrf(&wb,
+		    resp->status == 401 ? SIP_HDR_AUTHORIZATION
+					: SIP_HDR_PROXY_AUTHORIZATION,
+		    "%s", cred);
+	err = sip_wb_end(&wb, &inv->body, &len);
+	if (!err)
+		err = txn_client_start(&t, s->ua->txn, buf, len, &s->dest,
+				       inv_resp_h, s);
+	if (!err)
+		err = ua_memdup(&s->inv, buf, len); /* inv is invalid now */
+	if (err) {
+		mem_deref(t);
+		return err;
+	}
+	s->inv_len = len;
+	s->inv_cseq++;
+	txn_detach(s->itxn);
+	mem_deref(s->itxn);
+	s->itxn = t;
+	return 0;
+}
+
 static void
 inv_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg)
 {
@@ -245,6 +354,13 @@ inv_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg)
 		if (s->state != UA_S_ENDED)
 			uac_2xx(s, ev->msg);
 	} else if (s->state != UA_S_ENDED && s->state != UA_S_CONFIRMED) {
+		if (ev->ev == TXN_CEV_RESPONSE &&
+		    (ev->status == 401 || ev->status == 407) &&
+		    uac_auth_retry(s, ev->msg) == 0) {
+			s->ua->st.auth_retries++;
+			mem_deref(s);
+			return;
+		}
 		ua_s_over(s, UA_EV_FAILED, ev->status, ev->msg, false);
 	}
 	(void)txn;

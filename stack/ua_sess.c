@@ -183,6 +183,9 @@ sess_destroy(void *arg)
 	free(s->resp2xx);
 	free(s->ack);
 	free(s->end_hdrs);
+	free(s->auth_user);
+	free(s->auth_pass);
+	free(s->auth);
 	if (s->ua)
 		s->ua->st.sess_live--;
 }

@@ -820,6 +820,114 @@ test_forked_2xx(void)
 	fx_done();
 }
 
+/* ---- digest: a carrier challenges our INVITE (§22.2) ---------------- */
+
+/* Answer raw message i (a request that reached the raw peer) with
+   status line st and the extra header lines hdrs. */
+static void
+raw_answer(unsigned i, const char *st, const char *hdrs)
+{
+	static struct sip_msg req;
+	struct sip_limits lim;
+	struct sip_perr perr;
+	struct pkt p;
+	char via[256], from[256], to[256], cid[128], cseq[64];
+
+	sip_limits_default(&lim);
+	CU_ASSERT_FATAL(i < fx.nraw);
+	CU_ASSERT_EQUAL_FATAL(sip_msg_parse(&req, fx.raw[i].buf, fx.raw[i].len,
+					    SIP_FRAMING_DGRAM, &lim, &perr),
+			      0);
+	pl_strcpy(&req.via.raw, via, sizeof(via));
+	pl_strcpy(&req.from.raw, from, sizeof(from));
+	pl_strcpy(&req.to.raw, to, sizeof(to));
+	pl_strcpy(&req.callid, cid, sizeof(cid));
+	snprintf(cseq, sizeof(cseq), "%u %.*s", req.cseq.num,
+		 (int)req.cseq.method.l, req.cseq.method.p);
+	p.from = RAW_PORT;
+	p.to = fx.a.port;
+	p.len = (size_t)snprintf(p.buf, sizeof(p.buf),
+				 "SIP/2.0 %s\r\nVia: %s\r\nFrom: %s\r\n"
+				 "To: %s;tag=carrier\r\nCall-ID: %s\r\n"
+				 "CSeq: %s\r\n%sContent-Length: 0\r\n\r\n",
+				 st, via, from, to, cid, cseq, hdrs);
+	deliver(&p);
+	pump();
+}
+
+static const char *
+raw_find(const char *prefix, unsigned nth)
+{
+	unsigned i;
+
+	for (i = 0; i < fx.nraw; i++)
+		if (strncmp(fx.raw[i].buf, prefix, strlen(prefix)) == 0 &&
+		    nth-- == 0)
+			return fx.raw[i].buf;
+	return NULL;
+}
+
+static void
+test_digest_challenge(void)
+{
+	static const char chal[] =
+		"WWW-Authenticate: Digest realm=\"carrier.example\", "
+		"nonce=\"n0nce1\", qop=\"auth\", algorithm=MD5\r\n";
+	struct ua_conn c;
+	struct ua_stats st;
+	const char *inv2;
+	unsigned i2;
+
+	fx_init();
+	memset(&c, 0, sizeof(c));
+	c.ruri = "sip:+4930123@127.0.0.1:5099";
+	c.from_uri = "sip:alice@127.0.0.1:5061";
+	c.to_uri = c.ruri;
+	c.auth_user = "alice";
+	c.auth_pass = "secret";
+	dest_set(&c.dest, RAW_PORT);
+	CU_ASSERT_EQUAL_FATAL(
+		ua_sess_connect(&fx.a.s, fx.a.ua, &c, on_ev, &fx.a), 0);
+	pump();
+	CU_ASSERT_EQUAL_FATAL(fx.nraw, 1);
+	raw_answer(0, "401 Unauthorized", chal);
+	/* The ACK for the 401, then the INVITE again with credentials. */
+	inv2 = raw_find("INVITE ", 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(inv2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(inv2, "CSeq: 2 INVITE\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(inv2, "Authorization: Digest "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(inv2, "username=\"alice\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(inv2, "realm=\"carrier.example\""));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(inv2, "uri=\"sip:+4930123@127.0.0.1:5099\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(inv2, "nc=00000001"));
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_FAILED), 0);
+	/* Refused again, same realm, not stale: the password is wrong; the
+	   401 is the answer, no third INVITE. */
+	for (i2 = 0; i2 < fx.nraw && fx.raw[i2].buf != inv2; i2++)
+		;
+	raw_answer(i2, "401 Unauthorized", chal);
+	CU_ASSERT_EQUAL(last_status(&fx.a, UA_EV_FAILED), 401);
+	CU_ASSERT_PTR_NULL(raw_find("INVITE ", 2));
+	ua_stats(fx.a.ua, &st);
+	CU_ASSERT_EQUAL(st.auth_retries, 1);
+	fx_done();
+}
+
+/* Without credentials a challenge is the call's answer. */
+static void
+test_digest_no_credentials(void)
+{
+	fx_init();
+	CU_ASSERT_EQUAL_FATAL(call(&fx.a, NULL, true), 0);
+	pump();
+	raw_answer(0, "407 Proxy Authentication Required",
+		   "Proxy-Authenticate: Digest realm=\"p\", nonce=\"x\"\r\n");
+	CU_ASSERT_EQUAL(last_status(&fx.a, UA_EV_FAILED), 407);
+	CU_ASSERT_PTR_NULL(raw_find("INVITE ", 1));
+	fx_done();
+}
+
 void test_ua_register(void);
 
 void
@@ -841,4 +949,6 @@ test_ua_register(void)
 	TU_ADD(s, test_in_dialog_checks);
 	TU_ADD(s, test_overload_503);
 	TU_ADD(s, test_forked_2xx);
+	TU_ADD(s, test_digest_challenge);
+	TU_ADD(s, test_digest_no_credentials);
 }
