@@ -102,8 +102,18 @@ serve(struct db_watch *w, PGconn *c)
 	if (reload(w, c))
 		return 0;
 	for (;;) {
-		uint64_t t = now_ms(), until = due ? due : refresh;
+		uint64_t t, until;
 
+		/* A NOTIFY that arrived while a query (the reload) ran is
+		   already parsed by libpq and will not wake the socket:
+		   take those before sleeping on it. */
+		while ((n = PQnotifies(c))) {
+			if (!due)
+				due = now_ms() + w->cfg.debounce_ms;
+			PQfreemem(n);
+		}
+		t = now_ms();
+		until = due ? due : refresh;
 		if (wait_for(w, PQsocket(c), until > t ? until - t : 0, &rd))
 			return 1;
 		if (rd && !PQconsumeInput(c))
