@@ -1,0 +1,396 @@
+/* tandemd configuration (see cfg.h): libinih for the file, one table of
+   keys shared by the file and the -o overrides. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+
+void
+cfg_default(struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1");
+	c->port = 5060;
+	c->t1 = 500;
+	c->t2 = 4000;
+	snprintf(c->server, sizeof(c->server), "Tandem");
+	c->max_calls = 10000;
+	c->no_answer_s = 60;
+	c->max_duration_s = 14400;
+	c->drain_timeout_s = 30;
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+	snprintf(c->log_target, sizeof(c->log_target), "stderr");
+}
+
+/* ---- value parsers: each returns NULL or a static reason ------------ */
+
+static const char *
+parse_uint(const char *v, unsigned long min, unsigned long max,
+	   unsigned long *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!*v || *v == '-')
+		return "not a number";
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end)
+		return "not a number";
+	if (n < min || n > max)
+		return "out of range";
+	*out = n;
+	return NULL;
+}
+
+static const char *
+parse_ip(const char *v, char *dst, size_t size)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)
+		return "not a numeric IPv4 or IPv6 address";
+	if (strlen(v) >= size)
+		return "too long";
+	snprintf(dst, size, "%s", v);
+	return NULL;
+}
+
+static const char *
+parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
+	    !strcmp(v, "1") || !strcasecmp(v, "on"))
+		*out = true;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+		 !strcmp(v, "0") || !strcasecmp(v, "off"))
+		*out = false;
+	else
+		return "not a boolean (yes/no)";
+	return NULL;
+}
+
+static const char *
+parse_str(const char *v, char *dst, size_t size)
+{
+	if (strlen(v) >= size)
+		return "too long";
+	snprintf(dst, size, "%s", v);
+	return NULL;
+}
+
+static const char *
+parse_digits(const char *v, char *dst, size_t size)
+{
+	if (strspn(v, "0123456789+*#") != strlen(v))
+		return "only digits, '+', '*' and '#' allowed";
+	return parse_str(v, dst, size);
+}
+
+/* "ip:port[/udp|/tcp]" or "[v6]:port", comma-separated. */
+static const char *
+parse_targets(const char *v, struct cfg_route *r)
+{
+	char buf[512], *save = NULL, *tok;
+
+	if (strlen(v) >= sizeof(buf))
+		return "too long";
+	snprintf(buf, sizeof(buf), "%s", v);
+	r->ntargets = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		struct cfg_target *t;
+		char *colon, *slash = strchr(tok, '/');
+		unsigned long port;
+		const char *why;
+
+		if (r->ntargets == CFG_MAX_TARGETS)
+			return "too many targets";
+		t = &r->targets[r->ntargets];
+		snprintf(t->transport, sizeof(t->transport), "udp");
+		if (slash) {
+			*slash++ = '\0';
+			if (strcasecmp(slash, "udp") &&
+			    strcasecmp(slash, "tcp"))
+				return "transport must be udp or tcp";
+			snprintf(t->transport, sizeof(t->transport), "%s",
+				 slash);
+		}
+		if (*tok == '[') {
+			char *rb = strchr(tok, ']');
+
+			if (!rb || rb[1] != ':')
+				return "target must be ip:port or [ipv6]:port";
+			*rb = '\0';
+			colon = rb + 1;
+			tok++;
+		} else {
+			colon = strrchr(tok, ':');
+			if (!colon)
+				return "target must be ip:port or [ipv6]:port";
+		}
+		*colon = '\0';
+		why = parse_ip(tok, t->host, sizeof(t->host));
+		if (!why)
+			why = parse_uint(colon + 1, 1, 65535, &port);
+		if (why)
+			return why;
+		t->port = (uint16_t)port;
+		r->ntargets++;
+	}
+	return r->ntargets ? NULL : "no target";
+}
+
+static const char *
+parse_codes(const char *v, struct cfg_route *r)
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(v) >= sizeof(buf))
+		return "too long";
+	snprintf(buf, sizeof(buf), "%s", v);
+	r->nfailover = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		unsigned long code;
+		const char *why = parse_uint(tok, 300, 699, &code);
+
+		if (why)
+			return "failover codes are 300..699";
+		if (r->nfailover == CFG_MAX_CODES)
+			return "too many codes";
+		r->failover[r->nfailover++] = (uint16_t)code;
+	}
+	return NULL;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+static const char *
+set_uint(unsigned *dst, const char *v, unsigned long min, unsigned long max)
+{
+	unsigned long n;
+	const char *why = parse_uint(v, min, max, &n);
+
+	if (!why)
+		*dst = (unsigned)n;
+	return why;
+}
+
+static struct cfg_route *
+route_of(struct cfg *c, const char *name, const char **why)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (!strcmp(c->routes[i].name, name))
+			return &c->routes[i];
+	if (c->nroutes == CFG_MAX_ROUTES) {
+		*why = "too many routes";
+		return NULL;
+	}
+	if (!*name || strlen(name) >= sizeof(c->routes[0].name)) {
+		*why = "route name empty or too long";
+		return NULL;
+	}
+	snprintf(c->routes[c->nroutes].name, sizeof(c->routes[0].name), "%s",
+		 name);
+	/* The usual failover set: timeouts and server failures. */
+	c->routes[c->nroutes].failover[0] = 408;
+	c->routes[c->nroutes].failover[1] = 500;
+	c->routes[c->nroutes].failover[2] = 502;
+	c->routes[c->nroutes].failover[3] = 503;
+	c->routes[c->nroutes].failover[4] = 504;
+	c->routes[c->nroutes].nfailover = 5;
+	return &c->routes[c->nroutes++];
+}
+
+static const char *
+set_route(struct cfg *c, const char *name, const char *key, const char *v)
+{
+	const char *why = NULL;
+	struct cfg_route *r = route_of(c, name, &why);
+
+	if (!r)
+		return why;
+	if (!strcmp(key, "prefix"))
+		return parse_digits(v, r->prefix, sizeof(r->prefix));
+	if (!strcmp(key, "strip"))
+		return set_uint(&r->strip, v, 0, 31);
+	if (!strcmp(key, "add"))
+		return parse_digits(v, r->add, sizeof(r->add));
+	if (!strcmp(key, "targets"))
+		return parse_targets(v, r);
+	if (!strcmp(key, "failover"))
+		return parse_codes(v, r);
+	return "unknown key";
+}
+
+/* One key; returns NULL or the reason it is refused. */
+static const char *
+cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
+{
+	unsigned long n;
+	const char *why;
+
+	if (!strncmp(sec, "route.", 6))
+		return set_route(c, sec + 6, key, v);
+	if (!strcmp(sec, "sip")) {
+		if (!strcmp(key, "listen"))
+			return parse_ip(v, c->listen, sizeof(c->listen));
+		if (!strcmp(key, "port")) {
+			why = parse_uint(v, 0, 65535, &n);
+			if (!why)
+				c->port = (uint16_t)n;
+			return why;
+		}
+		if (!strcmp(key, "tcp"))
+			return parse_bool(v, &c->tcp);
+		if (!strcmp(key, "workers"))
+			return set_uint(&c->workers, v, 0, 64);
+		if (!strcmp(key, "t1"))
+			return set_uint(&c->t1, v, 50, 10000);
+		if (!strcmp(key, "t2"))
+			return set_uint(&c->t2, v, 100, 60000);
+		if (!strcmp(key, "server"))
+			return parse_str(v, c->server, sizeof(c->server));
+		return "unknown key";
+	}
+	if (!strcmp(sec, "limits")) {
+		if (!strcmp(key, "max_calls"))
+			return set_uint(&c->max_calls, v, 1, 10000000);
+		if (!strcmp(key, "no_answer_s"))
+			return set_uint(&c->no_answer_s, v, 1, 3600);
+		if (!strcmp(key, "max_duration_s"))
+			return set_uint(&c->max_duration_s, v, 1, 604800);
+		if (!strcmp(key, "drain_timeout_s"))
+			return set_uint(&c->drain_timeout_s, v, 0, 86400);
+		return "unknown key";
+	}
+	if (!strcmp(sec, "log")) {
+		if (!strcmp(key, "level")) {
+			if (strcmp(v, "err") && strcmp(v, "warn") &&
+			    strcmp(v, "info") && strcmp(v, "debug"))
+				return "level is err, warn, info or debug";
+			return parse_str(v, c->log_level, sizeof(c->log_level));
+		}
+		if (!strcmp(key, "target")) {
+			if (strcmp(v, "stderr") && strcmp(v, "syslog"))
+				return "target is stderr or syslog";
+			return parse_str(v, c->log_target,
+					 sizeof(c->log_target));
+		}
+		return "unknown key";
+	}
+	if (!strcmp(sec, "api")) {
+		if (!strcmp(key, "listen"))
+			return parse_str(v, c->api_listen,
+					 sizeof(c->api_listen));
+		return "unknown key";
+	}
+	return "unknown section";
+}
+
+/* ---- file and overrides ---------------------------------------------- */
+
+struct load {
+	struct cfg *c;
+	const char *why; /* first reason */
+	char key[96];
+};
+
+static int
+ini_h(void *user, const char *sec, const char *key, const char *v)
+{
+	struct load *l = user;
+	const char *why = cfg_set(l->c, sec, key, v);
+
+	if (why && !l->why) {
+		l->why = why;
+		snprintf(l->key, sizeof(l->key), "%s.%s", sec, key);
+	}
+	return why == NULL; /* inih records the line of the first 0 */
+}
+
+int
+cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)
+{
+	struct load l = {c, NULL, ""};
+	FILE *f;
+	int line;
+
+	cfg_default(c);
+	f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+
+		snprintf(err, errsz, "%s: %s", path, strerror(e));
+		return e;
+	}
+	line = ini_parse_file(f, ini_h, &l);
+	fclose(f);
+	if (line == 0)
+		return 0;
+	if (l.why)
+		snprintf(err, errsz, "%s:%d: %s: %s", path, line, l.key, l.why);
+	else
+		snprintf(err, errsz,
+			 "%s:%d: not a section, key = value or "
+			 "comment line",
+			 path, line);
+	return EINVAL;
+}
+
+int
+cfg_override(struct cfg *c, const char *kv, char *err, size_t errsz)
+{
+	char sec[64], key[64];
+	const char *dot = strchr(kv, '.'), *eq = strchr(kv, '='), *why;
+
+	/* The key is after the last dot before '=' (route.NAME.key). */
+	if (eq) {
+		const char *d;
+
+		for (d = eq; d > kv && *d != '.'; d--)
+			;
+		dot = *d == '.' ? d : NULL;
+	}
+	if (!dot || !eq || dot == kv || (size_t)(dot - kv) >= sizeof(sec) ||
+	    (size_t)(eq - dot - 1) >= sizeof(key) || eq == dot + 1) {
+		snprintf(err, errsz, "-o %s: expected section.key=value", kv);
+		return EINVAL;
+	}
+	snprintf(sec, sizeof(sec), "%.*s", (int)(dot - kv), kv);
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	why = cfg_set(c, sec, key, eq + 1);
+	if (why) {
+		snprintf(err, errsz, "-o %s: %s", kv, why);
+		return EINVAL;
+	}
+	return 0;
+}
+
+int
+cfg_check(const struct cfg *c, char *err, size_t errsz)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nroutes; i++) {
+		if (!c->routes[i].ntargets) {
+			snprintf(err, errsz, "[route.%s]: no targets",
+				 c->routes[i].name);
+			return EINVAL;
+		}
+	}
+	if (c->t2 < c->t1) {
+		snprintf(err, errsz, "[sip]: t2 is below t1");
+		return EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* tandemd configuration: an INI file (libinih) plus command-line
+   overrides "-o section.key=value"; every bad line is reported with its
+   file, line and reason. deploy/tandem.conf.example documents each key. */
+#ifndef TANDEM_CFG_H
+#define TANDEM_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_ROUTES 64
+#define CFG_MAX_TARGETS 8
+#define CFG_MAX_CODES 16
+
+/* One static route ([route.NAME] sections): the first-match-wins table
+   a lab or a first start uses when no database policy is configured. */
+struct cfg_target {
+	char host[64]; /* numeric IP */
+	uint16_t port;
+	char transport[4]; /* "udp" or "tcp" */
+};
+
+struct cfg_route {
+	char name[32];
+	char prefix[32]; /* called-number prefix; "" matches all */
+	unsigned strip;	 /* digits removed from the front */
+	char add[32];	 /* prefix added after stripping */
+	struct cfg_target targets[CFG_MAX_TARGETS];
+	unsigned ntargets;
+	uint16_t failover[CFG_MAX_CODES]; /* statuses that try the next
+					     target; 0-terminated */
+	unsigned nfailover;
+};
+
+struct cfg {
+	/* [sip] */
+	char listen[64];  /* numeric address; default 127.0.0.1 */
+	uint16_t port;	  /* default 5060 */
+	bool tcp;	  /* also listen on TCP; default false */
+	unsigned workers; /* signaling workers; 0 = one per core */
+	unsigned t1, t2;  /* ms; 500, 4000 */
+	char server[64];  /* Server / User-Agent; "Tandem" */
+	/* [limits] */
+	unsigned max_calls;	  /* concurrent calls; 10000 */
+	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */
+	unsigned max_duration_s;  /* call length limit; 14400 */
+	unsigned drain_timeout_s; /* SIGTERM: wait for calls; 30 */
+	/* [log] */
+	char log_level[8];  /* err, warn, info, debug; info */
+	char log_target[8]; /* stderr or syslog */
+	/* [api] */
+	char api_listen[64]; /* management API address:port; "" = off */
+	/* [route.*] */
+	struct cfg_route routes[CFG_MAX_ROUTES];
+	unsigned nroutes;
+};
+
+void cfg_default(struct cfg *c);
+
+/*
+ * Parse the INI file path into c (defaults first). On error returns
+ * EINVAL (a bad line: err gets "path:line: reason") or the errno of
+ * opening the file; the first problem is reported, and every bad line
+ * makes the whole file fail (the daemon refuses to start).
+ */
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz);
+
+/* Apply one "section.key=value" override (-o). Returns 0 or EINVAL with
+   err "-o section.key=value: reason". */
+int cfg_override(struct cfg *c, const char *kv, char *err, size_t errsz);
+
+/* Checks across keys (a route without targets ...). Returns 0 or EINVAL
+   with err naming the section. */
+int cfg_check(const struct cfg *c, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,157 @@
+/* Unit tests: tandemd configuration (b2bua/cfg.c): the INI file, the -o
+   overrides, and the file:line:reason of every refusal. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "b2bua/cfg.h"
+#include "testutil.h"
+
+static struct cfg c;
+static char err[512];
+static char path[64];
+
+/* Write text to a temporary file; path names it. */
+static void
+write_conf(const char *text)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/tandem-cfg-XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(write(fd, text, strlen(text)),
+			      (ssize_t)strlen(text));
+	close(fd);
+}
+
+static int
+load(const char *text)
+{
+	int rc;
+
+	write_conf(text);
+	err[0] = '\0';
+	rc = cfg_load(&c, path, err, sizeof(err));
+	unlink(path);
+	return rc;
+}
+
+static void
+test_defaults_and_file(void)
+{
+	CU_ASSERT_EQUAL_FATAL(
+		load("; lab set-up\n"
+		     "[sip]\nlisten = 127.0.0.2\nport = 5070\ntcp = yes\n"
+		     "workers = 2\nt1 = 250\n"
+		     "[limits]\nmax_calls = 500\nno_answer_s = 30\n"
+		     "[log]\nlevel = debug\n"
+		     "[route.pbx]\nprefix = +4930\nstrip = 3\nadd = 0\n"
+		     "targets = 127.0.0.1:5080, [::1]:5082/tcp\n"
+		     "failover = 486, 503\n"
+		     "[route.default]\ntargets = 127.0.0.1:5090\n"),
+		0);
+	CU_ASSERT_STRING_EQUAL(c.listen, "127.0.0.2");
+	CU_ASSERT_EQUAL(c.port, 5070);
+	CU_ASSERT_TRUE(c.tcp);
+	CU_ASSERT_EQUAL(c.workers, 2);
+	CU_ASSERT_EQUAL(c.t1, 250);
+	CU_ASSERT_EQUAL(c.t2, 4000); /* default kept */
+	CU_ASSERT_EQUAL(c.max_calls, 500);
+	CU_ASSERT_EQUAL(c.no_answer_s, 30);
+	CU_ASSERT_STRING_EQUAL(c.log_level, "debug");
+	CU_ASSERT_EQUAL_FATAL(c.nroutes, 2);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].name, "pbx");
+	CU_ASSERT_STRING_EQUAL(c.routes[0].prefix, "+4930");
+	CU_ASSERT_EQUAL(c.routes[0].strip, 3);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].add, "0");
+	CU_ASSERT_EQUAL_FATAL(c.routes[0].ntargets, 2);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].targets[1].host, "::1");
+	CU_ASSERT_EQUAL(c.routes[0].targets[1].port, 5082);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].targets[1].transport, "tcp");
+	CU_ASSERT_EQUAL(c.routes[0].nfailover, 2);
+	CU_ASSERT_EQUAL(c.routes[0].failover[0], 486);
+	/* A route without failover= gets the usual set. */
+	CU_ASSERT_EQUAL(c.routes[1].nfailover, 5);
+	CU_ASSERT_EQUAL(c.routes[1].failover[3], 503);
+	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), 0);
+}
+
+/* Every refusal names the file, the line, the key and why. */
+static void
+test_bad_lines(void)
+{
+	char want[128];
+
+	CU_ASSERT_EQUAL(load("[sip]\nport = 5060\nport = 70000\n"), EINVAL);
+	snprintf(want, sizeof(want), "%s:3: sip.port: out of range", path);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	CU_ASSERT_EQUAL(load("[sip]\nlisten = pbx.example\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: sip.listen: not a numeric"));
+	CU_ASSERT_EQUAL(load("[sip]\nbogus = 1\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: sip.bogus: unknown key"));
+	CU_ASSERT_EQUAL(load("[nosuch]\nx = 1\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: nosuch.x: unknown section"));
+	CU_ASSERT_EQUAL(load("[sip]\njust some words\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: not a section"));
+	CU_ASSERT_EQUAL(load("[sip]\ntcp = maybe\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a boolean"));
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = 127.0.0.1\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: route.x.targets: target must"));
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = 127.0.0.1:5060/sctp\n"),
+			EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\nfailover = 200\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "failover codes are 300..699"));
+	CU_ASSERT_EQUAL(load("[route.x]\nprefix = 49a\n"), EINVAL);
+	/* The first bad line is the one reported. */
+	CU_ASSERT_EQUAL(load("[sip]\nt1 = x\nt2 = y\n"), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: sip.t1"));
+	/* A missing file names itself. */
+	CU_ASSERT_EQUAL(
+		cfg_load(&c, "/nonexistent/tandem.conf", err, sizeof(err)),
+		ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/tandem.conf"));
+	/* Keys valid alone but not together. */
+	CU_ASSERT_EQUAL(load("[route.y]\nprefix = 1\n"), 0);
+	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "[route.y]: no targets");
+	CU_ASSERT_EQUAL(load("[sip]\nt1 = 5000\nt2 = 4000\n"), 0);
+	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), EINVAL);
+}
+
+static void
+test_overrides(void)
+{
+	cfg_default(&c);
+	CU_ASSERT_EQUAL(cfg_override(&c, "sip.port=5099", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c.port, 5099);
+	CU_ASSERT_EQUAL(cfg_override(&c, "route.lab.targets=127.0.0.1:6000",
+				     err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL_FATAL(c.nroutes, 1);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].name, "lab");
+	CU_ASSERT_EQUAL(c.routes[0].targets[0].port, 6000);
+	CU_ASSERT_EQUAL(cfg_override(&c, "sip.port", err, sizeof(err)), EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "-o sip.port: expected section.key=value");
+	CU_ASSERT_EQUAL(cfg_override(&c, "sip.port=abc", err, sizeof(err)),
+			EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "-o sip.port=abc: not a number");
+	CU_ASSERT_EQUAL(cfg_override(&c, "log.level=loud", err, sizeof(err)),
+			EINVAL);
+	CU_ASSERT_EQUAL(cfg_override(&c, "=1", err, sizeof(err)), EINVAL);
+	CU_ASSERT_EQUAL(cfg_override(&c, "sip.=1", err, sizeof(err)), EINVAL);
+}
+
+void test_cfg_register(void);
+
+void
+test_cfg_register(void)
+{
+	CU_pSuite s = tu_suite("cfg");
+
+	TU_ADD(s, test_defaults_and_file);
+	TU_ADD(s, test_bad_lines);
+	TU_ADD(s, test_overrides);
+}
