@@ -271,9 +271,7 @@ ua_reject(struct ua *ua, const struct sip_msg *msg, const struct txn_dest *src,
 		sip_wb_init(&wb, buf, sizeof(buf));
 		sip_wb_reply(&wb, msg, status, reason ? &rs : NULL, NULL);
 		sip_wb_hdrf(&wb, SIP_HDR_SERVER, "%s", ua->server);
-		if (status == 503)
-			sip_wb_hdrf(&wb, SIP_HDR_RETRY_AFTER, "5");
-		ua_put_hdrs(&wb, hdrs);
+		ua_put_hdrs(&wb, hdrs); /* Retry-After comes with them */
 		err = sip_wb_end(&wb, NULL, &len);
 		if (!err)
 			err = ua->send_h(src, buf, len, ua->send_arg);
@@ -325,8 +323,9 @@ tag_supported(const struct ua *ua, const struct pl *t)
 	return false;
 }
 
-/* §8.2.2.3: the Unsupported value listing every unknown Require tag, in
-   buf; returns true when there is one. */
+/* §8.2.2.3: true when a Require tag is unknown; buf gets the Unsupported
+   value listing the unknown tags that fit in it (a peer's list of any
+   length still gets its 420, with as many tags as fit). */
 static bool
 require_unknown(const struct ua *ua, const struct sip_msg *msg, char *buf,
 		size_t size)
@@ -334,17 +333,21 @@ require_unknown(const struct ua *ua, const struct sip_msg *msg, char *buf,
 	struct sip_hdr_iter it;
 	struct pl v;
 	size_t off = 0;
+	bool unknown = false;
 
 	buf[0] = '\0';
 	sip_hdr_iter_init(&it, msg, SIP_HDR_REQUIRE);
 	while (sip_hdr_iter_next(&it, &v) == 0) {
+		size_t need = v.l + (off ? 2 : 0);
+
 		if (tag_supported(ua, &v))
 			continue;
-		off += (size_t)snprintf(buf + off, off < size ? size - off : 0,
-					"%s%.*s", off ? ", " : "", (int)v.l,
-					v.p);
+		unknown = true;
+		if (off + need < size)
+			off += (size_t)snprintf(buf + off, size - off, "%s%.*s",
+						off ? ", " : "", (int)v.l, v.p);
 	}
-	return off > 0 && off < size;
+	return unknown;
 }
 
 /* §8.2.3: bodies we must understand are SDP (or multipart carrying it);

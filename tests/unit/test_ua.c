@@ -623,6 +623,23 @@ test_uas_checks(void)
 		raw_to_b(REQ("INVITE", "r3", "Require: foo, bar\r\n", "0")),
 		420);
 	CU_ASSERT_TRUE(raw_has("Unsupported: foo, bar\r\n"));
+	{
+		/* A Require list longer than our Unsupported buffer still
+		   gets its 420 (with the tags that fit). */
+		static char big[4096];
+		char tags[1200];
+		size_t o = 0;
+		int i;
+
+		for (i = 0; i < 100; i++)
+			o += (size_t)snprintf(tags + o, sizeof(tags) - o,
+					      "%sext%03d", i ? ", " : "", i);
+		snprintf(big, sizeof(big),
+			 REQ("INVITE", "r3c", "Require: %s\r\n", "0"), tags);
+		CU_ASSERT_EQUAL(raw_to_b(big), 420);
+		CU_ASSERT_TRUE(raw_has("Unsupported: ext000, ext001"));
+		CU_ASSERT_FALSE(raw_has("ext099"));
+	}
 	CU_ASSERT_EQUAL(raw_to_b(REQ("INVITE", "r3b",
 				     "Content-Type: text/plain\r\n", "2") "hi"),
 			415);
