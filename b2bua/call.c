@@ -98,6 +98,27 @@ disposition(const struct call *c)
 	return "failed";
 }
 
+/* Per-direction RTP figures of the first stream (RFC 3550 A.3, A.8). */
+static void
+log_media(const struct call *c)
+{
+	struct relay_stats a, b;
+
+	if (!c->rs || relay_stream_stats(c->rs, RELAY_LEG_A, 0, &a) ||
+	    relay_stream_stats(c->rs, RELAY_LEG_B, 0, &b))
+		return;
+	if (!a.packets && !b.packets)
+		return;
+	LOGP_INFO(c->id,
+		  "media A->B %llu pkts (%llu fwd, lost %lld, jitter %u us), "
+		  "B->A %llu pkts (%llu fwd, lost %lld, jitter %u us)",
+		  (unsigned long long)a.packets,
+		  (unsigned long long)a.forwarded, (long long)a.lost,
+		  a.jitter_us, (unsigned long long)b.packets,
+		  (unsigned long long)b.forwarded, (long long)b.lost,
+		  b.jitter_us);
+}
+
 /* Both legs over: account, log the summary, release on the next tick
    (never inside a UA callback). */
 static void
@@ -122,6 +143,7 @@ maybe_done(struct call *c)
 		  disposition(c), c->a_status, c->natt,
 		  c->t_answer ? (unsigned long long)(c->t_end - c->t_answer)
 			      : 0ULL);
+	log_media(c);
 	tmr_start(&c->t_reap, sipw_tmr(c->bw->w), 0, on_reap, c);
 }
 

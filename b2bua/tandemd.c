@@ -12,9 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #define LOG_MODULE "tandemd"
 #include "b2b.h"
 #include "cfg.h"
+#include "db/db.h"
 #include "stack/log.h"
 
 #define MAX_OVERRIDES 128
@@ -37,7 +40,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tandemd -c tandem.conf [-o section.key=value]...\n"
-		   "       tandemd -t -c tandem.conf   (check the config)\n");
+		   "       tandemd -t -c tandem.conf   (check the config)\n"
+		   "       tandemd -m -c tandem.conf   (migrate the database "
+		   "schema of db.dsn)\n");
 }
 
 /* The file, then the overrides in order, then the cross-key checks. */
@@ -137,12 +142,40 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	free(c);
 }
 
+/* -m: bring the database of db.dsn to the embedded schema version. */
 static int
-parse_args(struct daemon *d, int argc, char **argv, bool *check)
+migrate(const struct cfg *c)
+{
+	char err[512];
+	int applied = 0, rc = 0;
+	PGconn *pg;
+
+	if (!c->db_dsn[0]) {
+		fprintf(stderr, "tandemd: -m needs db.dsn\n");
+		return 2;
+	}
+	pg = PQconnectdb(c->db_dsn);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "tandemd: database: %s", PQerrorMessage(pg));
+		rc = 1;
+	} else if (db_migrate(pg, &applied, err, sizeof(err))) {
+		fprintf(stderr, "tandemd: migration failed: %s\n", err);
+		rc = 1;
+	} else {
+		printf("tandemd: schema at version %d (%d migration(s) "
+		       "applied)\n",
+		       db_schema_version(), applied);
+	}
+	PQfinish(pg);
+	return rc;
+}
+
+static int
+parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig)
 {
 	int o;
 
-	while ((o = getopt(argc, argv, "c:o:th")) != -1) {
+	while ((o = getopt(argc, argv, "c:o:tmh")) != -1) {
 		switch (o) {
 		case 'c':
 			d->conf_path = optarg;
@@ -156,6 +189,9 @@ parse_args(struct daemon *d, int argc, char **argv, bool *check)
 			break;
 		case 't':
 			*check = true;
+			break;
+		case 'm':
+			*mig = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -195,8 +231,8 @@ main(int argc, char **argv)
 	static struct daemon d;
 	enum log_level lvl = LOG_L_INFO;
 	char err[512];
-	bool check = false;
-	int rc = parse_args(&d, argc, argv, &check);
+	bool check = false, mig = false;
+	int rc = parse_args(&d, argc, argv, &check, &mig);
 
 	if (rc)
 		return rc;
@@ -204,6 +240,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "tandemd: %s\n", err);
 		return 2;
 	}
+	if (mig)
+		return migrate(&d.cfg);
 	if (check) {
 		printf("tandemd: configuration OK\n");
 		return 0;
