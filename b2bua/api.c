@@ -47,9 +47,8 @@ api_destroy(void *obj)
 			close(a->stop_fd[i]);
 }
 
-/* "host:port", "[v6]:port", ":port" or "port"; host must be numeric. */
-static int
-parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+int
+api_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
 {
 	char host[64] = "127.0.0.1";
 	const char *ps = s, *colon;
@@ -103,7 +102,7 @@ listen_socket(const char *listen_addr, int *fdp, uint16_t *portp)
 	socklen_t sl;
 	int fd, on = 1, err;
 
-	err = parse_listen(listen_addr, &ss, &sl);
+	err = api_addr_parse(listen_addr, &ss, &sl);
 	if (err)
 		return err;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

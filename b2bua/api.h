@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct api;
 struct api_metrics;
@@ -73,6 +74,12 @@ struct api_ops {
  */
 int api_start(struct api **ap, const char *listen, const char *token,
 	      const struct api_ops *ops, void *arg);
+/*
+ * Parse a listen or connect address: "host:port", "[v6]:port", ":port" or
+ * "port" (host 127.0.0.1); host must be a numeric IPv4 or IPv6 address.
+ * Returns 0 or EINVAL. Shared with tandemctl so both read -a the same.
+ */
+int api_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sl);
 /* The bound port (useful after port 0). */
 uint16_t api_port(const struct api *a);
 /* Stop serving (open connections are closed), join the thread, free a.
