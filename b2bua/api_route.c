@@ -136,6 +136,8 @@ reply_errno(struct api_req *q, int err)
 		   : err == EAGAIN		     ? 503
 						     : 500;
 
+	if (code >= 500)
+		LOG_WARN("%s: %s", evhttp_request_get_uri(q->r), strerror(err));
 	reply_error(q, code,
 		    code == 404 && q->id ? "no such call" : strerror(err));
 }

@@ -245,6 +245,9 @@ test_actions(const char *a, struct fake *fk)
 	CHECK(r.rc == 1, &r);
 	CHECK(!strcmp(r.err, "tandemctl: hangup: no such call (HTTP 404)\n"),
 	      &r);
+	/* Any Call-ID survives the path: tandemctl encodes, the API decodes. */
+	ctl(&r, NULL, "-a", a, "hangup", "x/y z+%@h", NULL);
+	CHECK(r.rc == 1 && !strcmp(fk->id, "x/y z+%@h"), &r);
 	ctl(&r, NULL, "-a", a, "reload", NULL);
 	CHECK(r.rc == 0 && !strcmp(r.out, "reloaded\n"), &r);
 	ctl(&r, NULL, "-a", a, "health", NULL);
@@ -348,6 +351,24 @@ test_token(struct fake *fk)
 	api_stop(srv);
 }
 
+/* -a [::1]:port, when the machine has IPv6 loopback. */
+static void
+test_ipv6(struct fake *fk)
+{
+	struct api *srv;
+	struct run r;
+	char a[48];
+
+	if (api_start(&srv, "[::1]:0", NULL, &ops, fk)) {
+		printf("api_it: no ::1 here, IPv6 case skipped\n");
+		return;
+	}
+	snprintf(a, sizeof(a), "[::1]:%u", api_port(srv));
+	ctl(&r, NULL, "-a", a, "health", NULL);
+	CHECK(r.rc == 0 && !strcmp(r.out, "ok\n"), &r);
+	api_stop(srv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -371,6 +392,7 @@ main(int argc, char **argv)
 	api_stop(srv);
 	test_unreachable();
 	test_token(&fk);
+	test_ipv6(&fk);
 	printf("api_it: %s (%d failures)\n", failures ? "FAIL" : "ok",
 	       failures);
 	return failures ? 1 : 0;

@@ -637,6 +637,82 @@ test_start_args(void)
 	}
 }
 
+static json_t *
+null_json(void *arg)
+{
+	return NULL;
+}
+
+static int
+busy_hangup(void *arg, const char *id, const char *reason)
+{
+	return EBUSY;
+}
+
+static int
+eio(void *arg)
+{
+	return EIO;
+}
+
+static int
+again_drain(void *arg, bool on)
+{
+	return EAGAIN;
+}
+
+/* An op that fails: its errno becomes the status, with a JSON body. */
+static void
+test_op_failures(void)
+{
+	static const struct api_ops bad = {
+		.stats = null_json,
+		.trunks = null_json,
+		.hangup = busy_hangup,
+		.reload = eio,
+		.drain = again_drain,
+	};
+	struct resp r;
+
+	CU_ASSERT_EQUAL_FATAL(api_start(&srv, "127.0.0.1:0", NULL, &bad, NULL),
+			      0);
+	CU_ASSERT_EQUAL(http("GET", "/stats", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 500);
+	CU_ASSERT_STRING_EQUAL(jerr(&r), "stats unavailable");
+	CU_ASSERT_EQUAL(http("GET", "/trunks", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 500);
+	CU_ASSERT_EQUAL(http("DELETE", "/calls/x", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 409);
+	CU_ASSERT_STRING_EQUAL(jerr(&r), strerror(EBUSY));
+	CU_ASSERT_EQUAL(http("POST", "/reload", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 500);
+	CU_ASSERT_STRING_EQUAL(jerr(&r), strerror(EIO));
+	CU_ASSERT_EQUAL(http("POST", "/undrain", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 503);
+	CU_ASSERT_EQUAL(http("GET", "/calls/x", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 501);
+	CU_ASSERT_STRING_EQUAL(jerr(&r), "not implemented");
+	api_stop(srv);
+	srv = NULL;
+}
+
+/* A declared length beyond libevent's cap is refused (413) before the
+   body is read; the connection is not kept waiting for it. */
+static void
+test_body_cap(void)
+{
+	static const char req[] = "DELETE /calls/a1@host HTTP/1.1\r\n"
+				  "Host: x\r\nContent-Length: 10000000\r\n"
+				  "Connection: close\r\n\r\n{";
+	struct resp r;
+
+	server_start(NULL);
+	CU_ASSERT_EQUAL(http_raw(api_port(srv), req, sizeof(req) - 1, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 413);
+	CU_ASSERT_EQUAL(fk.hangups, 0);
+	server_stop();
+}
+
 void test_api_register(void);
 
 void
@@ -652,4 +728,6 @@ test_api_register(void)
 	TU_ADD(s, test_metrics_helpers);
 	TU_ADD(s, test_concurrent);
 	TU_ADD(s, test_start_args);
+	TU_ADD(s, test_op_failures);
+	TU_ADD(s, test_body_cap);
 }
