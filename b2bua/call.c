@@ -89,6 +89,8 @@ disposition(const struct call *c)
 {
 	if (c->t_answer)
 		return "answered";
+	if (c->refused)
+		return "rejected";
 	if (c->a_status == 487)
 		return "cancelled";
 	if (c->a_status == 486 || c->a_status == 600)
@@ -238,6 +240,7 @@ route(struct call *c, const struct tp_recv *src)
 	if (v->status) {
 		atomic_fetch_add_explicit(&bw->b2b->st.rejected, 1,
 					  memory_order_relaxed);
+		c->refused = true;
 		a_fail(c, v->status, v->reason, NULL);
 		return EPERM;
 	}

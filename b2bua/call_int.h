@@ -58,6 +58,7 @@ struct call {
 	bool ack_wait[LEG_COUNT]; /* leg waits for ua_sess_ack() with the
 				     answer the other leg's ACK brings */
 	bool counted;		  /* in b2b active */
+	bool refused;		  /* refused by policy */
 	enum call_hangup hangup;
 	uint16_t a_status;
 	char a_reason[64];
