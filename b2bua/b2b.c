@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LOG_MODULE "b2b"
 #include "call.h"
@@ -13,7 +14,7 @@
 #include "stack/mem.h"
 #include "stack/sdp.h"
 
-#define TICK_MS 200
+#define TICK_MS 100
 
 static int
 on_send(const struct txn_dest *d, const char *buf, size_t len, void *arg)
@@ -36,10 +37,55 @@ on_invite(struct ua *ua, struct ua_sess *s, const struct sip_msg *inv,
 }
 
 static void
+answer_query(struct b2b_worker *bw)
+{
+	struct b2b *b = bw->b2b;
+	unsigned i = sipw_index(bw->w);
+
+	pthread_mutex_lock(&b->q_lock);
+	if (b->q[i]) {
+		call_query(bw, b->q[i]);
+		b->q[i]->done = true;
+		b->q[i] = NULL;
+		pthread_cond_broadcast(&b->q_cond);
+	}
+	pthread_mutex_unlock(&b->q_lock);
+}
+
+int
+b2b_query(struct b2b *b, unsigned i, struct b2b_query *q)
+{
+	struct timespec ts;
+	int err = 0;
+
+	if (i >= b->nw || !atomic_load(&b->bw[i].started))
+		return EAGAIN;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	pthread_mutex_lock(&b->q_lock);
+	while (b->q[i] && !err) /* another question is waiting */
+		err = pthread_cond_timedwait(&b->q_cond, &b->q_lock, &ts);
+	if (!err) {
+		q->done = false;
+		b->q[i] = q;
+		while (!q->done && !err)
+			err = pthread_cond_timedwait(&b->q_cond, &b->q_lock,
+						     &ts);
+		if (!q->done) {
+			b->q[i] = NULL;
+			err = ETIMEDOUT;
+		}
+	}
+	pthread_mutex_unlock(&b->q_lock);
+	return err ? ETIMEDOUT : 0;
+}
+
+static void
 on_tick(void *arg)
 {
 	struct b2b_worker *bw = arg;
 
+	answer_query(bw);
 	if (atomic_load_explicit(&bw->b2b->hangup_all, memory_order_relaxed) &&
 	    bw->calls)
 		call_hangup_all(bw);
@@ -81,7 +127,10 @@ worker_init(struct b2b_worker *bw)
 	if (err)
 		return err;
 	tmr_init(&bw->tick);
-	return tmr_start(&bw->tick, sipw_tmr(bw->w), TICK_MS, on_tick, bw);
+	err = tmr_start(&bw->tick, sipw_tmr(bw->w), TICK_MS, on_tick, bw);
+	if (!err)
+		atomic_store(&bw->started, true);
+	return err;
 }
 
 static void
@@ -143,6 +192,8 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 	if (!b)
 		return ENOMEM;
 	b->cfg = *cfg;
+	pthread_mutex_init(&b->q_lock, NULL);
+	pthread_cond_init(&b->q_cond, NULL);
 	snprintf(b->host, sizeof(b->host), "%s", cfg->listen);
 	sipw_conf_default(&sc);
 	sc.nworkers = cfg->workers;
@@ -209,6 +260,8 @@ b2b_free(struct b2b *b)
 	b->g = mem_deref(b->g);
 	b->relay = mem_deref(b->relay);
 	bpol_stop(b->pol);
+	pthread_cond_destroy(&b->q_cond);
+	pthread_mutex_destroy(&b->q_lock);
 	free(b);
 }
 

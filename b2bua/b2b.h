@@ -29,6 +29,7 @@ struct call;
    cmd_lock from any thread). */
 struct b2b_worker {
 	struct b2b *b2b;	  /* weak: owns us */
+	atomic_bool started;	  /* worker_init done: the tick runs */
 	struct sipw *w;		  /* weak: the signaling worker */
 	struct ua *ua;		  /* ref: made on the worker's thread at its
 				     first message */
@@ -61,8 +62,25 @@ struct b2b_stats {
 	atomic_int_fast64_t active;	    /* calls alive now */
 };
 
+/* A question from another thread (the management API) answered by one
+   worker at its next tick, under b2b.q_lock. */
+enum b2b_qkind { B2B_Q_LIST, B2B_Q_SHOW, B2B_Q_HANGUP };
+struct b2b_query {
+	enum b2b_qkind kind;
+	const char *trunk, *number, *state; /* LIST filters, or NULL */
+	const char *id;			    /* SHOW, HANGUP */
+	const char *reason;		    /* HANGUP, or NULL */
+	void *out;			    /* json_t *: LIST appends to it,
+					       SHOW sets it */
+	int err;
+	bool done;
+};
+
 struct b2b {
 	struct cfg cfg; /* read-only once the workers run */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cond;
+	struct b2b_query *q[SIPW_MAX]; /* per worker, or NULL */
 	struct sipw_group *g;
 	struct relay_ctx *relay; /* NULL: media not relayed */
 	struct bpol *pol;
@@ -92,6 +110,13 @@ void b2b_drain(struct b2b *b, bool on);
 void b2b_hangup_all(struct b2b *b);
 /* SIGHUP: what can change live (the static policy). */
 int b2b_reload(struct b2b *b, const struct cfg *cfg, char *err, size_t errsz);
+/*
+ * Ask worker i (any thread but the workers'): it answers at its next
+ * tick (<= 100 ms). Returns 0 (q->err holds the answer's error),
+ * EAGAIN when the worker has not started (no call can be there), or
+ * ETIMEDOUT.
+ */
+int b2b_query(struct b2b *b, unsigned i, struct b2b_query *q);
 /* The port SIP listens on. */
 uint16_t b2b_port(const struct b2b *b);
 

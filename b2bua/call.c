@@ -123,8 +123,8 @@ log_media(const struct call *c)
 
 /* Both legs over: account, log the summary, release on the next tick
    (never inside a UA callback). */
-static void
-maybe_done(struct call *c)
+void
+call_maybe_done(struct call *c)
 {
 	struct b2b *b = c->bw->b2b;
 
@@ -187,6 +187,9 @@ call_leg_end(struct call *c, int leg, uint16_t cause, const char *text)
 		snprintf(hdr, sizeof(hdr),
 			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", cause,
 			 text ? text : "");
+	else if (text)
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: Q.850;cause=16;text=\"%s\"\r\n", text);
 	else
 		snprintf(hdr, sizeof(hdr), "Reason: Q.850;cause=16\r\n");
 	if (ua_sess_end(c->leg[leg], 0, hdr) == EALREADY)
@@ -528,7 +531,7 @@ b_failed(struct call *c, const struct ua_event *ev)
 	LOGP_INFO(c->id, "attempt %u failed: %u %s%s", c->natt, st, ph,
 		  c->noanswer ? " (no answer)" : "");
 	if (c->stop || c->a_final) {
-		maybe_done(c);
+		call_maybe_done(c);
 		return;
 	}
 	if (c->noanswer) {
@@ -551,7 +554,7 @@ b_failed(struct call *c, const struct ua_event *ev)
 	if (!is_failover(c, ev->status, ev->msg == NULL))
 		c->cur = c->ntg; /* final for the call: no further target */
 	attempt_next(c, st, ph);
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 /* One leg's dialog is over (BYE either way, or no ACK): end the other. */
@@ -575,7 +578,7 @@ leg_ended(struct call *c, int leg, const struct ua_event *ev)
 		else
 			call_leg_end(c, other, 0, NULL);
 	}
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 static void
@@ -643,7 +646,7 @@ a_cancelled(struct call *c, const struct ua_event *ev)
 		reason_of(ev->msg, hdr, sizeof(hdr));
 		(void)ua_sess_end(c->leg[LEG_B], 0, hdr);
 	}
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 static void
@@ -780,7 +783,7 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	}
 	attempt_next(c, 503, "Service Unavailable");
 out:
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 void
@@ -796,7 +799,7 @@ call_hangup_all(struct b2b_worker *bw)
 		set_state(c, CALL_S_TERMINATING);
 		call_leg_end(c, LEG_B, 503, "Service Shutting Down");
 		call_leg_end(c, LEG_A, 503, "Service Shutting Down");
-		maybe_done(c);
+		call_maybe_done(c);
 	}
 }
 

@@ -38,4 +38,7 @@ void call_hangup_all(struct b2b_worker *bw);
    (shutdown after the drain). */
 void call_drop_all(struct b2b_worker *bw);
 
+/* Answer a management query on bw's thread (b2b_query). */
+void call_query(struct b2b_worker *bw, struct b2b_query *q);
+
 #endif

@@ -87,6 +87,8 @@ int call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */
 void call_relay_event(struct call *c, int from, const struct ua_event *ev);
+/* Both legs over: account, log, release on the next tick. */
+void call_maybe_done(struct call *c);
 /* End leg `leg` (BYE / CANCEL / final response) with Reason. */
 void call_leg_end(struct call *c, int leg, uint16_t cause, const char *text);
 

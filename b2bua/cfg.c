@@ -324,6 +324,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 		if (!strcmp(key, "listen"))
 			return parse_str(v, c->api_listen,
 					 sizeof(c->api_listen));
+		if (!strcmp(key, "token"))
+			return parse_str(v, c->api_token, sizeof(c->api_token));
 		return "unknown key";
 	}
 	return "unknown section";

@@ -63,6 +63,7 @@ struct cfg {
 			     static [route.*] table of this file */
 	/* [api] */
 	char api_listen[64]; /* management API address:port; "" = off */
+	char api_token[128]; /* bearer token; "" = none */
 	/* [route.*] */
 	struct cfg_route routes[CFG_MAX_ROUTES];
 	unsigned nroutes;

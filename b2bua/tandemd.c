@@ -16,6 +16,7 @@
 
 #define LOG_MODULE "tandemd"
 #include "b2b.h"
+#include "b2b_api.h"
 #include "cfg.h"
 #include "db/db.h"
 #include "stack/log.h"
@@ -30,6 +31,7 @@ struct daemon {
 	unsigned nov;
 	struct cfg cfg;
 	struct b2b *b2b;
+	struct api *api;
 	struct event_base *base;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	uint64_t drain_ms; /* elapsed since SIGTERM */
@@ -256,7 +258,13 @@ main(int argc, char **argv)
 		LOG_ERR("%s", err);
 		return 1;
 	}
+	if (b2b_api_start(d.b2b, &d.api, err, sizeof(err))) {
+		LOG_ERR("%s", err);
+		b2b_free(d.b2b);
+		return 1;
+	}
 	if (b2b_start(d.b2b)) {
+		api_stop(d.api);
 		LOG_ERR("cannot start the signaling workers");
 		b2b_free(d.b2b);
 		return 1;
@@ -265,8 +273,11 @@ main(int argc, char **argv)
 		 d.cfg.listen, b2b_port(d.b2b), d.b2b->nw,
 		 d.cfg.media ? "relayed" : "not relayed",
 		 d.cfg.db_dsn[0] ? "database" : "static");
+	if (d.api)
+		LOG_INFO("management API on port %u", api_port(d.api));
 	rc = run(&d) ? 1 : 0;
 	print_stats(d.b2b);
+	api_stop(d.api);
 	LOG_INFO("stopped");
 	b2b_free(d.b2b);
 	if (d.ev_drain)
