@@ -147,8 +147,8 @@ struct cdr_stats {
 	uint64_t replayed;	  /* read from a previous run's spool */
 	uint64_t torn_skipped;	  /* incomplete records at a spool end */
 	uint64_t corrupt_skipped; /* bad CRC/framing inside a spool file */
-	uint64_t rejected;	  /* refused by the database (bad data):
-				     logged and skipped */
+	uint64_t rejected;	  /* refused by the database as bad data:
+				     logged, kept in spool_dir/rejected.cdr */
 	uint64_t db_errors;	  /* failed connects or batches */
 	uint64_t spool_errors;	  /* failed spool writes (retried) */
 	uint64_t batches;	  /* committed transactions */

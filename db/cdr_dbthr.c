@@ -144,6 +144,25 @@ open_seg(struct cdr_writer *w)
 	return w->rd_fd < 0 ? errno : 0;
 }
 
+/* A record the database refuses is kept, framed like the spool, in
+   CDR_REJECTED_FILE for an operator: never silently dropped. */
+static void
+keep_rejected(struct cdr_writer *w, const struct cdr_rec *r)
+{
+	uint8_t f[CDR_FRAME_MAX];
+	char path[4200];
+	size_t n = cdr_frame_encode(r, f);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, CDR_REJECTED_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, f, n) != (ssize_t)n || fdatasync(fd) != 0)
+		LOG_ERR("spool %s: %s: %s", w->dir, CDR_REJECTED_FILE,
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Insert the parsed batch and commit the cursor. A batch the database
    refuses as data (not as an outage) is retried one record at a time so
    that only the bad record itself is dropped, with an error line. */
@@ -163,8 +182,9 @@ insert(struct cdr_writer *w, struct cdr_pg *pg, const struct batch *b)
 	}
 	if (ret == EBADMSG) {
 		cdr_id_text(w->recs[0].id, id);
-		LOG_ERR("CDR %s refused by the database and skipped: %s", id,
-			err);
+		LOG_ERR("CDR %s refused by the database (%s): moved to %s/%s",
+			id, err, w->dir, CDR_REJECTED_FILE);
+		keep_rejected(w, &w->recs[0]);
 		commit(w, b, 0, 1);
 	} else if (ret) {
 		LOG_WARN("database: %s", err);

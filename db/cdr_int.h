@@ -41,6 +41,9 @@ enum cdr_frame_res cdr_frame_next(const uint8_t *p, size_t n, struct cdr_rec *r,
 
 /* ---- spool files (cdr_spool.c) ------------------------------------- */
 
+/* Records the database refused as data, in spool framing. */
+#define CDR_REJECTED_FILE "rejected.cdr"
+
 /* A place in the spool: segment number and byte offset in it. */
 struct cdr_pos {
 	uint64_t seg;

@@ -336,7 +336,8 @@ cdr_pg_open(struct cdr_pg **pgp, const char *dsn, char *err, size_t errsz)
 	}
 	PQclear(PQexec(pg->c, "SET client_min_messages = warning"));
 	ret = run(pg->c,
-		  "CREATE TEMP TABLE cdr_in (LIKE cdr) ON COMMIT DELETE ROWS",
+		  "CREATE TEMP TABLE cdr_in ON COMMIT DELETE ROWS AS "
+		  "SELECT " COLS " FROM cdr WITH NO DATA",
 		  "staging table", err, errsz, NULL);
 	if (!ret)
 		ret = ensure_month(pg, month_of(now), err, errsz);

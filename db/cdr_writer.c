@@ -265,7 +265,12 @@ spool_open(struct cdr_writer *w)
 		left += sz;
 	}
 	free(segs);
-	w->live_seg = (last > w->rd.seg ? last : w->rd.seg) + 1;
+	if (w->rd.seg > last) { /* its file is gone (or none yet) */
+		w->rd.off = 0;
+		w->live_seg = w->rd.seg;
+	} else {
+		w->live_seg = last + 1;
+	}
 	w->first_seg = w->live_seg;
 	w->bytes_in = left;
 	if (left)
