@@ -171,7 +171,16 @@ insert(struct cdr_writer *w, struct cdr_pg *pg, const struct batch *b)
 {
 	char err[512], id[CDR_ID_TEXT_SZ];
 	uint64_t ins = 0;
-	int ret = cdr_pg_insert(pg, w->recs, b->n, &ins, err, sizeof(err));
+	bool idem = w->idem || w->rd.seg < w->first_seg;
+	int ret =
+		cdr_pg_insert(pg, w->recs, b->n, idem, &ins, err, sizeof(err));
+
+	if (ret == EEXIST) /* some are in: the idempotent way */
+		ret = cdr_pg_insert(pg, w->recs, b->n, true, &ins, err,
+				    sizeof(err));
+	/* After a failure the outcome of the batch is unknown (a COMMIT may
+	   have gone through): retry it the idempotent way. */
+	w->idem = ret != 0;
 
 	if (ret == EBADMSG && b->n > 1) {
 		LOG_WARN("batch of %zu CDR(s) refused (%s): inserting them "

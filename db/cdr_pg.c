@@ -259,26 +259,36 @@ set_err(char *err, size_t errsz, const char *what, PGconn *c)
 		snprintf(err, errsz, "%s: %.*s", what, (int)n, m);
 }
 
-/* Run sql; 0, or EBADMSG for SQLSTATE classes 22/23 (the data), else
-   EIO. */
+/* A failed statement's SQLSTATE as our errno: EEXIST for a unique
+   violation (the row is in already), EBADMSG for the other data errors
+   (classes 22 and 23) while the connection is fine, else EIO. */
+static int
+classify(PGconn *c, const PGresult *r)
+{
+	const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	if (!code || PQstatus(c) != CONNECTION_OK)
+		return EIO;
+	if (!strcmp(code, "23505"))
+		return EEXIST;
+	if (!strncmp(code, "22", 2) || !strncmp(code, "23", 2))
+		return EBADMSG;
+	return EIO;
+}
+
+/* Run sql; 0 or classify()'s errno. */
 static int
 run(PGconn *c, const char *sql, const char *what, char *err, size_t errsz,
     PGresult **rp)
 {
 	PGresult *r = PQexec(c, sql);
 	ExecStatusType st = PQresultStatus(r);
-	const char *code;
 	int ret = 0;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 	    st != PGRES_COPY_IN) {
-		code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		set_err(err, errsz, what, c);
-		ret = code && PQstatus(c) == CONNECTION_OK &&
-				      (!strncmp(code, "22", 2) ||
-				       !strncmp(code, "23", 2))
-			      ? EBADMSG
-			      : EIO;
+		ret = classify(c, r);
 	}
 	if (rp && !ret)
 		*rp = r;
@@ -363,15 +373,16 @@ cdr_pg_close(struct cdr_pg *pg)
 	free(pg);
 }
 
-/* COPY the prepared lines into cdr_in (inside the open transaction). */
+/* COPY the prepared lines into table. */
 static int
-copy_in(struct cdr_pg *pg, char *err, size_t errsz)
+copy_in(struct cdr_pg *pg, const char *table, char *err, size_t errsz)
 {
+	char sql[sizeof(COLS) + 64];
 	PGresult *r;
 	int ret;
 
-	ret = run(pg->c, "COPY cdr_in (" COLS ") FROM STDIN", "copy", err,
-		  errsz, NULL);
+	snprintf(sql, sizeof(sql), "COPY %s (" COLS ") FROM STDIN", table);
+	ret = run(pg->c, sql, "copy", err, errsz, NULL);
 	if (ret)
 		return ret;
 	if (PQputCopyData(pg->c, pg->buf.p, (int)pg->buf.len) != 1 ||
@@ -381,40 +392,24 @@ copy_in(struct cdr_pg *pg, char *err, size_t errsz)
 	}
 	while ((r = PQgetResult(pg->c))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && !ret) {
-			const char *code =
-				PQresultErrorField(r, PG_DIAG_SQLSTATE);
-
 			set_err(err, errsz, "copy", pg->c);
-			ret = code && (!strncmp(code, "22", 2) ||
-				       !strncmp(code, "23", 2))
-				      ? EBADMSG
-				      : EIO;
+			ret = classify(pg->c, r);
 		}
 		PQclear(r);
 	}
 	return ret;
 }
 
-int
-cdr_pg_insert(struct cdr_pg *pg, const struct cdr_rec *recs, size_t n,
-	      uint64_t *inserted, char *err, size_t errsz)
+/* Idempotent: COPY into the staging table, then INSERT .. ON CONFLICT
+   DO NOTHING, in one transaction. */
+static int
+insert_idem(struct cdr_pg *pg, uint64_t *inserted, char *err, size_t errsz)
 {
 	PGresult *r = NULL;
-	size_t i;
-	int ret = 0;
+	int ret = run(pg->c, "BEGIN", "begin", err, errsz, NULL);
 
-	*inserted = 0;
-	pg->buf.len = 0;
-	for (i = 0; i < n && !ret; i++)
-		ret = ensure_month(pg, month_of(recs[i].attempt_ms), err,
-				   errsz);
-	for (i = 0; i < n && !ret; i++)
-		ret = cdr_copy_line(&pg->buf, &recs[i]);
-	if (ret)
-		return ret;
-	ret = run(pg->c, "BEGIN", "begin", err, errsz, NULL);
 	if (!ret)
-		ret = copy_in(pg, err, errsz);
+		ret = copy_in(pg, "cdr_in", err, errsz);
 	if (!ret)
 		ret = run(pg->c,
 			  "INSERT INTO cdr (" COLS ") SELECT " COLS
@@ -427,6 +422,33 @@ cdr_pg_insert(struct cdr_pg *pg, const struct cdr_rec *recs, size_t n,
 	}
 	if (ret && PQstatus(pg->c) == CONNECTION_OK)
 		PQclear(PQexec(pg->c, "ROLLBACK"));
+	return ret;
+}
+
+int
+cdr_pg_insert(struct cdr_pg *pg, const struct cdr_rec *recs, size_t n,
+	      bool idem, uint64_t *inserted, char *err, size_t errsz)
+{
+	size_t i;
+	int ret = 0;
+
+	*inserted = 0;
+	pg->buf.len = 0;
+	for (i = 0; i < n && !ret; i++)
+		ret = ensure_month(pg, month_of(recs[i].attempt_ms), err,
+				   errsz);
+	for (i = 0; i < n && !ret; i++)
+		ret = cdr_copy_line(&pg->buf, &recs[i]);
+	if (ret)
+		return ret;
+	if (idem) {
+		ret = insert_idem(pg, inserted, err, errsz);
+	} else {
+		/* One COPY is one transaction: all rows or none. */
+		ret = copy_in(pg, "cdr", err, errsz);
+		if (!ret)
+			*inserted = n;
+	}
 	if (ret)
 		*inserted = 0;
 	return ret;

@@ -3,8 +3,10 @@
 -- never duplicates a row. Range-partitioned by month on attempt_at: a
 -- month is a table of its own (cdr_YYYYMM), old months are dropped with
 -- DETACH PARTITION + DROP TABLE, and queries bounded in time touch only
--- their months. The primary key must contain the partition key, hence
--- (id, attempt_at); id is a UUIDv7 whose time part is attempt_at anyway.
+-- their months. The primary key must contain the partition key: it is
+-- (attempt_at, id), which also serves every query by time, so no other
+-- time index is needed (each index costs about a tenth of the insert
+-- rate). id is a UUIDv7 whose time part is attempt_at anyway.
 
 CREATE TABLE cdr (
 	id             uuid NOT NULL,
@@ -50,7 +52,7 @@ CREATE TABLE cdr (
 	ba_jitter_us   integer NOT NULL DEFAULT 0,
 	ba_mos         smallint,
 	inserted_at    timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (id, attempt_at)
+	PRIMARY KEY (attempt_at, id)
 ) PARTITION BY RANGE (attempt_at);
 
 -- Rows of a month whose partition could not be made land here (never
@@ -58,8 +60,8 @@ CREATE TABLE cdr (
 -- empty.
 CREATE TABLE cdr_default PARTITION OF cdr DEFAULT;
 
--- The usual queries: a time range, a trunk's calls, a number's calls.
-CREATE INDEX cdr_attempt_at ON cdr (attempt_at);
+-- The usual queries: a time range (the primary key), a trunk's calls, a
+-- number's calls (as received: what a customer or carrier quotes).
 CREATE INDEX cdr_src_trunk ON cdr (src_trunk, attempt_at);
 CREATE INDEX cdr_dst_trunk ON cdr (dst_trunk, attempt_at);
 CREATE INDEX cdr_calling ON cdr (calling_in, attempt_at);
