@@ -266,8 +266,8 @@ step(struct cdr_writer *w, struct cdr_pg *pg)
 	      w->single ? 1 : w->cfg.batch_max, &b);
 	if (b.n)
 		return insert(w, pg, &b);
-	if (b.next_off == w->rd.off)
-		return finished ? ETIMEDOUT : EAGAIN;
+	if (b.next_off == w->rd.off) /* cannot happen on whole frames */
+		return ETIMEDOUT;
 	commit(w, &b, 0, 0); /* only skipped bytes */
 	return 0;
 }

@@ -247,14 +247,14 @@ cdr_copy_line(struct cdr_buf *b, const struct cdr_rec *r)
 
 /* ---- the connection ------------------------------------------------- */
 
+/* The first line of libpq's message only: the DETAIL lines that follow
+   may quote a whole row, numbers included, which logs must not carry. */
 static void
 set_err(char *err, size_t errsz, const char *what, PGconn *c)
 {
 	const char *m = PQerrorMessage(c);
-	size_t n = strlen(m);
+	size_t n = strcspn(m, "\n");
 
-	while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-		n--;
 	if (err && errsz)
 		snprintf(err, errsz, "%s: %.*s", what, (int)n, m);
 }
@@ -332,13 +332,19 @@ ensure_month(struct cdr_pg *pg, int m, char *err, size_t errsz)
 int
 cdr_pg_open(struct cdr_pg **pgp, const char *dsn, char *err, size_t errsz)
 {
+	/* Bounds on a dead network, so that the thread (and a stop) never
+	   waits forever; settings in dsn, which comes last, win. */
+	static const char *const kw[] = {
+		"connect_timeout",  "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "dbname",	       NULL};
+	const char *val[] = {"10", "30", "10", "3", dsn, NULL};
 	struct cdr_pg *pg = calloc(1, sizeof(*pg));
 	int64_t now = (int64_t)time(NULL) * 1000;
 	int ret = ENOMEM;
 
 	if (!pg)
 		return ENOMEM;
-	pg->c = PQconnectdb(dsn);
+	pg->c = PQconnectdbParams(kw, val, 1);
 	if (PQstatus(pg->c) != CONNECTION_OK) {
 		set_err(err, errsz, "connect", pg->c);
 		ret = EIO;
@@ -434,9 +440,14 @@ cdr_pg_insert(struct cdr_pg *pg, const struct cdr_rec *recs, size_t n,
 
 	*inserted = 0;
 	pg->buf.len = 0;
-	for (i = 0; i < n && !ret; i++)
-		ret = ensure_month(pg, month_of(recs[i].attempt_ms), err,
-				   errsz);
+	/* Each month met, and the one after it: partitions stay ahead. */
+	for (i = 0; i < n && !ret; i++) {
+		int m = month_of(recs[i].attempt_ms);
+
+		ret = ensure_month(pg, m, err, errsz);
+		if (!ret)
+			ret = ensure_month(pg, m + 1, err, errsz);
+	}
 	for (i = 0; i < n && !ret; i++)
 		ret = cdr_copy_line(&pg->buf, &recs[i]);
 	if (ret)

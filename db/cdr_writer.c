@@ -95,7 +95,7 @@ rotate(struct cdr_writer *w)
 /* Append w->out; on a short write cut the file back to whole frames so
    a later append never follows a partial frame. */
 static int
-spool_write(struct cdr_writer *w)
+spool_write(struct cdr_writer *w, bool quiet)
 {
 	size_t done = 0;
 	ssize_t k;
@@ -115,8 +115,9 @@ spool_write(struct cdr_writer *w)
 		if (done && ftruncate(w->seg_fd, (off_t)w->seg_len) != 0)
 			LOG_ERR("spool %s: ftruncate: %s", w->dir,
 				strerror(errno));
-		LOG_ERR("spool %s: write: %s (will retry)", w->dir,
-			strerror(err));
+		if (!quiet)
+			LOG_ERR("spool %s: write: %s (retrying every 200 ms)",
+				w->dir, strerror(err));
 		pthread_mutex_lock(&w->lock);
 		w->st.spool_errors++;
 		pthread_mutex_unlock(&w->lock);
@@ -186,7 +187,9 @@ spool_main(void *arg)
 		take_queue(w);
 		stop = w->stopping;
 		pthread_mutex_unlock(&w->lock);
-		if (w->out.len && !spool_write(w)) {
+		if (w->out.len && !spool_write(w, fails > 0)) {
+			if (fails)
+				LOG_INFO("spool %s: writing again", w->dir);
 			fails = 0;
 			if (!due)
 				due = cdr_now_ms() + w->cfg.fsync_ms;

@@ -2,7 +2,8 @@
    PostgreSQL (the pg fixture of tests/integration/pg.sh): 10,000 CDRs
    from two threads with their content checked, the same with PostgreSQL
    stopped and restarted in the middle, a writer killed with SIGKILL, a
-   spool with a torn tail and a corrupt record, and a full replay. */
+   spool with a torn tail and a corrupt record, a full replay, a refused
+   record and a partition made for a new month. */
 #include <dirent.h>
 #include <errno.h>
 #include <libpq-fe.h>
@@ -525,7 +526,10 @@ test_outage(const char *spool)
 	struct cdr_cfg cfg = cfg_for(spool, cdr_dsn);
 	struct cdr_writer *w = NULL;
 	struct cdr_stats st;
+	uint64_t *segs = NULL;
+	size_t nseg = 9;
 
+	cfg.segment_kb = 256; /* ~16 segments: rotation and deletion */
 	if (!recs || cdr_writer_start(&w, &cfg) != 0) {
 		CHECK(!"writer started");
 		free(recs);
@@ -540,6 +544,9 @@ test_outage(const char *spool)
 	       (unsigned long long)st.written,
 	       (unsigned long long)st.dup_skipped,
 	       (unsigned long long)st.db_errors);
+	CHECK(cdr_spool_list(spool, &segs, &nseg) == 0);
+	CHECK(nseg == 1); /* committed segments are gone */
+	free(segs);
 	cdr_writer_stop(w);
 	CHECK(check_rows("outage", recs, NULL) == N_CALLS);
 	CHECK(query_long("SELECT count(DISTINCT a_callid) FROM cdr WHERE "
@@ -695,6 +702,56 @@ out:
 	free(recs);
 }
 
+/* A record the database refuses (a CHECK constraint) costs that record
+   only, which is kept in rejected.cdr; a record of a far month gets its
+   own partition made on the fly. */
+static void
+test_rejected(const char *spool)
+{
+	struct cdr_rec *recs = gen_all("rej"), back;
+	struct cdr_cfg cfg = cfg_for(spool, cdr_dsn);
+	struct cdr_writer *w = NULL;
+	struct cdr_stats st;
+	uint8_t buf[CDR_FRAME_MAX];
+	char path[700], *want = calloc(N_CALLS, 1);
+	size_t used;
+	FILE *f;
+	int i, n = 50;
+
+	if (!recs || !want || cdr_writer_start(&w, &cfg) != 0) {
+		CHECK(!"setup");
+		goto out;
+	}
+	recs[20].duration_ms = -5;	       /* CHECK (duration_ms >= 0) */
+	recs[30].attempt_ms = 1935590400000LL; /* 2031-05-03 */
+	recs[30].end_ms = recs[30].attempt_ms + 1000;
+	for (i = 0; i < n; i++)
+		CHECK(cdr_submit(w, &recs[i]) == 0);
+	CHECK(wait_drained(w, 30000, &st) == 0);
+	CHECK(st.rejected == 1 && st.written == (uint64_t)n - 1);
+	cdr_writer_stop(w);
+	memset(want, 1, (size_t)n);
+	want[20] = 0;
+	CHECK(check_rows("rej", recs, want) == n - 1);
+	snprintf(path, sizeof(path), "%s/%s", spool, CDR_REJECTED_FILE);
+	f = fopen(path, "rb");
+	CHECK(f != NULL);
+	if (f) {
+		size_t len = fread(buf, 1, sizeof(buf), f);
+
+		CHECK(cdr_frame_next(buf, len, &back, &used) == CDR_F_OK);
+		CHECK(used == len && !memcmp(back.id, recs[20].id, 16));
+		fclose(f);
+	}
+	CHECK(query_long("SELECT count(*) FROM cdr_203105") == 1);
+	CHECK(query_long("SELECT count(*) FROM pg_class WHERE relname = "
+			 "'cdr_203106'") == 1);
+	CHECK(query_long("SELECT count(*) FROM cdr_default") == 0);
+out:
+	free(want);
+	free(recs);
+}
+
 static int
 setup_db(void)
 {
@@ -744,6 +801,8 @@ main(void)
 	test_kill(dir, "killdown", "host=127.0.0.1 port=1", 0);
 	snprintf(dir, sizeof(dir), "%s/torn", base);
 	test_torn(dir);
+	snprintf(dir, sizeof(dir), "%s/rejected", base);
+	test_rejected(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		failures++;
