@@ -179,7 +179,8 @@ int cdr_writer_start(struct cdr_writer **wp, const struct cdr_cfg *cfg);
  * Callable from any thread; never waits for the database or the disk,
  * only for a short mutex. Returns 0, EINVAL (NULL, or a disposition or
  * hang-up side out of range), ENOMEM (queue_max records are waiting for
- * the disk) or ESHUTDOWN (cdr_writer_stop has begun).
+ * the disk) or ESHUTDOWN (cdr_writer_stop has begun in another thread;
+ * once it has returned, w is gone and must not be used).
  */
 int cdr_submit(struct cdr_writer *w, const struct cdr_rec *r);
 

@@ -23,6 +23,8 @@ struct batch {
 	uint64_t torn;	   /* torn tail skipped (0 or 1) */
 	bool bad;	   /* still inside a corrupt region at next_off */
 	uint64_t bad_off;
+	uint64_t c_from, c_to; /* the last corrupt region that ended */
+	uint64_t t_from;       /* where the torn tail began */
 };
 
 static void
@@ -54,6 +56,25 @@ next_seg(struct cdr_writer *w)
 	unlink(path);
 }
 
+/* Say what was skipped: once, when the batch is committed. */
+static void
+log_skipped(const struct cdr_writer *w, const struct batch *b)
+{
+	if (b->corrupt)
+		LOG_WARN("spool %s: segment %llx: %llu corrupt region(s) "
+			 "skipped, the last at %llu..%llu",
+			 w->dir, (unsigned long long)w->rd.seg,
+			 (unsigned long long)b->corrupt,
+			 (unsigned long long)b->c_from,
+			 (unsigned long long)b->c_to);
+	if (b->torn)
+		LOG_WARN("spool %s: segment %llx: torn tail at %llu "
+			 "(%llu byte(s)) skipped",
+			 w->dir, (unsigned long long)w->rd.seg,
+			 (unsigned long long)b->t_from,
+			 (unsigned long long)(b->next_off - b->t_from));
+}
+
 /* Advance the cursor over a read batch whose n records are committed
    (inserted of them new, rejected refused), and count. */
 static void
@@ -62,6 +83,7 @@ commit(struct cdr_writer *w, const struct batch *b, uint64_t inserted,
 {
 	uint64_t adv = b->next_off - w->rd.off;
 
+	log_skipped(w, b);
 	w->rd.off = b->next_off;
 	w->bad = b->bad;
 	w->bad_off = b->bad_off;
@@ -103,11 +125,8 @@ parse(struct cdr_writer *w, size_t len, bool eof, size_t lim, struct batch *b)
 			continue;
 		}
 		if (b->bad) {
-			LOG_WARN("spool %s: segment %llx: corrupt data at "
-				 "%llu..%llu skipped",
-				 w->dir, (unsigned long long)w->rd.seg,
-				 (unsigned long long)b->bad_off,
-				 (unsigned long long)(w->rd.off + pos));
+			b->c_from = b->bad_off;
+			b->c_to = w->rd.off + pos;
 			b->corrupt++;
 			b->bad = false;
 		}
@@ -117,13 +136,7 @@ parse(struct cdr_writer *w, size_t len, bool eof, size_t lim, struct batch *b)
 	/* At the end of a finished segment, an incomplete frame or a corrupt
 	   region reaching the end is a torn tail (a write cut short). */
 	if (eof && b->n < lim && (pos < len || b->bad)) {
-		uint64_t start = b->bad ? b->bad_off : w->rd.off + pos;
-
-		LOG_WARN("spool %s: segment %llx: torn tail at %llu "
-			 "(%llu byte(s)) skipped",
-			 w->dir, (unsigned long long)w->rd.seg,
-			 (unsigned long long)start,
-			 (unsigned long long)(w->rd.off + len - start));
+		b->t_from = b->bad ? b->bad_off : w->rd.off + pos;
 		b->torn = 1;
 		b->bad = false;
 		pos = len;
@@ -165,22 +178,25 @@ keep_rejected(struct cdr_writer *w, const struct cdr_rec *r)
 
 /* Insert the parsed batch and commit the cursor. A batch the database
    refuses as data (not as an outage) is retried one record at a time so
-   that only the bad record itself is dropped, with an error line. */
+   that only the bad record itself is set aside (in CDR_REJECTED_FILE,
+   with an error line). */
 static int
 insert(struct cdr_writer *w, struct cdr_pg *pg, const struct batch *b)
 {
 	char err[512], id[CDR_ID_TEXT_SZ];
 	uint64_t ins = 0;
-	bool idem = w->idem || w->rd.seg < w->first_seg;
-	int ret =
-		cdr_pg_insert(pg, w->recs, b->n, idem, &ins, err, sizeof(err));
+	int ret = cdr_pg_insert(pg, w->recs, b->n, w->idem, &ins, err,
+				sizeof(err));
 
 	if (ret == EEXIST) /* some are in: the idempotent way */
 		ret = cdr_pg_insert(pg, w->recs, b->n, true, &ins, err,
 				    sizeof(err));
-	/* After a failure the outcome of the batch is unknown (a COMMIT may
-	   have gone through): retry it the idempotent way. */
-	w->idem = ret != 0;
+	/* Stay idempotent after a failure (the outcome is unknown: a COMMIT
+	   may have gone through) and while batches find rows already in (a
+	   replay of committed records); plain COPY again after a clean one.
+	   Only the batch in flight at a crash can be in already, unless the
+	   checkpoint was lost. */
+	w->idem = ret != 0 || ins < b->n;
 
 	if (ret == EBADMSG && b->n > 1) {
 		LOG_WARN("batch of %zu CDR(s) refused (%s): inserting them "
@@ -206,6 +222,27 @@ insert(struct cdr_writer *w, struct cdr_pg *pg, const struct batch *b)
 	return 0;
 }
 
+/* Open rd.seg and find where its data ends: the published length of the
+   live segment, the file size of a finished one. */
+static int
+seg_avail(struct cdr_writer *w, uint64_t *avail, bool *finished)
+{
+	struct stat sb;
+	int err;
+
+	pthread_mutex_lock(&w->lock);
+	*finished = w->rd.seg < w->live_seg;
+	*avail = w->live_len;
+	pthread_mutex_unlock(&w->lock);
+	err = open_seg(w);
+	if (!err && *finished) {
+		if (fstat(w->rd_fd, &sb) != 0)
+			return errno;
+		*avail = (uint64_t)sb.st_size;
+	}
+	return err;
+}
+
 /*
  * One step of the cursor: read what is there, insert, commit. Returns 0
  * after progress, EAGAIN when caught up with what the spool thread has
@@ -215,34 +252,23 @@ insert(struct cdr_writer *w, struct cdr_pg *pg, const struct batch *b)
 static int
 step(struct cdr_writer *w, struct cdr_pg *pg)
 {
-	uint64_t live_seg, avail;
+	uint64_t avail;
 	struct batch b;
-	struct stat sb;
 	bool finished;
 	ssize_t k;
-	int err;
+	int err = seg_avail(w, &avail, &finished);
 
-	pthread_mutex_lock(&w->lock);
-	live_seg = w->live_seg;
-	avail = w->live_len;
-	pthread_mutex_unlock(&w->lock);
-	finished = w->rd.seg < live_seg;
-	err = open_seg(w);
 	if (err == ENOENT && finished) {
 		LOG_WARN("spool %s: segment %llx missing, skipped", w->dir,
 			 (unsigned long long)w->rd.seg);
 		next_seg(w);
 		return 0;
 	}
-	if (!err && finished && fstat(w->rd_fd, &sb) != 0)
-		err = errno;
 	if (err) {
 		LOG_ERR("spool %s: segment %llx: %s", w->dir,
 			(unsigned long long)w->rd.seg, strerror(err));
 		return ETIMEDOUT;
 	}
-	if (finished)
-		avail = (uint64_t)sb.st_size;
 	if (w->rd.off >= avail) {
 		if (!finished)
 			return EAGAIN;

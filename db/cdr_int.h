@@ -139,7 +139,7 @@ struct cdr_writer {
 	bool bad;	      /* the cursor is inside a corrupt region */
 	uint64_t bad_off;     /* which began here */
 	uint64_t single;      /* records left to insert one at a time */
-	bool idem;	      /* the next batch may hold rows already in */
+	bool idem;	      /* insert the next batch idempotently */
 };
 
 uint64_t cdr_now_ms(void);

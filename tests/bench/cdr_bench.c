@@ -6,7 +6,8 @@
    PostgreSQL: $TANDEM_PG_DSN if set (its schema is migrated and its cdr
    table truncated!), else a throw-away cluster started with
    tests/integration/pg.sh in a temporary folder (as root it runs as
-   postgres) and stopped at the end. The spool goes to $TMPDIR or /tmp. */
+   postgres) and stopped at the end. The spool goes to $TMPDIR or /tmp.
+   CDR_BATCH=n sets the batch size (default 1000). */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -212,60 +213,46 @@ bench_codec(long n)
 	       (double)n / (now_s() - t0), len, ok);
 }
 
-int
-main(int argc, char **argv)
+/* 1. Spool only (the database is down): write rate, fdatasync
+   included. */
+static int
+bench_spool(struct cdr_cfg *cfg, long n, int64_t base)
 {
-	long n = argc > 1 ? atol(argv[1]) : 100000;
-	const char *env = getenv("TANDEM_PG_DSN"), *tmp = getenv("TMPDIR");
-	char pgdir[] = "/tmp/cdr_bench_pg.XXXXXX", spool[600], dsn[1200] = "";
-	int64_t base = (int64_t)time(NULL) * 1000 - 86400000LL;
 	struct cdr_writer *w = NULL;
-	struct cdr_cfg cfg = {0};
 	struct cdr_stats st;
-	double t0, ts, t;
-	char cmd[700];
+	double t0 = now_s(), ts, t;
 
-	if (env && *env)
-		snprintf(dsn, sizeof(dsn), "%s", env);
-	else if (start_cluster(pgdir, dsn, sizeof(dsn)) != 0)
-		return 1;
-	if (prepare_db(dsn) != 0)
-		goto out;
-	snprintf(spool, sizeof(spool), "%s/cdr_bench_spool.%d",
-		 tmp ? tmp : "/tmp", (int)getpid());
-	bench_codec(n);
-	cfg.spool_dir = spool;
-	cfg.node = "bench";
-	cfg.fsync_ms = 100;
-	cfg.batch_max =
-		getenv("CDR_BATCH") ? (unsigned)atoi(getenv("CDR_BATCH")) : 0;
-
-	/* 1. Spool only: the database is down. */
-	cfg.dsn = "host=127.0.0.1 port=1";
-	if (cdr_writer_start(&w, &cfg) != 0)
-		goto out;
-	t0 = now_s();
+	cfg->dsn = "host=127.0.0.1 port=1";
+	if (cdr_writer_start(&w, cfg) != 0)
+		return -1;
 	ts = submit(w, n, base);
 	wait_for(w, n, 0, &st);
+	cdr_writer_stop(w); /* the last fdatasync */
 	t = now_s() - t0;
-	cdr_writer_stop(w); /* fdatasync */
 	printf("spool write: %ld records in %.2f s: %.0f /s (%.1f MB/s); "
 	       "submit alone %.0f /s from 2 threads\n",
 	       n, t, (double)n / t, (double)st.spool_bytes / t / 1e6,
 	       (double)n / ts);
+	return 0;
+}
 
-	/* 2. Replay that spool into PostgreSQL. */
-	cfg.dsn = dsn;
-	t0 = now_s();
-	if (cdr_writer_start(&w, &cfg) != 0)
-		goto out;
+/* 2. Replay that spool into PostgreSQL, then 3. steady state: 2n more
+   submitted while the writer writes. */
+static int
+bench_db(struct cdr_cfg *cfg, const char *dsn, long n, int64_t base)
+{
+	struct cdr_writer *w = NULL;
+	struct cdr_stats st;
+	double t0 = now_s(), ts, t;
+
+	cfg->dsn = dsn;
+	if (cdr_writer_start(&w, cfg) != 0)
+		return -1;
 	wait_for(w, n, 1, &st);
 	t = now_s() - t0;
 	printf("replay: %llu rows in %.2f s: %.0f rows/s (%llu batches)\n",
 	       (unsigned long long)st.written, t, (double)st.written / t,
 	       (unsigned long long)st.batches);
-
-	/* 3. Steady state: submit while writing. */
 	t0 = now_s();
 	ts = submit(w, 2 * n, base + 2 * n);
 	wait_for(w, 3 * n, 1, &st);
@@ -276,11 +263,39 @@ main(int argc, char **argv)
 	       (unsigned long long)st.batches,
 	       (unsigned long long)st.dup_skipped);
 	cdr_writer_stop(w);
-out:
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 100000;
+	const char *env = getenv("TANDEM_PG_DSN"), *tmp = getenv("TMPDIR");
+	const char *batch = getenv("CDR_BATCH");
+	char pgdir[] = "/tmp/cdr_bench_pg.XXXXXX", spool[600], dsn[1200] = "";
+	int64_t base = (int64_t)time(NULL) * 1000 - 86400000LL;
+	struct cdr_cfg cfg = {0};
+	char cmd[700];
+	int ret = 1;
+
+	if (env && *env)
+		snprintf(dsn, sizeof(dsn), "%s", env);
+	else if (start_cluster(pgdir, dsn, sizeof(dsn)) != 0)
+		return 1;
+	snprintf(spool, sizeof(spool), "%s/cdr_bench_spool.%d",
+		 tmp ? tmp : "/tmp", (int)getpid());
+	cfg.spool_dir = spool;
+	cfg.node = "bench";
+	cfg.fsync_ms = 100;
+	cfg.batch_max = batch ? (unsigned)atoi(batch) : 0;
+	bench_codec(n);
+	if (prepare_db(dsn) == 0 && bench_spool(&cfg, n, base) == 0 &&
+	    bench_db(&cfg, dsn, n, base) == 0)
+		ret = 0;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);
 	if (system(cmd) != 0)
 		fprintf(stderr, "rm %s failed\n", spool);
 	if (!(env && *env))
 		stop_cluster(pgdir);
-	return 0;
+	return ret;
 }
