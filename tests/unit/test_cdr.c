@@ -400,6 +400,52 @@ test_writer_offline(void)
 	rm_dir(dir);
 }
 
+/* Checkpoint round trip; a damaged one is refused (the writer then
+   replays every segment); only segment names are listed, in order. */
+static void
+test_ckpt_list(void)
+{
+	char dir[] = "/tmp/test_cdr.XXXXXX", path[600];
+	struct cdr_pos a = {0x1234567890ull, 987654}, b = {0, 0};
+	uint64_t *segs = NULL;
+	size_t n = 0;
+	int fd = -1, fd2 = -1;
+	const char *names[] = {"0000000000000003.cdr",
+			       "000000000000000a.cdr",
+			       "0000000000000001.cdr",
+			       "checkpoint",
+			       "lock",
+			       "00000000000000zz.cdr",
+			       "1.cdr"};
+	size_t i;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	CU_ASSERT_EQUAL(cdr_ckpt_read(dir, &b), ENOENT);
+	CU_ASSERT_EQUAL(cdr_spool_lock(dir, &fd), 0);
+	CU_ASSERT_EQUAL(cdr_spool_lock(dir, &fd2), EBUSY);
+	CU_ASSERT_EQUAL_FATAL(cdr_ckpt_open(dir, &fd2), 0);
+	CU_ASSERT_EQUAL(cdr_ckpt_write(fd2, &a), 0);
+	CU_ASSERT_EQUAL(cdr_ckpt_read(dir, &b), 0);
+	CU_ASSERT(b.seg == a.seg && b.off == a.off);
+	CU_ASSERT_EQUAL(pwrite(fd2, "x", 1, 20), 1); /* torn/flipped */
+	CU_ASSERT_EQUAL(cdr_ckpt_read(dir, &b), EBADMSG);
+	close(fd2);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		fd2 = open(path, O_WRONLY | O_CREAT, 0600);
+		CU_ASSERT(fd2 >= 0);
+		if (fd2 >= 0)
+			close(fd2);
+	}
+	CU_ASSERT_EQUAL(cdr_spool_list(dir, &segs, &n), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT(n == 3 && segs[0] == 1 && segs[1] == 3 && segs[2] == 10);
+	free(segs);
+	CU_ASSERT_EQUAL(cdr_seg_create(dir, 3, &fd2), EEXIST);
+	close(fd);
+	rm_dir(dir);
+}
+
 void test_cdr_register(void);
 
 void
@@ -415,5 +461,6 @@ test_cdr_register(void)
 	TU_ADD(s, test_torn_tail);
 	TU_ADD(s, test_corrupt_middle);
 	TU_ADD(s, test_copy_line);
+	TU_ADD(s, test_ckpt_list);
 	TU_ADD(s, test_writer_offline);
 }
