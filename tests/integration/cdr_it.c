@@ -604,7 +604,7 @@ test_kill(const char *spool, const char *tag, const char *d, int min_written)
 	struct cdr_writer *w = NULL;
 	struct cdr_stats st;
 	char sql[256], *want = calloc(N_CALLS, 1), b;
-	int p[2], n = 5000, status;
+	int p[2], n = 5000, status, i;
 	long before;
 	pid_t pid;
 
@@ -625,6 +625,15 @@ test_kill(const char *spool, const char *tag, const char *d, int min_written)
 	kill(pid, SIGKILL);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* The killed writer's backend may still be finishing a COPY it had
+	   sent whole: count once it is gone. */
+	for (i = 0; i < 250 && query_long("SELECT count(*) FROM "
+					  "pg_stat_activity WHERE datname = "
+					  "'tandem_cdr' AND backend_type = "
+					  "'client backend' AND pid <> "
+					  "pg_backend_pid()") > 0;
+	     i++)
+		sleep_ms(20);
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM cdr WHERE a_callid LIKE '%s-%%'", tag);
 	before = query_long(sql);
