@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOG_MODULE "b2b"
 #include "call.h"
+#include "db/cdr.h"
 #include "media/relay.h"
 #include "policy.h"
 #include "stack/log.h"
@@ -181,6 +183,31 @@ relay_start(struct b2b *b, char *err, size_t errsz)
 	return e;
 }
 
+static int
+cdr_start(struct b2b *b, char *err, size_t errsz)
+{
+	const struct cfg *c = &b->cfg;
+	struct cdr_cfg cc = {0};
+	char host[64] = "";
+	int e;
+
+	cc.dsn = c->cdr_dsn[0] ? c->cdr_dsn : c->db_dsn;
+	if (!cc.dsn[0]) {
+		LOG_WARN("no cdr.dsn nor db.dsn: CDRs are not written");
+		return 0;
+	}
+	if (!c->node[0])
+		(void)gethostname(host, sizeof(host) - 1);
+	cc.node = c->node[0] ? c->node : host;
+	cc.spool_dir = c->cdr_spool;
+	cc.fsync_ms = c->cdr_fsync_ms;
+	e = cdr_writer_start(&b->cdr, &cc);
+	if (e)
+		snprintf(err, errsz, "CDR writer (spool %s): %s", cc.spool_dir,
+			 strerror(e));
+	return e;
+}
+
 int
 b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 {
@@ -222,6 +249,8 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 			goto fail;
 	}
 	e = bpol_start(&b->pol, cfg, err, errsz);
+	if (!e)
+		e = cdr_start(b, err, errsz);
 	if (e)
 		goto fail;
 	*bp = b;
@@ -259,6 +288,7 @@ b2b_free(struct b2b *b)
 	}
 	b->g = mem_deref(b->g);
 	b->relay = mem_deref(b->relay);
+	cdr_writer_stop(b->cdr); /* after the calls: their CDRs are in */
 	bpol_stop(b->pol);
 	pthread_cond_destroy(&b->q_cond);
 	pthread_mutex_destroy(&b->q_lock);

@@ -24,6 +24,7 @@ struct bpol;
 struct relay_ctx;
 struct sdp;
 struct call;
+struct cdr_writer;
 
 /* One worker's share: touched only on that worker's thread (cmd_* under
    cmd_lock from any thread). */
@@ -84,6 +85,7 @@ struct b2b {
 	struct sipw_group *g;
 	struct relay_ctx *relay; /* NULL: media not relayed */
 	struct bpol *pol;
+	struct cdr_writer *cdr; /* NULL: no CDR database configured */
 	unsigned nw;
 	struct b2b_worker bw[SIPW_MAX];
 	atomic_bool draining;	/* new calls get 503 */

@@ -146,6 +146,7 @@ call_maybe_done(struct call *c)
 		  c->t_answer ? (unsigned long long)(c->t_end - c->t_answer)
 			      : 0ULL);
 	log_media(c);
+	call_cdr(c);
 	tmr_start(&c->t_reap, sipw_tmr(c->bw->w), 0, on_reap, c);
 }
 
@@ -240,6 +241,7 @@ route(struct call *c, const struct tp_recv *src)
 		a_fail(c, 500, "Routing Failed", NULL);
 		return EINVAL;
 	}
+	c->src = v->src;
 	if (v->status) {
 		atomic_fetch_add_explicit(&bw->b2b->st.rejected, 1,
 					  memory_order_relaxed);
@@ -247,6 +249,7 @@ route(struct call *c, const struct tp_recv *src)
 		a_fail(c, v->status, v->reason, NULL);
 		return EPERM;
 	}
+	c->src = v->src;
 	for (i = 0; i < v->ntargets && i < POL_TARGETS_MAX; i++) {
 		c->tg[i].trunk = v->targets[i].trunk;
 		snprintf(c->tg[i].called, POL_NUM_MAX, "%s",
@@ -528,6 +531,7 @@ b_failed(struct call *c, const struct ua_event *ev)
 	c->done[LEG_B] = true;
 	c->att[c->natt - 1].status = st;
 	phrase_of(ev->msg, ph, sizeof(ph));
+	snprintf(c->b_reason, sizeof(c->b_reason), "%s", ph);
 	LOGP_INFO(c->id, "attempt %u failed: %u %s%s", c->natt, st, ph,
 		  c->noanswer ? " (no answer)" : "");
 	if (c->stop || c->a_final) {
@@ -677,9 +681,10 @@ on_a(struct ua_sess *s, const struct ua_event *ev, void *arg)
 /* ---- set-up --------------------------------------------------------- */
 
 static void
-reject(struct b2b_worker *bw, struct ua_sess *a, uint16_t st, const char *ph,
-       const char *hdrs)
+reject(struct b2b_worker *bw, struct ua_sess *a, const struct sip_msg *inv,
+       uint16_t st, const char *ph, const char *hdrs)
 {
+	call_cdr_refused(bw, inv, st, ph);
 	atomic_fetch_add_explicit(&bw->b2b->st.rejected_load, 1,
 				  memory_order_relaxed);
 	(void)ua_sess_answer(a, st, ph, hdrs, NULL, NULL, 0);
@@ -707,6 +712,8 @@ static void
 call_init(struct call *c, struct b2b_worker *bw, struct ua_sess *a,
 	  const struct sip_msg *inv)
 {
+	const struct sip_hdr *sh;
+
 	c->bw = bw;
 	snprintf(c->id, sizeof(c->id), "c%u-%llu", sipw_index(bw->w),
 		 (unsigned long long)++bw->seq);
@@ -719,6 +726,10 @@ call_init(struct call *c, struct b2b_worker *bw, struct ua_sess *a,
 	if (!c->called[0])
 		user_of(&inv->to.uri, c->called, sizeof(c->called));
 	user_of(&inv->from.uri, c->calling, sizeof(c->calling));
+	sh = sip_msg_hdr(inv, SIP_HDR_SESSION_ID);
+	if (sh && sh->val.l < sizeof(c->session_id))
+		snprintf(c->session_id, sizeof(c->session_id), "%.*s",
+			 (int)sh->val.l, sh->val.p);
 	if (pl_isset(&inv->from.dname) && !inv->from.dname_quoted &&
 	    inv->from.dname.l < sizeof(c->from_name))
 		snprintf(c->from_name, sizeof(c->from_name), "%.*s",
@@ -746,12 +757,12 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	int err;
 
 	if (atomic_load_explicit(&b->draining, memory_order_relaxed)) {
-		reject(bw, a, 503, "Draining", "Retry-After: 30\r\n");
+		reject(bw, a, inv, 503, "Draining", "Retry-After: 30\r\n");
 		return;
 	}
 	if (atomic_load_explicit(&b->st.active, memory_order_relaxed) >=
 	    (int64_t)b->cfg.max_calls) {
-		reject(bw, a, 503, "Too Many Calls", "Retry-After: 5\r\n");
+		reject(bw, a, inv, 503, "Too Many Calls", "Retry-After: 5\r\n");
 		return;
 	}
 	c = mem_zalloc(sizeof(*c), call_destroy);
@@ -810,6 +821,12 @@ call_drop_all(struct b2b_worker *bw)
 		struct call *c = bw->calls;
 
 		unlink_call(c);
+		if (c->state != CALL_S_ENDED) {
+			c->t_end = call_now_ms();
+			if (c->hangup == CALL_HUP_NONE)
+				c->hangup = CALL_HUP_TANDEM;
+			call_cdr(c);
+		}
 		if (c->counted)
 			atomic_fetch_sub_explicit(&bw->b2b->st.active, 1,
 						  memory_order_relaxed);

@@ -40,8 +40,11 @@ struct call {
 	bool done[LEG_COUNT];		/* the leg reports nothing more */
 	struct ua_sess *prev[CALL_PREV_MAX]; /* refs of finished attempts */
 	unsigned nprev;
-	struct relay_sess *rs; /* NULL: bodies pass unchanged */
-	struct pol_snap *snap; /* ref: targets borrow trunks from it */
+	struct relay_sess *rs;	     /* NULL: bodies pass unchanged */
+	struct pol_snap *snap;	     /* ref: targets borrow trunks from it */
+	const struct pol_trunk *src; /* the caller's trunk, from snap */
+	char session_id[72];	     /* RFC 7989, or "" */
+	char b_reason[64];	     /* last B-leg final reason phrase */
 	struct call_target tg[POL_TARGETS_MAX];
 	unsigned ntg, cur; /* cur: next target to try */
 	uint16_t failover[POL_FAILOVER_MAX];
@@ -87,6 +90,11 @@ int call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */
 void call_relay_event(struct call *c, int from, const struct ua_event *ev);
+/* The call's CDR to the writer (at its end). */
+void call_cdr(struct call *c);
+/* A CDR for an INVITE refused before a call existed (limits, drain). */
+void call_cdr_refused(struct b2b_worker *bw, const struct sip_msg *inv,
+		      uint16_t status, const char *phrase);
 /* Both legs over: account, log, release on the next tick. */
 void call_maybe_done(struct call *c);
 /* End leg `leg` (BYE / CANCEL / final response) with Reason. */

@@ -25,6 +25,8 @@ cfg_default(struct cfg *c)
 	c->max_duration_s = 14400;
 	c->drain_timeout_s = 30;
 	c->media = true;
+	snprintf(c->cdr_spool, sizeof(c->cdr_spool), "/var/spool/tandem");
+	c->cdr_fsync_ms = 100;
 	c->port_min = 30000;
 	c->port_max = 39999;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
@@ -289,6 +291,17 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 	}
 	if (!strcmp(sec, "media"))
 		return set_media(c, key, v);
+	if (!strcmp(sec, "cdr")) {
+		if (!strcmp(key, "dsn"))
+			return parse_str(v, c->cdr_dsn, sizeof(c->cdr_dsn));
+		if (!strcmp(key, "spool_dir"))
+			return parse_str(v, c->cdr_spool, sizeof(c->cdr_spool));
+		if (!strcmp(key, "node"))
+			return parse_str(v, c->node, sizeof(c->node));
+		if (!strcmp(key, "fsync_ms"))
+			return set_uint(&c->cdr_fsync_ms, v, 0, 60000);
+		return "unknown key";
+	}
 	if (!strcmp(sec, "db")) {
 		if (!strcmp(key, "dsn"))
 			return parse_str(v, c->db_dsn, sizeof(c->db_dsn));

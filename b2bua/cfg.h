@@ -61,6 +61,12 @@ struct cfg {
 	/* [db] */
 	char db_dsn[256]; /* libpq DSN of the policy database; "" = the
 			     static [route.*] table of this file */
+	/* [cdr] */
+	char cdr_dsn[256];     /* where CDRs go; "" = db.dsn; both empty:
+				  no CDRs */
+	char cdr_spool[256];   /* spool folder; /var/spool/tandem */
+	char node[64];	       /* node name in CDRs; "" = host name */
+	unsigned cdr_fsync_ms; /* spool fdatasync interval; 100 */
 	/* [api] */
 	char api_listen[64]; /* management API address:port; "" = off */
 	char api_token[128]; /* bearer token; "" = none */

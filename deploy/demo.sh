@@ -68,6 +68,11 @@ port_min = 31000
 port_max = 31999
 [db]
 dsn = $TANDEM_PG_DSN
+[cdr]
+spool_dir = $work/spool
+node = demo
+[api]
+listen = 127.0.0.1:18080
 [log]
 level = info
 EOT
@@ -141,6 +146,10 @@ echo "== what tandemd logged per call"
 grep -E "new call|attempt|answered|A-leg: |end:|media " "$work/tandemd.log" |
 	sed -e 's/^[^ ]* //' | head -n 60
 
+echo
+echo "== tandemctl stats (management API on 127.0.0.1:18080)"
+"$bin/tandemctl" -a 127.0.0.1:18080 stats | head -n 14
+
 kill -TERM "$tpid"
 wait "$tpid" || {
 	echo "demo: tandemd did not exit cleanly" >&2
@@ -150,5 +159,16 @@ pids=()
 echo
 echo "== tandemd counters at exit"
 grep -E "tandemd: calls" "$work/tandemd.log" | sed -e 's/^[^ ]* //'
+echo
+echo "== CDRs in PostgreSQL (one per call attempt)"
+psql -c "SELECT to_char(attempt_at, 'HH24:MI:SS.MS') AS attempt,
+	calling_in, called_in, called_out, src_trunk, dst_trunk, disposition,
+	a_status, hangup, billable_s AS bill_s, ab_packets, ba_packets
+	FROM cdr ORDER BY attempt_at"
+n=$(psql -Atc "SELECT count(*) FROM cdr")
+if [ "$n" -ne $((CALLS + 2)) ]; then
+	echo "demo: expected $((CALLS + 2)) CDRs, found $n" >&2
+	exit 1
+fi
 echo
 echo "Next: ./deploy/test.sh runs every test; tests/bench has the figures."
