@@ -242,10 +242,12 @@ set_media(struct cfg *c, const char *key, const char *v)
 {
 	if (!strcmp(key, "enabled"))
 		return parse_bool(v, &c->media);
-	if (!strcmp(key, "ip_a"))
-		return parse_ip(v, c->media_ip_a, sizeof(c->media_ip_a));
+	if (!strcmp(key, "ip_a")) /* empty: the default */
+		return *v ? parse_ip(v, c->media_ip_a, sizeof(c->media_ip_a))
+			  : parse_str(v, c->media_ip_a, sizeof(c->media_ip_a));
 	if (!strcmp(key, "ip_b"))
-		return parse_ip(v, c->media_ip_b, sizeof(c->media_ip_b));
+		return *v ? parse_ip(v, c->media_ip_b, sizeof(c->media_ip_b))
+			  : parse_str(v, c->media_ip_b, sizeof(c->media_ip_b));
 	if (!strcmp(key, "port_min"))
 		return set_uint(&c->port_min, v, 1024, 65534);
 	if (!strcmp(key, "port_max"))
