@@ -63,6 +63,7 @@ call_destroy(void *arg)
 	c->rs = relay_sess_close(c->rs);
 	pol_snap_deref(c->snap);
 	free(c->offer);
+	free(c->a_pass);
 }
 
 static void
@@ -252,6 +253,7 @@ route(struct call *c, const struct tp_recv *src)
 	c->src = v->src;
 	for (i = 0; i < v->ntargets && i < POL_TARGETS_MAX; i++) {
 		c->tg[i].trunk = v->targets[i].trunk;
+		c->tg[i].cid = v->targets[i].cid;
 		snprintf(c->tg[i].called, POL_NUM_MAX, "%s",
 			 v->targets[i].called);
 		snprintf(c->tg[i].calling, POL_NUM_MAX, "%s",
@@ -265,68 +267,6 @@ route(struct call *c, const struct tp_recv *src)
 }
 
 /* ---- B-leg attempts ------------------------------------------------- */
-
-/* A number as a URI user part: unreserved and a few user-unreserved
-   marks as they are, everything else %-escaped (§25.1, '#' -> %23). */
-static void
-user_escape(const char *in, char *out, size_t size)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *in && o + 4 < size; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= 'A' && ch <= 'Z') ||
-		    strchr("+-_.!~*'()&=$,?/", ch)) {
-			out[o++] = (char)ch;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		}
-	}
-	out[o] = '\0';
-}
-
-/* A host for a URI: IPv6 references in brackets (§19.1.1). */
-static void
-host_fmt(const char *host, char *out, size_t size)
-{
-	snprintf(out, size, strchr(host, ':') ? "[%s]" : "%s", host);
-}
-
-static int
-target_dest(const struct pol_trunk *t, struct txn_dest *d)
-{
-	uint16_t port = t->port ? t->port : 5060;
-
-	memset(d, 0, sizeof(*d));
-	if (t->host && strchr(t->host, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&d->addr;
-
-		if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) != 1)
-			return EAFNOSUPPORT;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		d->len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&d->addr;
-
-		if (!t->host || inet_pton(AF_INET, t->host, &s4->sin_addr) != 1)
-			return EAFNOSUPPORT; /* a DNS name: not resolved
-						here yet */
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		d->len = sizeof(*s4);
-	}
-	d->proto = t->transport == POL_TP_TCP	? TP_TCP
-		   : t->transport == POL_TP_TLS ? TP_TLS
-						: TP_UDP;
-	d->reliable = d->proto != TP_UDP;
-	return 0;
-}
 
 static void on_b(struct ua_sess *s, const struct ua_event *ev, void *arg);
 
@@ -347,18 +287,21 @@ attempt_place(struct call *c, unsigned i)
 	const struct call_target *t = &c->tg[i];
 	char called[3 * POL_NUM_MAX], calling[3 * POL_NUM_MAX], th[72], lh[72];
 	char ruri[352], to[320], from[320];
+	char hdrs[3072];
 	struct ua_conn cn = {0};
 	struct ua_sess *s = NULL;
 	int err;
 
-	err = target_dest(t->trunk, &cn.dest);
+	if (call_is_self(b, t->trunk))
+		return ELOOP;
+	err = call_target_dest(t->trunk, &cn.dest);
 	if (err)
 		return err;
-	user_escape(t->called, called, sizeof(called));
-	user_escape(t->calling[0] ? t->calling : "anonymous", calling,
-		    sizeof(calling));
-	host_fmt(t->trunk->host, th, sizeof(th));
-	host_fmt(b->host, lh, sizeof(lh));
+	call_user_escape(t->called, called, sizeof(called));
+	call_user_escape(t->calling[0] ? t->calling : "anonymous", calling,
+			 sizeof(calling));
+	call_host_fmt(t->trunk->host, th, sizeof(th));
+	call_host_fmt(b->host, lh, sizeof(lh));
 	snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
 		 t->trunk->port ? t->trunk->port : 5060);
 	snprintf(ruri, sizeof(ruri), "%s%s", to,
@@ -368,6 +311,8 @@ attempt_place(struct call *c, unsigned i)
 	cn.to_uri = to;
 	cn.from_uri = from;
 	cn.from_name = c->from_name[0] ? c->from_name : NULL;
+	call_b_hdrs(c, t, lh, hdrs, sizeof(hdrs));
+	cn.hdrs = hdrs[0] ? hdrs : NULL;
 	cn.ctype = c->offer ? c->offer_type : NULL;
 	cn.body = c->offer;
 	cn.body_len = c->offer_len;
@@ -418,8 +363,8 @@ attempt_next(struct call *c, uint16_t status, const char *phrase)
 		LOGP_WARN(c->id, "target %s unusable: %s",
 			  c->tg[i].trunk->name ? c->tg[i].trunk->name : "?",
 			  strerror(err));
-		status = 503;
-		phrase = "Service Unavailable";
+		status = err == ELOOP ? 482 : 503;
+		phrase = err == ELOOP ? "Loop Detected" : "Service Unavailable";
 	}
 	if (c->stop)
 		return;
@@ -784,7 +729,9 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 		a_fail(c, 500, "Media Unavailable", NULL);
 		goto out;
 	}
-	err = take_offer(c, inv);
+	err = call_take_hdrs(c, inv);
+	if (!err)
+		err = take_offer(c, inv);
 	if (err) {
 		a_fail(c, err == ENOSPC ? 503 : 488,
 		       err == ENOSPC ? "Media Ports Exhausted"

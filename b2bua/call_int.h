@@ -21,6 +21,7 @@ enum call_hangup {
 
 struct call_target {
 	const struct pol_trunk *trunk; /* borrowed from c->snap */
+	struct pol_cid cid;	       /* the target's caller-ID rule */
 	char called[POL_NUM_MAX];      /* after the outbound rewrite */
 	char calling[POL_NUM_MAX];
 };
@@ -44,6 +45,10 @@ struct call {
 	struct pol_snap *snap;	     /* ref: targets borrow trunks from it */
 	const struct pol_trunk *src; /* the caller's trunk, from snap */
 	char session_id[72];	     /* RFC 7989, or "" */
+	char a_pai[160];	     /* caller's P-Asserted-Identity, or "" */
+	char a_privacy[64];	     /* caller's Privacy, or "" */
+	char *a_pass;		     /* caller's headers a trunk with
+					hdr_pass may get, or NULL */
 	char b_reason[64];	     /* last B-leg final reason phrase */
 	struct call_target tg[POL_TARGETS_MAX];
 	unsigned ntg, cur; /* cur: next target to try */
@@ -90,6 +95,15 @@ int call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */
 void call_relay_event(struct call *c, int from, const struct ua_event *ev);
+/* call_out.c: the B-leg request. */
+void call_user_escape(const char *in, char *out, size_t size);
+void call_host_fmt(const char *host, char *out, size_t size);
+int call_target_dest(const struct pol_trunk *t, struct txn_dest *d);
+int call_take_hdrs(struct call *c, const struct sip_msg *inv);
+void call_b_hdrs(const struct call *c, const struct call_target *t,
+		 const char *host, char *buf, size_t size);
+bool call_is_self(const struct b2b *b, const struct pol_trunk *t);
+
 /* The call's CDR to the writer (at its end). */
 void call_cdr(struct call *c);
 /* A CDR for an INVITE refused before a call existed (limits, drain). */
