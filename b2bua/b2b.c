@@ -9,6 +9,7 @@
 
 #define LOG_MODULE "b2b"
 #include "call.h"
+#include "lim.h"
 #include "db/cdr.h"
 #include "media/relay.h"
 #include "policy.h"
@@ -248,7 +249,9 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 		if (e)
 			goto fail;
 	}
-	e = bpol_start(&b->pol, cfg, err, errsz);
+	e = lim_alloc(&b->lim, 4096);
+	if (!e)
+		e = bpol_start(&b->pol, cfg, err, errsz);
 	if (!e)
 		e = cdr_start(b, err, errsz);
 	if (e)
@@ -290,6 +293,7 @@ b2b_free(struct b2b *b)
 	b->relay = mem_deref(b->relay);
 	cdr_writer_stop(b->cdr); /* after the calls: their CDRs are in */
 	bpol_stop(b->pol);
+	lim_free(b->lim);
 	pthread_cond_destroy(&b->q_cond);
 	pthread_mutex_destroy(&b->q_lock);
 	free(b);

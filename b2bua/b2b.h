@@ -25,6 +25,7 @@ struct relay_ctx;
 struct sdp;
 struct call;
 struct cdr_writer;
+struct lim_table;
 
 /* One worker's share: touched only on that worker's thread (cmd_* under
    cmd_lock from any thread). */
@@ -86,6 +87,7 @@ struct b2b {
 	struct relay_ctx *relay; /* NULL: media not relayed */
 	struct bpol *pol;
 	struct cdr_writer *cdr; /* NULL: no CDR database configured */
+	struct lim_table *lim;	/* per-trunk admission control */
 	unsigned nw;
 	struct b2b_worker bw[SIPW_MAX];
 	atomic_bool draining;	/* new calls get 503 */

@@ -12,6 +12,7 @@
 
 #define LOG_MODULE "call"
 #include "call_int.h"
+#include "lim.h"
 #include "policy.h"
 #include "stack/log.h"
 #include "stack/mem.h"
@@ -53,6 +54,8 @@ call_destroy(void *arg)
 	tmr_cancel(&c->t_noans);
 	tmr_cancel(&c->t_maxdur);
 	tmr_cancel(&c->t_reap);
+	lim_release(c->src_slot);
+	lim_release(c->dst_slot);
 	for (i = 0; i < LEG_COUNT; i++) {
 		if (c->leg[i])
 			ua_sess_set_handler(c->leg[i], NULL, NULL);
@@ -134,6 +137,9 @@ call_maybe_done(struct call *c)
 		return;
 	set_state(c, CALL_S_ENDED);
 	c->t_end = call_now_ms();
+	lim_release(c->src_slot);
+	lim_release(c->dst_slot);
+	c->src_slot = c->dst_slot = NULL;
 	tmr_cancel(&c->t_noans);
 	tmr_cancel(&c->t_maxdur);
 	atomic_fetch_add_explicit(&b->st.ended, 1, memory_order_relaxed);
@@ -216,6 +222,31 @@ user_of(const struct sip_uri *u, char *dst, size_t size)
 	snprintf(dst, size, "%.*s", (int)n, u->user.p ? u->user.p : "");
 }
 
+/* Issue 7 admission control: the source trunk's concurrent calls and
+   calls per second, across every worker (lim.h). */
+static int
+admit(struct call *c, const struct pol_verdict *v)
+{
+	struct b2b *b = c->bw->b2b;
+	struct lim_slot *sl;
+	enum lim_refusal r;
+
+	if (!v->src || (!v->max_calls && !v->max_cps))
+		return 0;
+	sl = lim_slot(b->lim, v->src->id);
+	r = lim_take(sl, v->max_calls, v->max_cps, call_now_ms());
+	if (r == LIM_OK) {
+		c->src_slot = sl;
+		return 0;
+	}
+	c->limited = true;
+	atomic_fetch_add_explicit(&b->st.rejected_load, 1,
+				  memory_order_relaxed);
+	a_fail(c, 503, r == LIM_CALLS ? "Trunk Call Limit" : "Trunk Rate Limit",
+	       "Retry-After: 1\r\n");
+	return EBUSY;
+}
+
 static int
 route(struct call *c, const struct tp_recv *src)
 {
@@ -251,6 +282,8 @@ route(struct call *c, const struct tp_recv *src)
 		return EPERM;
 	}
 	c->src = v->src;
+	if (admit(c, v))
+		return EBUSY;
 	for (i = 0; i < v->ntargets && i < POL_TARGETS_MAX; i++) {
 		c->tg[i].trunk = v->targets[i].trunk;
 		c->tg[i].cid = v->targets[i].cid;
@@ -294,6 +327,14 @@ attempt_place(struct call *c, unsigned i)
 
 	if (call_is_self(b, t->trunk))
 		return ELOOP;
+	if (t->trunk->max_calls) {
+		struct lim_slot *sl = lim_slot(b->lim, t->trunk->id);
+
+		if (lim_take_calls(sl, t->trunk->max_calls) != LIM_OK)
+			return EBUSY; /* the trunk is full: next target */
+		lim_release(c->dst_slot);
+		c->dst_slot = sl;
+	}
 	err = call_target_dest(t->trunk, &cn.dest);
 	if (err)
 		return err;
@@ -321,8 +362,11 @@ attempt_place(struct call *c, unsigned i)
 	cn.auth_user = t->trunk->out_user;
 	cn.auth_pass = t->trunk->out_pass;
 	err = ua_sess_connect(&s, c->bw->ua, &cn, on_b, c);
-	if (err)
+	if (err) {
+		lim_release(c->dst_slot);
+		c->dst_slot = NULL;
 		return err;
+	}
 	if (c->leg[LEG_B]) {
 		ua_sess_set_handler(c->leg[LEG_B], NULL, NULL);
 		if (c->nprev < CALL_PREV_MAX)
@@ -475,6 +519,8 @@ b_failed(struct call *c, const struct ua_event *ev)
 	tmr_cancel(&c->t_noans);
 	c->done[LEG_B] = true;
 	c->att[c->natt - 1].status = st;
+	lim_release(c->dst_slot);
+	c->dst_slot = NULL;
 	phrase_of(ev->msg, ph, sizeof(ph));
 	snprintf(c->b_reason, sizeof(c->b_reason), "%s", ph);
 	LOGP_INFO(c->id, "attempt %u failed: %u %s%s", c->natt, st, ph,

@@ -17,6 +17,8 @@ disp_of(const struct call *c)
 
 	if (c->t_answer)
 		return CDR_D_ANSWERED;
+	if (c->limited)
+		return CDR_D_REJECTED_LIMITS;
 	if (c->refused)
 		return CDR_D_REJECTED_POLICY;
 	if (s == 487 && c->hangup == CALL_HUP_CALLER)

@@ -44,6 +44,9 @@ struct call {
 	struct relay_sess *rs;	     /* NULL: bodies pass unchanged */
 	struct pol_snap *snap;	     /* ref: targets borrow trunks from it */
 	const struct pol_trunk *src; /* the caller's trunk, from snap */
+	struct lim_slot *src_slot;   /* counted against src, or NULL */
+	struct lim_slot *dst_slot;   /* the attempt's trunk, or NULL */
+	bool limited;		     /* refused by a trunk limit */
 	char session_id[72];	     /* RFC 7989, or "" */
 	char a_pai[160];	     /* caller's P-Asserted-Identity, or "" */
 	char a_privacy[64];	     /* caller's Privacy, or "" */
