@@ -10,6 +10,7 @@
 #define LOG_MODULE "b2b"
 #include "call.h"
 #include "lim.h"
+#include "probe.h"
 #include "db/cdr.h"
 #include "media/relay.h"
 #include "policy.h"
@@ -89,13 +90,15 @@ on_tick(void *arg)
 	struct b2b_worker *bw = arg;
 
 	answer_query(bw);
+	if (sipw_index(bw->w) == 0)
+		probe_tick(bw, tmr_now(sipw_tmr(bw->w)));
 	if (atomic_load_explicit(&bw->b2b->hangup_all, memory_order_relaxed) &&
 	    bw->calls)
 		call_hangup_all(bw);
 	tmr_start(&bw->tick, sipw_tmr(bw->w), TICK_MS, on_tick, bw);
 }
 
-/* On the worker's thread, at its first message. */
+/* Before the worker threads start (b2b_start). */
 static int
 worker_init(struct b2b_worker *bw)
 {
@@ -143,18 +146,8 @@ on_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	struct b2b *b = arg;
 	struct b2b_worker *bw = &b->bw[sipw_index(w)];
 	struct txn_dest src;
-	int err;
 
-	if (!bw->ua) {
-		err = worker_init(bw);
-		if (err) {
-			LOG_ERR("worker %u: %s", sipw_index(w), strerror(err));
-			mem_deref(bw->ua);
-			bw->ua = NULL;
-			return;
-		}
-	}
-	if (sipw_txn_dest(rx, &src))
+	if (!bw->ua || sipw_txn_dest(rx, &src))
 		return;
 	bw->rx = rx;
 	(void)ua_recv(bw->ua, msg, &src);
@@ -263,9 +256,21 @@ fail:
 	return e;
 }
 
+/* Every worker's UA and tick are made before the threads run (the
+   group's contexts may be used from here while it is not running). */
 int
 b2b_start(struct b2b *b)
 {
+	unsigned i;
+	int err;
+
+	for (i = 0; i < b->nw; i++) {
+		err = worker_init(&b->bw[i]);
+		if (err) {
+			LOG_ERR("worker %u: %s", i, strerror(err));
+			return err;
+		}
+	}
 	return sipw_group_start(b->g);
 }
 
@@ -282,6 +287,7 @@ b2b_free(struct b2b *b)
 		struct b2b_worker *bw = &b->bw[i];
 
 		call_drop_all(bw);
+		probe_flush(bw);
 		tmr_cancel(&bw->tick);
 		bw->ua = mem_deref(bw->ua);
 		if (bw->v_ok)

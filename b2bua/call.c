@@ -327,6 +327,8 @@ attempt_place(struct call *c, unsigned i)
 
 	if (call_is_self(b, t->trunk))
 		return ELOOP;
+	if (lim_is_down(lim_slot(b->lim, t->trunk->id)))
+		return EHOSTDOWN; /* OPTIONS probing says so (probe.c) */
 	if (t->trunk->max_calls) {
 		struct lim_slot *sl = lim_slot(b->lim, t->trunk->id);
 
@@ -408,7 +410,9 @@ attempt_next(struct call *c, uint16_t status, const char *phrase)
 			  c->tg[i].trunk->name ? c->tg[i].trunk->name : "?",
 			  strerror(err));
 		status = err == ELOOP ? 482 : 503;
-		phrase = err == ELOOP ? "Loop Detected" : "Service Unavailable";
+		phrase = err == ELOOP	    ? "Loop Detected"
+			 : err == EHOSTDOWN ? "Trunk Down"
+					    : "Service Unavailable";
 	}
 	if (c->stop)
 		return;

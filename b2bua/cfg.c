@@ -234,6 +234,8 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_targets(v, r);
 	if (!strcmp(key, "failover"))
 		return parse_codes(v, r);
+	if (!strcmp(key, "options_interval"))
+		return set_uint(&r->options_s, v, 0, 86400);
 	return "unknown key";
 }
 

@@ -30,6 +30,7 @@ struct cfg_route {
 	uint16_t failover[CFG_MAX_CODES]; /* statuses that try the next
 					     target; 0-terminated */
 	unsigned nfailover;
+	unsigned options_s; /* OPTIONS probe interval of the targets; 0 off */
 };
 
 struct cfg {

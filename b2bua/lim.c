@@ -14,6 +14,9 @@ struct lim_slot {
 	double tokens;
 	uint64_t last_ms;
 	bool primed; /* the bucket was filled once */
+	atomic_bool down;
+	uint64_t probe_ms;
+	bool probing;
 };
 
 struct lim_table {
@@ -151,4 +154,29 @@ lim_active(struct lim_slot *s)
 	n = s->active;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+void
+lim_set_down(struct lim_slot *s, bool down)
+{
+	if (s)
+		atomic_store(&s->down, down);
+}
+
+bool
+lim_is_down(struct lim_slot *s)
+{
+	return s && atomic_load(&s->down);
+}
+
+uint64_t *
+lim_probe_ms(struct lim_slot *s)
+{
+	return &s->probe_ms;
+}
+
+bool *
+lim_probing(struct lim_slot *s)
+{
+	return &s->probing;
 }

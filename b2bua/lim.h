@@ -35,6 +35,14 @@ enum lim_refusal lim_take(struct lim_slot *s, uint32_t max_calls,
 /* Admit against the concurrent count only (an outbound attempt). */
 enum lim_refusal lim_take_calls(struct lim_slot *s, uint32_t max_calls);
 void lim_release(struct lim_slot *s);
+/* Trunk reachability (OPTIONS probing, b2bua/probe.c): a down trunk is
+   skipped by routing until it answers again. Any thread. */
+void lim_set_down(struct lim_slot *s, bool down);
+bool lim_is_down(struct lim_slot *s);
+/* The prober's bookkeeping (its worker only): when the trunk was last
+   probed, and whether a probe is out. */
+uint64_t *lim_probe_ms(struct lim_slot *s);
+bool *lim_probing(struct lim_slot *s);
 /* Calls counted now. */
 unsigned lim_active(struct lim_slot *s);
 

@@ -43,6 +43,7 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.port = ct->port,
 			.transport = strcmp(ct->transport, "tcp") ? POL_TP_UDP
 								  : POL_TP_TCP,
+			.options_s = r->options_s,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {
