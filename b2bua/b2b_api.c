@@ -10,6 +10,7 @@
 #define LOG_MODULE "api"
 #include "b2b_api.h"
 #include "media/relay.h"
+#include "lim.h"
 #include "policy.h"
 #include "stack/log.h"
 
@@ -119,6 +120,44 @@ op_hangup(void *arg, const char *id, const char *reason)
 	return err ? err : q.err;
 }
 
+/* GET /trunks: the policy's trunks with reachability and load. */
+static json_t *
+op_trunks(void *arg)
+{
+	static const char *const role[] = {"carrier", "pbx"};
+	static const char *const tp[] = {"udp", "tcp", "tls"};
+	struct b2b *b = arg;
+	struct pol_snap *s = bpol_get(b->pol);
+	json_t *arr = json_array();
+	size_t i, n = pol_snap_ntrunks(s);
+
+	for (i = 0; arr && i < n; i++) {
+		const struct pol_trunk *t = pol_snap_trunk(s, i);
+		struct lim_slot *sl = lim_slot(b->lim, t->id);
+		const char *state = !t->enabled	      ? "disabled"
+				    : lim_is_down(sl) ? "down"
+				    : t->options_s    ? "up"
+						      : "unprobed";
+
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, "
+				  "s:i, s:i}",
+				  "name", t->name ? t->name : "", "role",
+				  role[t->role == POL_ROLE_PBX], "host",
+				  t->host ? t->host : "", "port", (int)t->port,
+				  "transport",
+				  tp[t->transport <= POL_TP_TLS ? t->transport
+								: 0],
+				  "state", state, "active", (int)lim_active(sl),
+				  "max_calls", (int)t->max_calls, "max_cps",
+				  (int)t->max_cps, "options_s",
+				  (int)t->options_s));
+	}
+	pol_snap_deref(s);
+	return arr;
+}
+
 static int
 op_reload(void *arg)
 {
@@ -215,6 +254,7 @@ static const struct api_ops ops = {
 	.calls = op_calls,
 	.call = op_call,
 	.hangup = op_hangup,
+	.trunks = op_trunks,
 	.reload = op_reload,
 	.drain = op_drain,
 	.ready = op_ready,
