@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #define LOG_MODULE "b2b"
-#include "call.h"
+#include "call_int.h"
 #include "lim.h"
 #include "probe.h"
 #include "db/cdr.h"
@@ -128,6 +128,11 @@ worker_init(struct b2b_worker *bw)
 		bw->body = malloc(B2B_BODY_MAX);
 	if (!bw->sdp || !bw->body)
 		return ENOMEM;
+	if (!bw->auth) {
+		err = call_auth_init(bw);
+		if (err)
+			return err;
+	}
 	err = ua_alloc(&bw->ua, &uc, sipw_txn(bw->w), sipw_tmr(bw->w), on_send,
 		       bw, on_invite, bw);
 	if (err)
@@ -290,6 +295,7 @@ b2b_free(struct b2b *b)
 		probe_flush(bw);
 		tmr_cancel(&bw->tick);
 		bw->ua = mem_deref(bw->ua);
+		bw->auth = mem_deref(bw->auth);
 		if (bw->v_ok)
 			pol_verdict_fini(&bw->v);
 		free(bw->sdp);

@@ -27,6 +27,7 @@ struct call;
 struct cdr_writer;
 struct lim_table;
 struct probe;
+struct auth_server;
 
 /* One worker's share: touched only on that worker's thread (cmd_* under
    cmd_lock from any thread). */
@@ -44,9 +45,11 @@ struct b2b_worker {
 				     INVITE handler reads its source) */
 	struct call *calls;	  /* calls alive here (list) */
 	unsigned ncalls;
-	struct tmr tick;      /* housekeeping: queries, drain, probes */
-	struct probe *probes; /* worker 0: OPTIONS probes out */
-	uint64_t seq;	      /* call ids */
+	struct tmr tick;	    /* housekeeping: queries, drain, probes */
+	struct probe *probes;	    /* worker 0: OPTIONS probes out */
+	struct auth_server *auth;   /* inbound digest (call_auth.c) */
+	struct pol_snap *auth_snap; /* borrowed while verifying */
+	uint64_t seq;		    /* call ids */
 };
 
 #define B2B_BODY_MAX 16384

@@ -176,6 +176,13 @@ a_fail(struct call *c, uint16_t status, const char *phrase, const char *hdrs)
 }
 
 void
+call_fail_a(struct call *c, uint16_t status, const char *phrase,
+	    const char *hdrs)
+{
+	a_fail(c, status, phrase, hdrs);
+}
+
+void
 call_leg_end(struct call *c, int leg, uint16_t cause, const char *text)
 {
 	char hdr[128];
@@ -248,8 +255,11 @@ admit(struct call *c, const struct pol_verdict *v)
 }
 
 static int
-route(struct call *c, const struct tp_recv *src)
+route(struct call *c, const struct sip_msg *inv, const struct tp_recv *src)
 {
+	const struct pol_trunk *dig = NULL;
+	bool want;
+	int err;
 	struct b2b_worker *bw = c->bw;
 	struct pol_verdict *v = &bw->v;
 	struct pol_req rq = {
@@ -266,12 +276,28 @@ route(struct call *c, const struct tp_recv *src)
 		a_fail(c, 503, "No Policy Loaded", "Retry-After: 10\r\n");
 		return EAGAIN;
 	}
+	/* Trunks with inbound credentials: digest first (§22.3). */
+	want = call_auth_trunk(c->snap, NULL) != NULL;
+	if (want) {
+		err = call_auth_check(c, inv, src, &dig);
+		if (err == EACCES)
+			a_fail(c, 403, "Forbidden", NULL);
+		if (err && err != ENOENT)
+			return err;
+	}
+	rq.trunk = dig;
 	pl_set(&rq.called, c->called, strlen(c->called));
 	pl_set(&rq.calling, c->calling, strlen(c->calling));
 	(void)RAND_bytes((unsigned char *)&rq.rnd, sizeof(rq.rnd));
 	if (pol_route(c->snap, &rq, v) || (v->status == 0 && !v->ntargets)) {
 		a_fail(c, 500, "Routing Failed", NULL);
 		return EINVAL;
+	}
+	if (want && !dig &&
+	    ((v->status == 403 && !v->src) || (v->src && v->src->in_user))) {
+		/* unknown by address, or a trunk that must authenticate */
+		call_auth_challenge(c, src, false);
+		return EACCES;
 	}
 	c->src = v->src;
 	if (v->status) {
@@ -773,7 +799,7 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	atomic_fetch_add_explicit(&b->st.calls, 1, memory_order_relaxed);
 	LOGP_INFO(c->id, "new call %s -> %s (A %.*s)", c->calling, c->called,
 		  (int)inv->callid.l, inv->callid.p);
-	if (!src || route(c, src))
+	if (!src || route(c, inv, src))
 		goto out;
 	if (b->relay && relay_sess_alloc(&c->rs, b->relay, c->id)) {
 		a_fail(c, 500, "Media Unavailable", NULL);

@@ -107,6 +107,22 @@ void call_b_hdrs(const struct call *c, const struct call_target *t,
 		 const char *host, char *buf, size_t size);
 bool call_is_self(const struct b2b *b, const struct pol_trunk *t);
 
+/* call_auth.c: inbound digest per trunk. */
+int call_auth_init(struct b2b_worker *bw);
+/* The enabled trunk with inbound user `user` (NULL: any with one). */
+const struct pol_trunk *call_auth_trunk(const struct pol_snap *s,
+					const char *user);
+/* Check the INVITE's Proxy-Authorization: 0 with *trunk (authentic),
+   ENOENT (none for our realm), or EAGAIN/EACCES (the A-leg has been
+   answered: 407 stale, 400, 403). */
+int call_auth_check(struct call *c, const struct sip_msg *inv,
+		    const struct tp_recv *src, const struct pol_trunk **trunk);
+/* Answer the A-leg 407 with a fresh challenge bound to the source. */
+void call_auth_challenge(struct call *c, const struct tp_recv *src, bool stale);
+/* The A-leg's final failure (3xx-6xx). */
+void call_fail_a(struct call *c, uint16_t status, const char *phrase,
+		 const char *hdrs);
+
 /* The call's CDR to the writer (at its end). */
 void call_cdr(struct call *c);
 /* A CDR for an INVITE refused before a call existed (limits, drain). */

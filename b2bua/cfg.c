@@ -289,6 +289,12 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->t2, v, 100, 60000);
 		if (!strcmp(key, "server"))
 			return parse_str(v, c->server, sizeof(c->server));
+		if (!strcmp(key, "auth_user"))
+			return parse_str(v, c->auth_user, sizeof(c->auth_user));
+		if (!strcmp(key, "auth_pass"))
+			return parse_str(v, c->auth_pass, sizeof(c->auth_pass));
+		if (!strcmp(key, "realm"))
+			return parse_str(v, c->realm, sizeof(c->realm));
 		if (!strcmp(key, "sources"))
 			return parse_str(v, c->sources, sizeof(c->sources));
 		return "unknown key";

@@ -86,6 +86,8 @@ bpol_static_build(const struct cfg *c, int64_t now, struct pol_snap **snapp,
 		.role = POL_ROLE_CARRIER,
 		.host = c->listen,
 		.cidrs = c->sources[0] ? c->sources : "0.0.0.0/0,::/0",
+		.in_user = c->auth_user[0] ? c->auth_user : NULL,
+		.in_pass = c->auth_user[0] ? c->auth_pass : NULL,
 		.enabled = true,
 	};
 	struct pol_build *b = NULL;
