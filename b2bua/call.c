@@ -740,6 +740,8 @@ call_init(struct call *c, struct b2b_worker *bw, struct ua_sess *a,
 		 (unsigned long long)++bw->seq);
 	c->leg[LEG_A] = mem_ref(a);
 	c->t_start = call_now_ms();
+	(void)RAND_bytes((unsigned char *)&c->osess, sizeof(c->osess));
+	c->osess = (c->osess >> 2) + 1; /* positive, fits a signed 64-bit */
 	tmr_init(&c->t_noans);
 	tmr_init(&c->t_maxdur);
 	tmr_init(&c->t_reap);

@@ -62,6 +62,8 @@ struct call {
 	char *offer; /* B-leg offer (rewritten) or NULL: offerless */
 	size_t offer_len;
 	char offer_type[64];
+	uint64_t osess;		  /* our o= session id (both legs) */
+	uint64_t over[LEG_COUNT]; /* o= version last sent per leg */
 	unsigned max_fwd; /* for the B-leg: A's minus one (§16.6 step 3) */
 	bool a_final;	  /* the A-leg got its final response */
 	bool stop;	  /* no more attempts: caller gone, hangup */

@@ -51,6 +51,12 @@ call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 	if (!err)
 		err = relay_sess_sdp_rewrite(c->rs, (enum relay_leg)(1 - from),
 					     sdp, true, false);
+	/* Our own origin toward each leg (RFC 3264 §5, §8): one session id
+	   and a version that grows with every description we send there,
+	   whichever B-leg attempt or far end the media comes from. */
+	if (!err)
+		err = sdp_origin_set(sdp, "tandem", c->osess,
+				     ++c->over[1 - from]);
 	if (!err)
 		err = sdp_encode(sdp, c->bw->body, B2B_BODY_MAX, len);
 	if (err) {
