@@ -67,6 +67,11 @@ call_destroy(void *arg)
 	pol_snap_deref(c->snap);
 	free(c->offer);
 	free(c->a_pass);
+	free(c->last_sdp[LEG_A]);
+	free(c->last_sdp[LEG_B]);
+	if (c->xfer)
+		ua_sess_set_handler(c->xfer, NULL, NULL);
+	mem_deref(c->xfer);
 }
 
 static void
@@ -133,7 +138,7 @@ call_maybe_done(struct call *c)
 	struct b2b *b = c->bw->b2b;
 
 	if (c->state == CALL_S_ENDED || !c->done[LEG_A] ||
-	    (c->leg[LEG_B] && !c->done[LEG_B]))
+	    (c->leg[LEG_B] && !c->done[LEG_B]) || (c->xfer && !c->xfer_done))
 		return;
 	set_state(c, CALL_S_ENDED);
 	c->t_end = call_now_ms();
@@ -395,13 +400,8 @@ attempt_place(struct call *c, unsigned i)
 		c->dst_slot = NULL;
 		return err;
 	}
-	if (c->leg[LEG_B]) {
-		ua_sess_set_handler(c->leg[LEG_B], NULL, NULL);
-		if (c->nprev < CALL_PREV_MAX)
-			c->prev[c->nprev++] = c->leg[LEG_B];
-		else
-			mem_deref(c->leg[LEG_B]); /* over: no event comes */
-	}
+	if (c->leg[LEG_B])
+		call_keep_prev(c, c->leg[LEG_B]);
 	c->leg[LEG_B] = s;
 	c->done[LEG_B] = false;
 	c->noanswer = false;
@@ -589,6 +589,7 @@ leg_ended(struct call *c, int leg, const struct ua_event *ev)
 	int other = 1 - leg;
 
 	c->done[leg] = true;
+	call_xfer_abort(c);
 	if (c->hangup == CALL_HUP_NONE)
 		c->hangup = !ev->by_remote ? CALL_HUP_TANDEM
 			    : leg == LEG_A ? CALL_HUP_CALLER
@@ -859,4 +860,20 @@ call_drop_all(struct b2b_worker *bw)
 		tmr_cancel(&c->t_reap);
 		mem_deref(c);
 	}
+}
+
+ua_sess_h *
+call_leg_h(int leg)
+{
+	return leg == LEG_A ? on_a : on_b;
+}
+
+void
+call_keep_prev(struct call *c, struct ua_sess *s)
+{
+	ua_sess_set_handler(s, NULL, NULL);
+	if (c->nprev < CALL_PREV_MAX)
+		c->prev[c->nprev++] = s;
+	else
+		mem_deref(s); /* over: no event comes */
 }

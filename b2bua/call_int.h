@@ -10,7 +10,7 @@
 enum { LEG_A, LEG_B, LEG_COUNT };
 
 #define CALL_ATTEMPTS_MAX 8
-#define CALL_PREV_MAX 8
+#define CALL_PREV_MAX 12
 
 enum call_hangup {
 	CALL_HUP_NONE,
@@ -62,7 +62,13 @@ struct call {
 	char *offer; /* B-leg offer (rewritten) or NULL: offerless */
 	size_t offer_len;
 	char offer_type[64];
-	uint64_t osess;		  /* our o= session id (both legs) */
+	uint64_t osess;		   /* our o= session id (both legs) */
+	char *last_sdp[LEG_COUNT]; /* last description sent to each leg
+				      (rewritten), for a transfer */
+	size_t last_sdp_len[LEG_COUNT];
+	struct ua_sess *xfer;	  /* ref: the new leg of a transfer */
+	int xfer_leg;		  /* the leg it replaces */
+	bool xfer_done;		  /* it reports nothing more */
 	uint64_t over[LEG_COUNT]; /* o= version last sent per leg */
 	unsigned max_fwd; /* for the B-leg: A's minus one (§16.6 step 3) */
 	bool a_final;	  /* the A-leg got its final response */
@@ -124,6 +130,18 @@ void call_auth_challenge(struct call *c, const struct tp_recv *src, bool stale);
 /* The A-leg's final failure (3xx-6xx). */
 void call_fail_a(struct call *c, uint16_t status, const char *phrase,
 		 const char *hdrs);
+
+/* The event handler of leg A or B (a transfer's new leg takes it). */
+ua_sess_h *call_leg_h(int leg);
+/* Keep a finished session's reference until the call goes (never
+   released inside its own callback). */
+void call_keep_prev(struct call *c, struct ua_sess *s);
+
+/* call_xfer.c: REFER (RFC 3515) handled by Tandem: a blind transfer
+   places a new leg and replaces the referring one. */
+void call_xfer_refer(struct call *c, int from, const struct ua_event *ev);
+/* A leg ended or the call is ending: abandon a transfer in progress. */
+void call_xfer_abort(struct call *c);
 
 /* The call's CDR to the writer (at its end). */
 void call_cdr(struct call *c);

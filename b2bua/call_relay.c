@@ -21,6 +21,20 @@ is_sdp(const struct sip_msg *m)
 	       pl_caseeq_str(&m->ctype.subtype, "sdp");
 }
 
+/* The description just sent toward leg `to` (a transfer offers it to the
+   new leg that takes that leg's place). */
+static void
+keep_sdp(struct call *c, int to, const char *body, size_t len)
+{
+	char *p = realloc(c->last_sdp[to], len ? len : 1);
+
+	if (!p)
+		return;
+	memcpy(p, body, len);
+	c->last_sdp[to] = p;
+	c->last_sdp_len[to] = len;
+}
+
 int
 call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 		const char **ctype, const char **body, size_t *len, char *tbuf,
@@ -67,6 +81,7 @@ call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 		return err;
 	}
 	*body = c->bw->body;
+	keep_sdp(c, 1 - from, *body, *len);
 	return 0;
 }
 
@@ -123,10 +138,8 @@ relay_req(struct call *c, int from, const struct ua_event *ev)
 		return;
 	}
 	if (m == SIP_M_REFER) {
-		/* Transfers are Tandem's business by policy; the policy
-		   that accepts them is not there yet. */
-		(void)ua_req_reply(ev->req, 403, "Transfer Not Allowed", NULL,
-				   NULL, NULL, 0);
+		/* Transfers are Tandem's business, never relayed. */
+		call_xfer_refer(c, from, ev);
 		return;
 	}
 	if (!c->leg[to] || c->done[to] || c->state == CALL_S_TERMINATING) {

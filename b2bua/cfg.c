@@ -25,6 +25,7 @@ cfg_default(struct cfg *c)
 	c->max_duration_s = 14400;
 	c->drain_timeout_s = 30;
 	c->media = true;
+	c->refer = true;
 	snprintf(c->cdr_spool, sizeof(c->cdr_spool), "/var/spool/tandem");
 	c->cdr_fsync_ms = 100;
 	c->port_min = 30000;
@@ -293,6 +294,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->auth_user, sizeof(c->auth_user));
 		if (!strcmp(key, "auth_pass"))
 			return parse_str(v, c->auth_pass, sizeof(c->auth_pass));
+		if (!strcmp(key, "refer"))
+			return parse_bool(v, &c->refer);
 		if (!strcmp(key, "realm"))
 			return parse_str(v, c->realm, sizeof(c->realm));
 		if (!strcmp(key, "sources"))

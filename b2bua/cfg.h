@@ -41,6 +41,7 @@ struct cfg {
 	unsigned workers;   /* signaling workers; 0 = one per core */
 	unsigned t1, t2;    /* ms; 500, 4000 */
 	char server[64];    /* Server / User-Agent; "Tandem" */
+	bool refer;	    /* REFER: Tandem transfers (yes) or 403 (no) */
 	char realm[64];	    /* digest realm of inbound challenges; "" =
 			       listen */
 	char auth_user[64]; /* static policy: callers must authenticate */
