@@ -126,7 +126,9 @@ worker_init(struct b2b_worker *bw)
 		bw->sdp = malloc(sizeof(*bw->sdp));
 	if (!bw->body)
 		bw->body = malloc(B2B_BODY_MAX);
-	if (!bw->sdp || !bw->body)
+	if (!bw->src)
+		bw->src = calloc(B2B_SRC_SLOTS, sizeof(*bw->src));
+	if (!bw->sdp || !bw->body || !bw->src)
 		return ENOMEM;
 	if (!bw->auth) {
 		err = call_auth_init(bw);
@@ -144,6 +146,71 @@ worker_init(struct b2b_worker *bw)
 	return err;
 }
 
+/* A hash of the source IP (not the port: a scanner moves ports). */
+static uint64_t
+src_key(const struct tp_recv *rx)
+{
+	const unsigned char *p;
+	size_t n, i;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (rx->src.ss_family == AF_INET6) {
+		p = (const unsigned char *)&(
+			    (const struct sockaddr_in6 *)&rx->src)
+			    ->sin6_addr;
+		n = 16;
+	} else {
+		p = (const unsigned char *)&(
+			    (const struct sockaddr_in *)&rx->src)
+			    ->sin_addr;
+		n = 4;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Issue 7 item 5: out-of-dialog requests (no To tag: INVITE, OPTIONS,
+   REGISTER ... from anyone) are rate limited per source address, so a
+   scanner or a flood cannot take the worker; requests inside dialogs
+   and responses are never limited. False: drop it. */
+static bool
+src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
+	  const struct tp_recv *rx)
+{
+	unsigned rps = bw->b2b->cfg.source_rps;
+	uint64_t key, now;
+	struct b2b_src *s;
+
+	if (!rps || !msg->req || pl_isset(&msg->to.tag) ||
+	    msg->mid == SIP_M_ACK || msg->mid == SIP_M_CANCEL)
+		return true;
+	key = src_key(rx);
+	now = tmr_now(sipw_tmr(bw->w));
+	s = &bw->src[(key >> 20) & (B2B_SRC_SLOTS - 1)];
+	if (s->key != key) { /* a new source (or a collision): full budget */
+		s->key = key;
+		s->tokens = 2.0 * rps;
+		s->last_ms = now;
+	}
+	s->tokens += (double)(now - s->last_ms) * rps / 1000.0;
+	if (s->tokens > 2.0 * rps)
+		s->tokens = 2.0 * rps;
+	s->last_ms = now;
+	if (s->tokens >= 1.0) {
+		s->tokens -= 1.0;
+		return true;
+	}
+	atomic_fetch_add_explicit(&bw->b2b->st.src_dropped, 1,
+				  memory_order_relaxed);
+	if (now - bw->src_warn_ms >= 1000) {
+		bw->src_warn_ms = now;
+		LOG_WARN("worker %u: a source over %u requests/s: dropping",
+			 sipw_index(bw->w), rps);
+	}
+	return false;
+}
+
 static void
 on_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	void *arg)
@@ -152,7 +219,7 @@ on_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	struct b2b_worker *bw = &b->bw[sipw_index(w)];
 	struct txn_dest src;
 
-	if (!bw->ua || sipw_txn_dest(rx, &src))
+	if (!bw->ua || sipw_txn_dest(rx, &src) || !src_admit(bw, msg, rx))
 		return;
 	bw->rx = rx;
 	(void)ua_recv(bw->ua, msg, &src);
@@ -300,6 +367,7 @@ b2b_free(struct b2b *b)
 			pol_verdict_fini(&bw->v);
 		free(bw->sdp);
 		free(bw->body);
+		free(bw->src);
 	}
 	b->g = mem_deref(b->g);
 	b->relay = mem_deref(b->relay);

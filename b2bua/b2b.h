@@ -50,9 +50,19 @@ struct b2b_worker {
 	struct auth_server *auth;   /* inbound digest (call_auth.c) */
 	struct pol_snap *auth_snap; /* borrowed while verifying */
 	uint64_t seq;		    /* call ids */
+	struct b2b_src *src;	    /* B2B_SRC_SLOTS, direct-mapped */
+	uint64_t src_warn_ms;	    /* last "over its rate" log line */
 };
 
 #define B2B_BODY_MAX 16384
+#define B2B_SRC_SLOTS 4096 /* per-source rate buckets per worker */
+
+/* One source address's budget of out-of-dialog requests. */
+struct b2b_src {
+	uint64_t key; /* hash of the address; 0 free */
+	double tokens;
+	uint64_t last_ms;
+};
 
 /* Counters, summed over workers (relaxed atomics). */
 struct b2b_stats {
@@ -66,6 +76,8 @@ struct b2b_stats {
 	atomic_uint_fast64_t failovers;	    /* next target tried */
 	atomic_uint_fast64_t relayed;	    /* in-dialog requests relayed */
 	atomic_uint_fast64_t ended;	    /* calls over */
+	atomic_uint_fast64_t src_dropped;   /* requests over a source's
+					       rate, dropped */
 	atomic_int_fast64_t active;	    /* calls alive now */
 };
 

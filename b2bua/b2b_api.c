@@ -40,7 +40,8 @@ op_stats(void *arg)
 	pol_snap_deref(snap);
 	json_object_set_new(
 		o, "sip",
-		json_pack("{s:I, s:I, s:I, s:I}", "rx", (json_int_t)ws.rx,
+		json_pack("{s:I, s:I, s:I, s:I, s:I}", "source_dropped",
+			  LD(s->src_dropped), "rx", (json_int_t)ws.rx,
 			  "handoff_out", (json_int_t)ws.handoff_out,
 			  "handoff_drop", (json_int_t)ws.handoff_drop,
 			  "workers", (json_int_t)b->nw));
@@ -227,6 +228,9 @@ op_metrics(void *arg, struct api_metrics *m)
 				(const atomic_uint_fast64_t *)((const char *)s +
 							       ctr[i].off),
 				memory_order_relaxed));
+	api_metric_counter(m, "tandem_sip_source_dropped_total",
+			   "out-of-dialog requests over a source's rate", NULL,
+			   (uint64_t)LD(s->src_dropped));
 	api_metric_gauge(m, "tandem_calls_active", "calls alive now", NULL,
 			 (double)LD(s->active));
 	api_metric_gauge(m, "tandem_draining", "1 while draining", NULL,

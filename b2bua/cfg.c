@@ -24,6 +24,7 @@ cfg_default(struct cfg *c)
 	c->no_answer_s = 60;
 	c->max_duration_s = 14400;
 	c->drain_timeout_s = 30;
+	c->source_rps = 200;
 	c->media = true;
 	c->refer = true;
 	snprintf(c->cdr_spool, sizeof(c->cdr_spool), "/var/spool/tandem");
@@ -329,6 +330,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->max_duration_s, v, 1, 604800);
 		if (!strcmp(key, "drain_timeout_s"))
 			return set_uint(&c->drain_timeout_s, v, 0, 86400);
+		if (!strcmp(key, "source_rps"))
+			return set_uint(&c->source_rps, v, 0, 1000000);
 		return "unknown key";
 	}
 	if (!strcmp(sec, "log")) {

@@ -53,6 +53,9 @@ struct cfg {
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */
 	unsigned max_duration_s;  /* call length limit; 14400 */
 	unsigned drain_timeout_s; /* SIGTERM: wait for calls; 30 */
+	unsigned source_rps;	  /* out-of-dialog requests per second one
+				     source address may send (burst: twice);
+				     more are dropped; 0 = off; 200 */
 	/* [log] */
 	char log_level[8];  /* err, warn, info, debug; info */
 	char log_target[8]; /* stderr or syslog */
