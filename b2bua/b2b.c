@@ -11,6 +11,7 @@
 #include "call_int.h"
 #include "lim.h"
 #include "probe.h"
+#include "reg.h"
 #include "db/cdr.h"
 #include "media/relay.h"
 #include "policy.h"
@@ -90,8 +91,10 @@ on_tick(void *arg)
 	struct b2b_worker *bw = arg;
 
 	answer_query(bw);
-	if (sipw_index(bw->w) == 0)
+	if (sipw_index(bw->w) == 0) {
 		probe_tick(bw, tmr_now(sipw_tmr(bw->w)));
+		reg_tick(bw, tmr_now(sipw_tmr(bw->w)));
+	}
 	if (atomic_load_explicit(&bw->b2b->hangup_all, memory_order_relaxed) &&
 	    bw->calls)
 		call_hangup_all(bw);
@@ -360,6 +363,7 @@ b2b_free(struct b2b *b)
 
 		call_drop_all(bw);
 		probe_flush(bw);
+		reg_flush(bw);
 		tmr_cancel(&bw->tick);
 		bw->ua = mem_deref(bw->ua);
 		bw->auth = mem_deref(bw->auth);

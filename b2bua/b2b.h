@@ -27,6 +27,7 @@ struct call;
 struct cdr_writer;
 struct lim_table;
 struct probe;
+struct reg_set;
 struct auth_server;
 
 /* One worker's share: touched only on that worker's thread (cmd_* under
@@ -47,6 +48,7 @@ struct b2b_worker {
 	unsigned ncalls;
 	struct tmr tick;	    /* housekeeping: queries, drain, probes */
 	struct probe *probes;	    /* worker 0: OPTIONS probes out */
+	struct reg_set *regs;	    /* worker 0: outbound registrations */
 	struct auth_server *auth;   /* inbound digest (call_auth.c) */
 	struct pol_snap *auth_snap; /* borrowed while verifying */
 	uint64_t seq;		    /* call ids */

@@ -238,6 +238,14 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_codes(v, r);
 	if (!strcmp(key, "options_interval"))
 		return set_uint(&r->options_s, v, 0, 86400);
+	if (!strcmp(key, "auth_user"))
+		return parse_str(v, r->auth_user, sizeof(r->auth_user));
+	if (!strcmp(key, "auth_pass"))
+		return parse_str(v, r->auth_pass, sizeof(r->auth_pass));
+	if (!strcmp(key, "register"))
+		return parse_bool(v, &r->reg);
+	if (!strcmp(key, "register_expires"))
+		return set_uint(&r->reg_expires, v, 30, 86400);
 	return "unknown key";
 }
 

@@ -31,6 +31,10 @@ struct cfg_route {
 					     target; 0-terminated */
 	unsigned nfailover;
 	unsigned options_s; /* OPTIONS probe interval of the targets; 0 off */
+	char auth_user[64]; /* outbound digest credentials of the targets */
+	char auth_pass[64];
+	bool reg;	      /* the targets need us registered with them */
+	unsigned reg_expires; /* asked registration lifetime, s; 3600 */
 };
 
 struct cfg {

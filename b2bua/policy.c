@@ -44,6 +44,10 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.transport = strcmp(ct->transport, "tcp") ? POL_TP_UDP
 								  : POL_TP_TCP,
 			.options_s = r->options_s,
+			.out_user = r->auth_user[0] ? r->auth_user : NULL,
+			.out_pass = r->auth_user[0] ? r->auth_pass : NULL,
+			.reg = r->reg && r->auth_user[0],
+			.reg_expires = r->reg_expires,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {
