@@ -540,6 +540,52 @@ b_answered(struct call *c, const struct ua_event *ev)
 	LOGP_INFO(c->id, "answered %u", ev->status);
 }
 
+/* A 3xx (§8.1.3.4): its first Contact becomes the next target when it
+   names a trunk of the policy (host and port); redirections elsewhere
+   are not followed (a redirect must not send calls where the policy
+   does not, toll fraud). At most CALL_REDIRECTS per call. */
+static bool
+follow_redirect(struct call *c, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = m ? sip_msg_hdr(m, SIP_HDR_CONTACT) : NULL;
+	const struct call_target *cur = &c->tg[c->att[c->natt - 1].target];
+	struct sip_addr a;
+	const char *why;
+	char host[64];
+	size_t i, n = pol_snap_ntrunks(c->snap);
+	uint16_t port;
+
+	if (!h || c->redirects >= CALL_REDIRECTS || c->ntg >= POL_TARGETS_MAX ||
+	    sip_addr_decode(&a, &h->val, &why) || a.uri.host.l >= sizeof(host))
+		return false;
+	snprintf(host, sizeof(host), "%.*s", (int)a.uri.host.l, a.uri.host.p);
+	port = a.uri.port ? a.uri.port : 5060;
+	for (i = 0; i < n; i++) {
+		const struct pol_trunk *t = pol_snap_trunk(c->snap, i);
+		struct call_target nt;
+
+		if (!t->enabled || !t->host || strcmp(t->host, host) ||
+		    (t->port ? t->port : 5060) != port)
+			continue;
+		nt = *cur;
+		nt.trunk = t;
+		if (pl_isset(&a.uri.user) && a.uri.user.l < POL_NUM_MAX)
+			snprintf(nt.called, sizeof(nt.called), "%.*s",
+				 (int)a.uri.user.l, a.uri.user.p);
+		memmove(&c->tg[c->cur + 1], &c->tg[c->cur],
+			(c->ntg - c->cur) * sizeof(c->tg[0]));
+		c->tg[c->cur] = nt;
+		c->ntg++;
+		c->redirects++;
+		LOGP_INFO(c->id, "redirected to trunk %s (%s)",
+			  t->name ? t->name : "?", nt.called);
+		return true;
+	}
+	LOGP_INFO(c->id, "redirection to %s:%u (no trunk) not followed", host,
+		  port);
+	return false;
+}
+
 static void
 b_failed(struct call *c, const struct ua_event *ev)
 {
@@ -568,8 +614,13 @@ b_failed(struct call *c, const struct ua_event *ev)
 		st = 403;
 		snprintf(ph, sizeof(ph), "Forbidden");
 	} else if (st >= 300 && st < 400) {
-		/* Redirections are not followed yet: refuse rather than
-		   show the target's Contact to the caller. */
+		/* Never shown to the caller (it would reveal the target's
+		   Contact); followed when it points at a known trunk. */
+		if (follow_redirect(c, ev->msg)) {
+			attempt_next(c, st, ph);
+			call_maybe_done(c);
+			return;
+		}
 		st = 480;
 		snprintf(ph, sizeof(ph), "Redirection Not Followed");
 	} else if (!ph[0]) {

@@ -11,6 +11,7 @@ enum { LEG_A, LEG_B, LEG_COUNT };
 
 #define CALL_ATTEMPTS_MAX 8
 #define CALL_PREV_MAX 12
+#define CALL_REDIRECTS 2 /* 3xx followed per call */
 
 enum call_hangup {
 	CALL_HUP_NONE,
@@ -54,7 +55,8 @@ struct call {
 					hdr_pass may get, or NULL */
 	char b_reason[64];	     /* last B-leg final reason phrase */
 	struct call_target tg[POL_TARGETS_MAX];
-	unsigned ntg, cur; /* cur: next target to try */
+	unsigned ntg, cur;  /* cur: next target to try */
+	unsigned redirects; /* 3xx followed so far */
 	uint16_t failover[POL_FAILOVER_MAX];
 	unsigned nfail;
 	char called[POL_NUM_MAX], calling[POL_NUM_MAX]; /* A side, raw */
