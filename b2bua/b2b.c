@@ -91,6 +91,8 @@ on_tick(void *arg)
 	struct b2b_worker *bw = arg;
 
 	answer_query(bw);
+	if (++bw->ticks % (1000 / TICK_MS) == 0)
+		call_media_check(bw);
 	if (sipw_index(bw->w) == 0) {
 		probe_tick(bw, tmr_now(sipw_tmr(bw->w)));
 		reg_tick(bw, tmr_now(sipw_tmr(bw->w)));

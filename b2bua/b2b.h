@@ -52,6 +52,7 @@ struct b2b_worker {
 	struct auth_server *auth;   /* inbound digest (call_auth.c) */
 	struct pol_snap *auth_snap; /* borrowed while verifying */
 	uint64_t seq;		    /* call ids */
+	uint64_t ticks;		    /* housekeeping ticks so far */
 	struct b2b_src *src;	    /* B2B_SRC_SLOTS, direct-mapped */
 	uint64_t src_warn_ms;	    /* last "over its rate" log line */
 };

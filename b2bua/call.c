@@ -928,3 +928,41 @@ call_keep_prev(struct call *c, struct ua_sess *s)
 	else
 		mem_deref(s); /* over: no event comes */
 }
+
+/* RTP silent on a stream the peer should send on (not on hold): the
+   relay's timed_out flag (media.rtp_timeout_s). */
+static bool
+media_dead(const struct call *c)
+{
+	struct relay_stats st;
+	int leg;
+
+	for (leg = 0; leg < LEG_COUNT; leg++)
+		if (relay_stream_stats(c->rs, (enum relay_leg)leg, 0, &st) ==
+			    0 &&
+		    st.timed_out)
+			return true;
+	return false;
+}
+
+void
+call_media_check(struct b2b_worker *bw)
+{
+	struct call *c, *next;
+
+	if (!bw->b2b->cfg.rtp_timeout_s)
+		return;
+	for (c = bw->calls; c; c = next) {
+		next = c->next;
+		if (c->state != CALL_S_CONNECTED || !c->rs || !media_dead(c))
+			continue;
+		LOGP_INFO(c->id, "media timeout: no RTP for %u s",
+			  bw->b2b->cfg.rtp_timeout_s);
+		c->hangup = CALL_HUP_TANDEM;
+		c->stop = true;
+		set_state(c, CALL_S_TERMINATING);
+		call_leg_end(c, LEG_A, 0, "Media Timeout");
+		call_leg_end(c, LEG_B, 0, "Media Timeout");
+		call_maybe_done(c);
+	}
+}
