@@ -95,7 +95,10 @@ struct call_pend {
 	struct call *c;	    /* ref */
 	struct ua_req *req; /* ref: the request to answer on leg `from` */
 	int from;
-	bool offerless; /* a re-INVITE without an offer */
+	bool offerless;	    /* a re-INVITE without an offer */
+	bool replied;	    /* answered early (t_guard) */
+	struct tmr t_guard; /* non-INVITE: answer 408 before the sender's
+			       own Timer F (RFC 4320 §4.1) */
 };
 
 uint64_t call_now_ms(void);

@@ -118,8 +118,21 @@ pend_destroy(void *arg)
 {
 	struct call_pend *p = arg;
 
+	tmr_cancel(&p->t_guard);
 	mem_deref(p->req);
 	mem_deref(p->c);
+}
+
+/* The far leg has not answered a non-INVITE in time: the sender would
+   give up at its 64*T1 (§17.1.2.2), as our own request would at the
+   same moment; answer it now, a little earlier (RFC 4320 §4.1). */
+static void
+on_guard(void *arg)
+{
+	struct call_pend *p = arg;
+
+	p->replied = true;
+	(void)ua_req_reply(p->req, 408, "Request Timeout", NULL, NULL, NULL, 0);
 }
 
 static void
@@ -179,6 +192,11 @@ relay_req(struct call *c, int from, const struct ua_event *ev)
 		mem_deref(p);
 		return;
 	}
+	if (m != SIP_M_INVITE) {
+		tmr_init(&p->t_guard);
+		tmr_start(&p->t_guard, sipw_tmr(c->bw->w),
+			  (uint64_t)c->bw->b2b->cfg.t1 * 56, on_guard, p);
+	}
 	atomic_fetch_add_explicit(&c->bw->b2b->st.relayed, 1,
 				  memory_order_relaxed);
 	LOGP_DBG(c->id, "%s relayed %s -> %s", mname, from ? "B" : "A",
@@ -210,7 +228,8 @@ relay_resp(struct call *c, int at, const struct ua_event *ev)
 	if (!ph[0])
 		snprintf(ph, sizeof(ph), "%s",
 			 st == 408 ? "Request Timeout" : "Server Error");
-	(void)ua_req_reply(p->req, st, ph, NULL, ctype, body, len);
+	if (!p->replied)
+		(void)ua_req_reply(p->req, st, ph, NULL, ctype, body, len);
 	mem_deref(p);
 }
 
