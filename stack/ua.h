@@ -265,13 +265,16 @@ int ua_sess_end(struct ua_sess *s, uint16_t status, const char *hdrs);
 
 /*
  * Send a request in the confirmed (or, for UPDATE, PRACK, INFO, early)
- * dialog: method "INVITE" is a re-INVITE (§14.1: EBUSY while another
- * INVITE transaction is in progress on the dialog; a 491 is retried
- * after the §14.1 random delay up to conf.glare_tries times). The final
+ * dialog; a UAC session before the 2xx uses the early dialog of the
+ * latest provisional (RFC 3311 §5.1). Method "INVITE" is a re-INVITE (§14.1:
+ * EBUSY while another INVITE transaction is in progress on the dialog; a 491 is
+ * retried after the §14.1 random delay up to conf.glare_tries times). The final
  * response comes as UA_EV_RESPONSE with cookie. A 2xx to a re-INVITE is
  * ACKed by the UA (delay_ack semantics do not apply: a re-INVITE without
- * an offer gets the app's ACK through ua_sess_ack()). Returns 0, EINVAL,
- * EPROTO (no dialog), EBUSY, or an error.
+ * an offer gets the app's ACK through ua_sess_ack()). With session
+ * timers on, a re-INVITE or UPDATE in the confirmed dialog is a session
+ * refresh (RFC 4028 §7.4: Session-Expires, Min-SE; a 422 is retried).
+ * Returns 0, EINVAL, EPROTO (no dialog), EBUSY, or an error.
  */
 int ua_sess_request(struct ua_sess *s, const char *method, const char *hdrs,
 		    const char *ctype, const char *body, size_t body_len,

@@ -370,7 +370,9 @@ ua_creq_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg)
 			if (c->refresh && st >= 200 && st < 300)
 				ua_s_emit(s, UA_EV_REFRESHED, st, ev->msg, NULL,
 					  NULL, false);
-			else if (!c->refresh)
+			else if (c->refresh)
+				ua_st_refresh_failed(s, c->mid, st);
+			else
 				ua_s_emit(s, UA_EV_RESPONSE, st, ev->msg, NULL,
 					  c->cookie, false);
 			if (!c->done)
@@ -406,6 +408,19 @@ purge_done(struct ua_sess *s)
 	}
 }
 
+/* The dialog our requests go in: the confirmed one or the UAS early one
+   (s->dlg), or for a UAC before the 2xx the early dialog of the latest
+   provisional (RFC 3311 §5.1, RFC 3262 §4: UPDATE, INFO, PRACK ...). */
+static struct dlg *
+req_dlg(struct ua_sess *s)
+{
+	if (s->dlg)
+		return s->dlg;
+	if (s->uac && s->early_cur < s->nearly)
+		return s->early[s->early_cur];
+	return NULL;
+}
+
 int
 ua_sess_request(struct ua_sess *s, const char *method, const char *hdrs,
 		const char *ctype, const char *body, size_t body_len,
@@ -417,7 +432,8 @@ ua_sess_request(struct ua_sess *s, const char *method, const char *hdrs,
 	if (!s || !s->ua || !method)
 		return EINVAL;
 	m = (struct pl){method, strlen(method)};
-	if (!s->dlg || s->state == UA_S_ENDED || s->state == UA_S_TERMINATING)
+	if (!req_dlg(s) || s->state == UA_S_ENDED ||
+	    s->state == UA_S_TERMINATING)
 		return EPROTO;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -466,7 +482,8 @@ ua_s_request_send(struct ua_sess *s, struct ua_creq *c, const char *method,
 		c->st_set = true;
 	}
 	if (!err)
-		err = ua_s_send(s, c, method, hdrs, ctype, body, body_len);
+		err = ua_s_send_dlg(s, req_dlg(s), c, method, hdrs, ctype, body,
+				    body_len);
 	if (err) {
 		ua_creq_free(c);
 		return err;

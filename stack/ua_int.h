@@ -104,6 +104,7 @@ struct ua_sess {
 					    the UAS early one */
 	struct dlg *early[UA_MAX_EARLY]; /* refs: UAC early dialogs */
 	unsigned nearly;
+	unsigned early_cur; /* UAC: early[] of the latest provisional */
 
 	/* The INVITE that created the session. */
 	struct txn *itxn;    /* ref */
@@ -265,6 +266,8 @@ void ua_sdp_sent(struct ua_sess *s, const char *ctype, const char *body,
 void ua_sdp_recv(struct ua_sess *s, const struct sip_msg *msg);
 bool ua_st_local_refresh(struct ua_sess *s, struct ua_req *r);
 void ua_st_peer_allow(struct ua_sess *s, const struct sip_msg *msg);
+void ua_st_refresh_failed(struct ua_sess *s, enum sip_method mid,
+			  uint16_t status);
 
 /* ua_indlg.c: requests within the dialog */
 void ua_sess_in_dialog(struct ua_sess *s, const struct sip_msg *msg,

@@ -170,6 +170,8 @@ uac_provisional(struct ua_sess *s, const struct sip_msg *resp)
 		ua_rel_uac_1xx(s, resp, i, &drop); /* RFC 3262 §4 */
 	if (drop)
 		return;
+	if (i < UA_MAX_EARLY)
+		s->early_cur = i;
 	ua_sdp_recv(s, resp);
 	if (s->state == UA_S_CALLING)
 		ua_s_state(s, UA_S_EARLY);

@@ -238,6 +238,20 @@ send_refresh(struct ua_sess *s)
 	s->ua->st.refresh_out++;
 }
 
+/* Our refresh failed with status. An UPDATE the peer refuses as unknown
+   (405, 501) although it listed it: a re-INVITE instead, now. Others:
+   the §10 expiry guard decides (and 408 / 481 already ended the
+   dialog). */
+void
+ua_st_refresh_failed(struct ua_sess *s, enum sip_method mid, uint16_t status)
+{
+	LOGP_INFO(s->callid, "session refresh got %u", status);
+	if (mid == SIP_M_UPDATE && (status == 405 || status == 501)) {
+		s->peer_update = false;
+		send_refresh(s);
+	}
+}
+
 static void
 on_refresh(void *arg)
 {

@@ -671,6 +671,65 @@ test_rel_forked(void)
 	fx_done();
 }
 
+/* ---- RFC 3311 in the early dialog ----------------------------------- */
+
+/* UPDATE both ways before the 2xx: the UAC's goes in the early dialog of
+   the latest provisional, the UAS's in its own; CSeq carries on. */
+static void
+test_update_early(void)
+{
+	int cookie = 3;
+
+	fx_init("100rel", "100rel");
+	fx_start();
+	CU_ASSERT_EQUAL_FATAL(call(NULL, 5062), 0);
+	pump();
+	/* No provisional yet: no dialog for an UPDATE. */
+	CU_ASSERT_EQUAL(
+		ua_sess_request(fx.a.s, "UPDATE", NULL, NULL, NULL, 0, NULL),
+		EPROTO);
+	CU_ASSERT_EQUAL(ua_sess_answer_rel(fx.b.s, 183, NULL, NULL,
+					   "application/sdp", sdp_b,
+					   strlen(sdp_b)),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_PRACK), 1);
+	CU_ASSERT_EQUAL(ua_sess_request(fx.a.s, "UPDATE", NULL,
+					"application/sdp", sdp_a2,
+					strlen(sdp_a2), &cookie),
+			0);
+	pump();
+	CU_ASSERT_TRUE(has(wire_find(5061, "UPDATE ", 0), "CSeq: 3 UPDATE"));
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REQUEST), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.b.req);
+	CU_ASSERT_EQUAL(ua_req_method(fx.b.req), SIP_M_UPDATE);
+	CU_ASSERT_EQUAL(ua_req_reply(fx.b.req, 200, NULL, NULL,
+				     "application/sdp", sdp_b, strlen(sdp_b)),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(last_status(&fx.a, UA_EV_RESPONSE), 200);
+	/* The UAS's UPDATE in its early dialog. */
+	CU_ASSERT_EQUAL(
+		ua_sess_request(fx.b.s, "UPDATE", NULL, NULL, NULL, 0, NULL),
+		0);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_REQUEST), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.a.req);
+	CU_ASSERT_EQUAL(ua_req_reply(fx.a.req, 200, NULL, NULL, NULL, NULL, 0),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(last_status(&fx.b, UA_EV_RESPONSE), 200);
+	CU_ASSERT_EQUAL(ua_sess_answer(fx.b.s, 200, NULL, NULL, NULL, NULL, 0),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_ANSWERED), 1);
+	ua_sess_end(fx.a.s, 0, NULL);
+	pump();
+	CU_ASSERT_TRUE(has(wire_find(5061, "BYE ", 0), "CSeq: 4 BYE"));
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_ENDED), 1);
+	fx_done();
+}
+
 /* ---- RFC 4028 ------------------------------------------------------- */
 
 static void
@@ -882,6 +941,79 @@ test_st_expiry_bye(void)
 	fx_done();
 }
 
+/* Answer the last request from A at the raw peer starting with prefix
+   (its To already has our tag). */
+static void
+raw_reply(const char *prefix, const char *status, const char *extra)
+{
+	static struct sip_msg req;
+	struct sip_limits lim;
+	struct sip_perr perr;
+	struct pkt p;
+	char via[256], from[256], to[256], cid[128], cseq[64];
+	int i;
+
+	for (i = (int)fx.nraw - 1; i >= 0; i--)
+		if (strncmp(fx.raw[i].buf, prefix, strlen(prefix)) == 0)
+			break;
+	CU_ASSERT_FATAL(i >= 0);
+	sip_limits_default(&lim);
+	CU_ASSERT_EQUAL_FATAL(sip_msg_parse(&req, fx.raw[i].buf, fx.raw[i].len,
+					    SIP_FRAMING_DGRAM, &lim, &perr),
+			      0);
+	pl_strcpy(&req.via.raw, via, sizeof(via));
+	pl_strcpy(&req.from.raw, from, sizeof(from));
+	pl_strcpy(&req.to.raw, to, sizeof(to));
+	pl_strcpy(&req.callid, cid, sizeof(cid));
+	snprintf(cseq, sizeof(cseq), "%u %.*s", req.cseq.num,
+		 (int)req.cseq.method.l, req.cseq.method.p);
+	p.from = RAW_PORT;
+	p.to = fx.a.port;
+	p.len = (size_t)snprintf(
+		p.buf, sizeof(p.buf),
+		"SIP/2.0 %s\r\nVia: %s\r\nFrom: %s\r\nTo: %s\r\n"
+		"Call-ID: %s\r\nCSeq: %s\r\n"
+		"Contact: <sip:uas1@127.0.0.1:5099>\r\n"
+		"%sContent-Length: 0\r\n\r\n",
+		status, via, from, to, cid, cseq, extra);
+	deliver(&p);
+	pump();
+}
+
+/* Our UPDATE refresh refused as unknown (501) by a peer that listed it:
+   a re-INVITE with our SDP instead, ACKed by the UA; REFRESHED. */
+static void
+test_st_update_refused_reinvite(void)
+{
+	fx_init(NULL, NULL);
+	st_conf(&fx.a, 120, 90);
+	fx_start();
+	CU_ASSERT_EQUAL_FATAL(call(NULL, RAW_PORT), 0);
+	pump();
+	raw_resp("200 OK", "uas1",
+		 "Allow: INVITE, ACK, BYE, UPDATE\r\n"
+		 "Session-Expires: 120;refresher=uac\r\n");
+	CU_ASSERT_EQUAL(ua_sess_interval(fx.a.s, NULL), 120);
+	advance(60050);
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", "Session-Expires: 120"), 1);
+	raw_reply("UPDATE ", "501 Not Implemented", "");
+	CU_ASSERT_EQUAL(raw_count("INVITE ", "CSeq: 3 INVITE"), 1);
+	CU_ASSERT_EQUAL(raw_count("INVITE ", "o=a 11 1 IN IP4"), 2);
+	raw_reply("INVITE ", "200 OK",
+		  "Session-Expires: 120;refresher=uac\r\n");
+	CU_ASSERT_EQUAL(raw_count("ACK ", "CSeq: 3 ACK"), 1);
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_REFRESHED), 1);
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_RESPONSE), 0);
+	/* The timer runs again from that 2xx: the next refresh is due at
+	   half the interval, re-INVITE now. */
+	advance(60050);
+	CU_ASSERT_EQUAL(raw_count("INVITE ", "CSeq: 4 INVITE"), 1);
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", NULL), 1);
+	ua_sess_end(fx.a.s, 0, NULL);
+	advance(64 * 100 + 1000);
+	fx_done();
+}
+
 /* A UAC without session timers gets none unless it asked (§9). */
 static void
 test_st_off_by_default(void)
@@ -914,10 +1046,12 @@ test_ua_ext_register(void)
 	TU_ADD(s, test_rel_no_prack_5xx);
 	TU_ADD(s, test_rel_two_in_order);
 	TU_ADD(s, test_rel_forked);
+	TU_ADD(s, test_update_early);
 	TU_ADD(s, test_st_negotiation);
 	TU_ADD(s, test_st_422_retry);
 	TU_ADD(s, test_st_refresh_half);
 	TU_ADD(s, test_st_refresh_answered_locally);
 	TU_ADD(s, test_st_expiry_bye);
+	TU_ADD(s, test_st_update_refused_reinvite);
 	TU_ADD(s, test_st_off_by_default);
 }
