@@ -224,11 +224,16 @@ void ua_sess_set_handler(struct ua_sess *s, ua_sess_h *h, void *arg);
 
 /*
  * Answer the INVITE of a UAS session: 101-199 (the first one with our To
- * tag creates the early dialog; 100 is the transaction layer's), 2xx
- * (retransmitted until the ACK, §13.3.1.4; the body is the answer or,
- * for an offerless INVITE, the offer), or 3xx-6xx (the session is over;
- * no event follows). hdrs: extra header lines (CRLF-terminated) or NULL.
- * Returns 0, EPROTO (already answered finally), EINVAL, or an error.
+ * tag creates the early dialog; 100 is the transaction layer's; sent
+ * reliably, as by ua_sess_answer_rel(), when the INVITE has Require:
+ * 100rel and conf.supported lists it), 2xx (retransmitted until the ACK,
+ * §13.3.1.4; the body is the answer or, for an offerless INVITE, the
+ * offer; held while a reliable 1xx waits for its PRACK, RFC 3262 §3;
+ * with session timers it carries Session-Expires per RFC 4028 §9), or
+ * 3xx-6xx (the session is over; no event follows; a held 2xx is
+ * dropped). hdrs: extra header lines (CRLF-terminated) or NULL.
+ * Returns 0, EPROTO (already answered finally, or a 2xx is held), EINVAL,
+ * or an error.
  */
 int ua_sess_answer(struct ua_sess *s, uint16_t status, const char *reason,
 		   const char *hdrs, const char *ctype, const char *body,

@@ -32,8 +32,9 @@ void
 ua_sdp_sent(struct ua_sess *s, const char *ctype, const char *body,
 	    size_t body_len)
 {
-	if (!body || !body_len || !is_sdp_type(ctype))
-		return;
+	if (!body || !body_len || !is_sdp_type(ctype) ||
+	    !(s->ua->stc.enabled || s->ua->conf.answer_refreshes))
+		return; /* nobody would send it again */
 	if (ua_memdup(&s->lsdp, body, body_len) == 0)
 		s->lsdp_len = body_len;
 }

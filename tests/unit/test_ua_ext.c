@@ -1014,6 +1014,81 @@ test_st_update_refused_reinvite(void)
 	fx_done();
 }
 
+/* A 422 to our refresh in the dialog: §7.3 again with the larger Min-SE
+   (and §7.4: the next refresh keeps it). */
+static void
+test_st_refresh_422(void)
+{
+	struct ua_stats st;
+
+	fx_init(NULL, NULL);
+	st_conf(&fx.a, 120, 90);
+	fx_start();
+	CU_ASSERT_EQUAL_FATAL(call(NULL, RAW_PORT), 0);
+	pump();
+	raw_resp("200 OK", "uas1",
+		 "Allow: INVITE, ACK, BYE, UPDATE\r\n"
+		 "Session-Expires: 120;refresher=uac\r\n");
+	advance(60050);
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", "Min-SE: 90"), 1);
+	raw_reply("UPDATE ", "422 Session Interval Too Small",
+		  "Min-SE: 200\r\n");
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", "CSeq: 3 UPDATE"), 1);
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", "Session-Expires: 200;"), 1);
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", "Min-SE: 200"), 1);
+	raw_reply("UPDATE ", "200 OK",
+		  "Session-Expires: 200;refresher=uac\r\n");
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_REFRESHED), 1);
+	CU_ASSERT_EQUAL(ua_sess_interval(fx.a.s, NULL), 200);
+	advance(100050); /* half of 200 s */
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", "CSeq: 4 UPDATE"), 1);
+	CU_ASSERT_EQUAL(raw_count("UPDATE ", "Min-SE: 200"), 2);
+	ua_stats(fx.a.ua, &st);
+	CU_ASSERT_EQUAL(st.st_422, 1);
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_ENDED), 0);
+	ua_sess_end(fx.a.s, 0, NULL);
+	advance(64 * 100 + 1000);
+	fx_done();
+}
+
+/* The UAS refreshes when it prefers to and the UAC left it open (§9
+   row 2); the UAC's UA answers the UPDATE itself. */
+static void
+test_st_uas_refresher(void)
+{
+	bool ref = true;
+
+	fx_init(NULL, NULL);
+	st_conf(&fx.a, 120, 90);
+	st_conf(&fx.b, 120, 90);
+	fx.a.conf.answer_refreshes = true;
+	fx.b.conf.session_refresher = true;
+	fx_start();
+	fx.b.answer_200 = true;
+	CU_ASSERT_EQUAL_FATAL(call(NULL, 5062), 0);
+	pump();
+	CU_ASSERT_TRUE(has(wire_find(5062, "SIP/2.0 200", 0),
+			   "Session-Expires: 120;refresher=uas"));
+	CU_ASSERT_EQUAL(ua_sess_interval(fx.a.s, &ref), 120);
+	CU_ASSERT_FALSE(ref);
+	advance(60050);
+	CU_ASSERT_EQUAL(wire_count(5062, "UPDATE "), 1);
+	CU_ASSERT_EQUAL(wire_count(5061, "UPDATE "), 0);
+	CU_ASSERT_TRUE(has(wire_find(5062, "UPDATE ", 0),
+			   "Session-Expires: 120;refresher=uac"));
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_REFRESHED), 1);
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_REQUEST), 0);
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REFRESHED), 1);
+	/* Roles survive the refresh: B still refreshes, A still waits. */
+	CU_ASSERT_EQUAL(ua_sess_interval(fx.a.s, &ref), 120);
+	CU_ASSERT_FALSE(ref);
+	advance(60000);
+	CU_ASSERT_EQUAL(wire_count(5062, "UPDATE "), 2);
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_ENDED), 0);
+	ua_sess_end(fx.a.s, 0, NULL);
+	fx_done();
+}
+
 /* A UAC without session timers gets none unless it asked (§9). */
 static void
 test_st_off_by_default(void)
@@ -1053,5 +1128,7 @@ test_ua_ext_register(void)
 	TU_ADD(s, test_st_refresh_answered_locally);
 	TU_ADD(s, test_st_expiry_bye);
 	TU_ADD(s, test_st_update_refused_reinvite);
+	TU_ADD(s, test_st_refresh_422);
+	TU_ADD(s, test_st_uas_refresher);
 	TU_ADD(s, test_st_off_by_default);
 }
