@@ -77,7 +77,6 @@ in_reinvite(struct ua_sess *s, const struct sip_msg *msg,
 	s->in_inv = r;
 	if (ua_st_local_refresh(s, r))
 		return;
-	ua_sdp_recv(s, &r->msg);
 	ua_s_emit(s, UA_EV_REINVITE, 0, &r->msg, r, NULL, false);
 }
 
@@ -126,8 +125,6 @@ in_other(struct ua_sess *s, const struct sip_msg *msg,
 	s->reqs = r;
 	if (upd && ua_st_local_refresh(s, r))
 		return;
-	if (upd)
-		ua_sdp_recv(s, &r->msg);
 	ua_s_emit(s, UA_EV_REQUEST, 0, &r->msg, r, NULL, false);
 }
 
@@ -192,8 +189,12 @@ ua_req_reply(struct ua_req *r, uint16_t status, const char *reason,
 		return err;
 	r->answered = true;
 	mem_ref(s);
-	if (ok2xx && (inv || r->msg.mid == SIP_M_UPDATE))
+	if (ok2xx && (inv || r->msg.mid == SIP_M_UPDATE)) {
+		/* The offer and answer hold once accepted (a rejected offer
+		   is not the session's SDP). */
+		ua_sdp_recv(s, &r->msg);
 		ua_sdp_sent(s, ctype, body, body_len);
+	}
 	if (ok2xx && r->st_set) {
 		sess_timer_uas_neg(&r->st, &neg);
 		ua_st_start(s, &neg);
@@ -358,8 +359,10 @@ ua_creq_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg)
 		if (c->mid == SIP_M_INVITE)
 			keep = reinvite_final(s, c, ev);
 		if (!keep && st >= 200 && st < 300 &&
-		    (c->mid == SIP_M_INVITE || c->mid == SIP_M_UPDATE))
+		    (c->mid == SIP_M_INVITE || c->mid == SIP_M_UPDATE)) {
+			ua_sdp_sent(s, c->ctype, c->body, c->body_len);
 			ua_sdp_recv(s, ev->msg);
+		}
 		if (!keep && st >= 200 && st < 300 && c->st_set)
 			ua_st_uac_2xx(s, &c->stu, ev->msg);
 		if (!keep) {
@@ -488,8 +491,6 @@ ua_s_request_send(struct ua_sess *s, struct ua_creq *c, const char *method,
 		ua_creq_free(c);
 		return err;
 	}
-	if (tr)
-		ua_sdp_sent(s, ctype, body, body_len);
 	if (c->mid == SIP_M_INVITE)
 		s->out_inv = c;
 	return 0;

@@ -907,6 +907,52 @@ test_st_refresh_answered_locally(void)
 	fx_done();
 }
 
+/* A rejected offer is not the session's SDP: the same offer again goes
+   to the app, and our own refreshes keep the accepted SDP. */
+static void
+test_st_rejected_offer_not_a_refresh(void)
+{
+	unsigned n;
+
+	fx_init(NULL, NULL);
+	st_conf(&fx.a, 120, 90);
+	st_conf(&fx.b, 120, 90);
+	fx.b.conf.answer_refreshes = true;
+	fx_start();
+	fx.b.answer_200 = true;
+	CU_ASSERT_EQUAL_FATAL(call(NULL, 5062), 0);
+	pump();
+	CU_ASSERT_EQUAL(ua_sess_request(fx.a.s, "INVITE", NULL,
+					"application/sdp", sdp_a2,
+					strlen(sdp_a2), NULL),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REINVITE), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.b.req);
+	CU_ASSERT_EQUAL(ua_req_reply(fx.b.req, 488, NULL, NULL, NULL, NULL, 0),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(last_status(&fx.a, UA_EV_RESPONSE), 488);
+	CU_ASSERT_EQUAL(ua_sess_request(fx.a.s, "INVITE", NULL,
+					"application/sdp", sdp_a2,
+					strlen(sdp_a2), NULL),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REINVITE), 2);
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REFRESHED), 0);
+	CU_ASSERT_EQUAL(ua_req_reply(fx.b.req, 488, NULL, NULL, NULL, NULL, 0),
+			0);
+	pump();
+	/* A's refresh carries the SDP of the session, version 1. */
+	n = wire_count(5061, "UPDATE ");
+	advance(61000);
+	CU_ASSERT_EQUAL(wire_count(5061, "UPDATE "), n + 1);
+	CU_ASSERT_TRUE(has(wire_find(5061, "UPDATE ", n), "o=a 11 1 IN IP4"));
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REFRESHED), 1);
+	ua_sess_end(fx.a.s, 0, NULL);
+	fx_done();
+}
+
 /* §10: the peer was to refresh and did not: BYE with Reason at
    interval - min(32, interval/3), ENDED 408. */
 static void
@@ -1126,6 +1172,7 @@ test_ua_ext_register(void)
 	TU_ADD(s, test_st_422_retry);
 	TU_ADD(s, test_st_refresh_half);
 	TU_ADD(s, test_st_refresh_answered_locally);
+	TU_ADD(s, test_st_rejected_offer_not_a_refresh);
 	TU_ADD(s, test_st_expiry_bye);
 	TU_ADD(s, test_st_update_refused_reinvite);
 	TU_ADD(s, test_st_refresh_422);
