@@ -121,6 +121,13 @@ worker_init(struct b2b_worker *bw)
 	uc.max_sessions = 2 * b->cfg.max_calls + 64;
 	uc.t1 = b->cfg.t1;
 	uc.t2 = b->cfg.t2;
+	/* Per leg (issue 5): each leg negotiates 100rel and its own session
+	   timer; refreshes are answered on their leg, never relayed. */
+	uc.supported = b->cfg.prack ? "100rel" : NULL;
+	uc.session_expires = b->cfg.session_expires;
+	uc.min_se = b->cfg.min_se;
+	uc.session_refresher = true;
+	uc.answer_refreshes = true;
 	if (!bw->v_ok) {
 		err = pol_verdict_init(&bw->v);
 		if (err)

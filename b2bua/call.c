@@ -482,8 +482,15 @@ b_progress(struct call *c, const struct ua_event *ev)
 	if (call_body_cross(c, LEG_B, ev->msg, &ctype, &body, &len, tb,
 			    sizeof(tb)))
 		ctype = body = NULL, len = 0; /* relay the ringing anyway */
-	(void)ua_sess_answer(c->leg[LEG_A], ev->status, ph, NULL, ctype, body,
-			     len);
+	/* RFC 3262 per leg: a reliable provisional from the callee is
+	   relayed reliably when the caller supports 100rel, else plainly
+	   (the callee's PRACK came from our B-leg already). */
+	if (!(ev->msg &&
+	      sip_hdr_has_token(ev->msg, SIP_HDR_REQUIRE, "100rel") &&
+	      ua_sess_answer_rel(c->leg[LEG_A], ev->status, ph, NULL, ctype,
+				 body, len) == 0))
+		(void)ua_sess_answer(c->leg[LEG_A], ev->status, ph, NULL, ctype,
+				     body, len);
 	set_state(c, CALL_S_EARLY);
 }
 

@@ -27,6 +27,9 @@ cfg_default(struct cfg *c)
 	c->source_rps = 200;
 	c->media = true;
 	c->refer = true;
+	c->prack = true;
+	c->session_expires = 1800;
+	c->min_se = 90;
 	snprintf(c->cdr_spool, sizeof(c->cdr_spool), "/var/spool/tandem");
 	c->cdr_fsync_ms = 100;
 	c->port_min = 30000;
@@ -305,6 +308,12 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->auth_pass, sizeof(c->auth_pass));
 		if (!strcmp(key, "refer"))
 			return parse_bool(v, &c->refer);
+		if (!strcmp(key, "prack"))
+			return parse_bool(v, &c->prack);
+		if (!strcmp(key, "session_expires"))
+			return set_uint(&c->session_expires, v, 0, 86400);
+		if (!strcmp(key, "min_se"))
+			return set_uint(&c->min_se, v, 90, 86400);
 		if (!strcmp(key, "realm"))
 			return parse_str(v, c->realm, sizeof(c->realm));
 		if (!strcmp(key, "sources"))
@@ -462,6 +471,10 @@ cfg_check(const struct cfg *c, char *err, size_t errsz)
 	if (c->port_max < c->port_min + 3) {
 		snprintf(err, errsz,
 			 "[media]: port_max must be at least port_min + 3");
+		return EINVAL;
+	}
+	if (c->session_expires && c->session_expires < c->min_se) {
+		snprintf(err, errsz, "[sip]: session_expires is below min_se");
 		return EINVAL;
 	}
 	if (c->t2 < c->t1) {

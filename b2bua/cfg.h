@@ -39,19 +39,22 @@ struct cfg_route {
 
 struct cfg {
 	/* [sip] */
-	char listen[64];    /* numeric address; default 127.0.0.1 */
-	uint16_t port;	    /* default 5060 */
-	bool tcp;	    /* also listen on TCP; default false */
-	unsigned workers;   /* signaling workers; 0 = one per core */
-	unsigned t1, t2;    /* ms; 500, 4000 */
-	char server[64];    /* Server / User-Agent; "Tandem" */
-	bool refer;	    /* REFER: Tandem transfers (yes) or 403 (no) */
-	char realm[64];	    /* digest realm of inbound challenges; "" =
-			       listen */
-	char auth_user[64]; /* static policy: callers must authenticate */
-	char auth_pass[64]; /* with these digest credentials; "" = no */
-	char sources[256];  /* static policy: CIDRs calls may come from,
-			       comma separated; "" = any */
+	char listen[64];  /* numeric address; default 127.0.0.1 */
+	uint16_t port;	  /* default 5060 */
+	bool tcp;	  /* also listen on TCP; default false */
+	unsigned workers; /* signaling workers; 0 = one per core */
+	unsigned t1, t2;  /* ms; 500, 4000 */
+	char server[64];  /* Server / User-Agent; "Tandem" */
+	bool refer;	  /* REFER: Tandem transfers (yes) or 403 (no) */
+	bool prack;	  /* RFC 3262 100rel per leg; yes */
+	unsigned session_expires; /* RFC 4028 per leg, s; 0 off; 1800 */
+	unsigned min_se;	  /* our Min-SE, s; 90 */
+	char realm[64];		  /* digest realm of inbound challenges; "" =
+				     listen */
+	char auth_user[64];	  /* static policy: callers must authenticate */
+	char auth_pass[64];	  /* with these digest credentials; "" = no */
+	char sources[256];	  /* static policy: CIDRs calls may come from,
+				     comma separated; "" = any */
 	/* [limits] */
 	unsigned max_calls;	  /* concurrent calls; 10000 */
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */
