@@ -125,14 +125,15 @@ pend_destroy(void *arg)
 
 /* The far leg has not answered a non-INVITE in time: the sender would
    give up at its 64*T1 (§17.1.2.2), as our own request would at the
-   same moment; answer it now, a little earlier (RFC 4320 §4.1). */
+   same moment; answer it now, a little earlier, with 504 (RFC 4320
+   §4.2: never 408 to a non-INVITE; the transaction layer refuses it). */
 static void
 on_guard(void *arg)
 {
 	struct call_pend *p = arg;
 
 	p->replied = true;
-	(void)ua_req_reply(p->req, 408, "Request Timeout", NULL, NULL, NULL, 0);
+	(void)ua_req_reply(p->req, 504, "Server Time-out", NULL, NULL, NULL, 0);
 }
 
 static void
@@ -225,6 +226,10 @@ relay_resp(struct call *c, int at, const struct ua_event *ev)
 	}
 	if (st >= 200 && st < 300 && p->offerless)
 		c->ack_wait[at] = true; /* the answer comes in p->from's ACK */
+	if (st == 408 && ua_req_method(p->req) != SIP_M_INVITE) {
+		st = 504; /* RFC 4320 §4.2 */
+		snprintf(ph, sizeof(ph), "Server Time-out");
+	}
 	if (!ph[0])
 		snprintf(ph, sizeof(ph), "%s",
 			 st == 408 ? "Request Timeout" : "Server Error");
