@@ -2,7 +2,6 @@
    transaction (RFC 3261 §11, §17.1.2) on worker 0, with a Call-ID of
    shard 0 so the response comes back to that worker. */
 #include <errno.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,22 +22,6 @@ struct probe {
 	char name[64];
 	bool done;
 };
-
-static void
-hex(char *out, size_t bytes)
-{
-	static const char h[] = "0123456789abcdef";
-	unsigned char r[16];
-	size_t i;
-
-	if (bytes > sizeof(r) || RAND_bytes(r, (int)bytes) != 1)
-		memset(r, 0x5a, sizeof(r));
-	for (i = 0; i < bytes; i++) {
-		out[2 * i] = h[r[i] >> 4];
-		out[2 * i + 1] = h[r[i] & 15];
-	}
-	out[2 * bytes] = '\0';
-}
 
 static void
 on_resp(struct txn *txn, const struct txn_cevent *ev, void *arg)
@@ -70,10 +53,9 @@ build(const struct b2b *b, const struct pol_trunk *t, char *buf, size_t size,
 	struct sip_wbuf wb;
 	uint16_t port = t->port ? t->port : 5060;
 
-	hex(br, 12);
-	hex(tag, 8);
-	if (sipw_callid_make(0, cid, sizeof(cid)))
-		return EIO;
+	if (ua_rand_hex(br, 24) || ua_rand_hex(tag, 16) ||
+	    sipw_callid_make(0, cid, sizeof(cid)))
+		return EIO; /* no randomness: no probe this round */
 	call_host_fmt(t->host, th, sizeof(th));
 	call_host_fmt(b->host, lh, sizeof(lh));
 	snprintf(ruri, sizeof(ruri), "sip:%s:%u%s", th, port,

@@ -2,7 +2,6 @@
    time per trunk on worker 0, Call-ID of shard 0 kept across refreshes
    and CSeq increasing (§10.2.4), digest answered once per challenge. */
 #include <errno.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,22 +40,6 @@ struct reg_set {
 	struct reg r[REG_MAX];
 	unsigned n;
 };
-
-static void
-hex(char *out, size_t bytes)
-{
-	static const char h[] = "0123456789abcdef";
-	unsigned char r[16];
-	size_t i;
-
-	if (bytes > sizeof(r) || RAND_bytes(r, (int)bytes) != 1)
-		memset(r, 0x3c, sizeof(r));
-	for (i = 0; i < bytes; i++) {
-		out[2 * i] = h[r[i] >> 4];
-		out[2 * i + 1] = h[r[i] & 15];
-	}
-	out[2 * bytes] = '\0';
-}
 
 static void
 fail(struct reg *r, uint64_t now, const char *why, uint16_t st)
@@ -200,7 +183,8 @@ build(struct reg *r, const struct b2b *b, const struct pol_trunk *t, char *buf,
 	uint32_t exp = t->reg_expires ? t->reg_expires : 3600;
 	struct sip_wbuf wb;
 
-	hex(br, 12);
+	if (ua_rand_hex(br, 24))
+		return EIO; /* no randomness: retried after the back-off */
 	call_host_fmt(t->host, th, sizeof(th));
 	call_host_fmt(b->host, lh, sizeof(lh));
 	ruri_of(t, ruri, sizeof(ruri));
@@ -267,10 +251,11 @@ reg_of(struct b2b_worker *bw, const struct pol_trunk *t)
 	r->bw = bw;
 	r->trunk_id = t->id;
 	snprintf(r->name, sizeof(r->name), "%s", t->name ? t->name : "?");
-	if (sipw_callid_make(0, r->callid, sizeof(r->callid)))
-		snprintf(r->callid, sizeof(r->callid), "tdm-0000-reg%lld",
-			 (long long)t->id);
-	hex(r->tag, 8);
+	if (sipw_callid_make(0, r->callid, sizeof(r->callid)) ||
+	    ua_rand_hex(r->tag, 16)) {
+		set->n--;
+		return NULL; /* no randomness: tried again next tick */
+	}
 	auth_client_init(&r->ac);
 	return r;
 }

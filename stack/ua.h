@@ -298,6 +298,12 @@ int ua_req_reply(struct ua_req *r, uint16_t status, const char *reason,
 /* The request's method (for the app's bookkeeping). */
 enum sip_method ua_req_method(const struct ua_req *r);
 
+/* ndigits random lower-case hex digits (OpenSSL RAND_bytes) and a NUL
+   into buf (ndigits + 1 bytes, ndigits <= 64): the UA's tags and
+   branches, and those of requests the app builds itself (OPTIONS
+   probes, REGISTER). Returns 0 or EIO. */
+int ua_rand_hex(char *buf, size_t ndigits);
+
 /* Introspection. */
 enum ua_sess_state {
 	UA_S_CALLING,	  /* UAC: INVITE sent, no provisional yet */

@@ -189,7 +189,6 @@ void ua_reject(struct ua *ua, const struct sip_msg *msg,
 	       const char *hdrs);
 
 /* ua_msg.c */
-int ua_rand_hex(char *buf, size_t ndigits);
 int ua_put_hdrs(struct sip_wbuf *wb, const char *hdrs);
 void ua_put_common(struct ua *ua, struct sip_wbuf *wb, enum tp_proto proto,
 		   bool contact, bool allow);
