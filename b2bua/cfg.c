@@ -24,6 +24,9 @@ cfg_default(struct cfg *c)
 	c->no_answer_s = 60;
 	c->max_duration_s = 14400;
 	c->drain_timeout_s = 30;
+	c->media = true;
+	c->port_min = 30000;
+	c->port_max = 39999;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	snprintf(c->log_target, sizeof(c->log_target), "stderr");
 }
@@ -232,6 +235,26 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 	return "unknown key";
 }
 
+static const char *
+set_media(struct cfg *c, const char *key, const char *v)
+{
+	if (!strcmp(key, "enabled"))
+		return parse_bool(v, &c->media);
+	if (!strcmp(key, "ip_a"))
+		return parse_ip(v, c->media_ip_a, sizeof(c->media_ip_a));
+	if (!strcmp(key, "ip_b"))
+		return parse_ip(v, c->media_ip_b, sizeof(c->media_ip_b));
+	if (!strcmp(key, "port_min"))
+		return set_uint(&c->port_min, v, 1024, 65534);
+	if (!strcmp(key, "port_max"))
+		return set_uint(&c->port_max, v, 1025, 65535);
+	if (!strcmp(key, "workers"))
+		return set_uint(&c->media_workers, v, 0, 64);
+	if (!strcmp(key, "rtp_timeout_s"))
+		return set_uint(&c->rtp_timeout_s, v, 0, 86400);
+	return "unknown key";
+}
+
 /* One key; returns NULL or the reason it is refused. */
 static const char *
 cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
@@ -260,6 +283,15 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->t2, v, 100, 60000);
 		if (!strcmp(key, "server"))
 			return parse_str(v, c->server, sizeof(c->server));
+		if (!strcmp(key, "sources"))
+			return parse_str(v, c->sources, sizeof(c->sources));
+		return "unknown key";
+	}
+	if (!strcmp(sec, "media"))
+		return set_media(c, key, v);
+	if (!strcmp(sec, "db")) {
+		if (!strcmp(key, "dsn"))
+			return parse_str(v, c->db_dsn, sizeof(c->db_dsn));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "limits")) {
@@ -387,6 +419,11 @@ cfg_check(const struct cfg *c, char *err, size_t errsz)
 				 c->routes[i].name);
 			return EINVAL;
 		}
+	}
+	if (c->port_max < c->port_min + 3) {
+		snprintf(err, errsz,
+			 "[media]: port_max must be at least port_min + 3");
+		return EINVAL;
 	}
 	if (c->t2 < c->t1) {
 		snprintf(err, errsz, "[sip]: t2 is below t1");

@@ -34,12 +34,14 @@ struct cfg_route {
 
 struct cfg {
 	/* [sip] */
-	char listen[64];  /* numeric address; default 127.0.0.1 */
-	uint16_t port;	  /* default 5060 */
-	bool tcp;	  /* also listen on TCP; default false */
-	unsigned workers; /* signaling workers; 0 = one per core */
-	unsigned t1, t2;  /* ms; 500, 4000 */
-	char server[64];  /* Server / User-Agent; "Tandem" */
+	char listen[64];   /* numeric address; default 127.0.0.1 */
+	uint16_t port;	   /* default 5060 */
+	bool tcp;	   /* also listen on TCP; default false */
+	unsigned workers;  /* signaling workers; 0 = one per core */
+	unsigned t1, t2;   /* ms; 500, 4000 */
+	char server[64];   /* Server / User-Agent; "Tandem" */
+	char sources[256]; /* static policy: CIDRs calls may come from,
+			      comma separated; "" = any */
 	/* [limits] */
 	unsigned max_calls;	  /* concurrent calls; 10000 */
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */
@@ -48,6 +50,17 @@ struct cfg {
 	/* [log] */
 	char log_level[8];  /* err, warn, info, debug; info */
 	char log_target[8]; /* stderr or syslog */
+	/* [media] */
+	bool media;		     /* relay RTP through Tandem; default yes */
+	char media_ip_a[64];	     /* local address toward the caller side;
+					default: sip.listen */
+	char media_ip_b[64];	     /* toward the callee side; default: ip_a */
+	unsigned port_min, port_max; /* RTP port range; 30000..39999 */
+	unsigned media_workers;	     /* 0: one per core */
+	unsigned rtp_timeout_s;	     /* silence that ends a call; 0: off */
+	/* [db] */
+	char db_dsn[256]; /* libpq DSN of the policy database; "" = the
+			     static [route.*] table of this file */
 	/* [api] */
 	char api_listen[64]; /* management API address:port; "" = off */
 	/* [route.*] */

@@ -1,0 +1,814 @@
+/* The call object (call.h): set-up, routing through the policy, serial
+   failover over the B-leg attempts, the mapping of provisional and final
+   responses, and teardown. In-dialog relaying is in call_relay.c. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_MODULE "call"
+#include "call_int.h"
+#include "policy.h"
+#include "stack/log.h"
+#include "stack/mem.h"
+
+static const char *const state_names[CALL_S_COUNT] = {
+	"routing", "early", "connected", "terminating", "ended"};
+
+const char *
+call_state_name(enum call_state s)
+{
+	return (unsigned)s < CALL_S_COUNT ? state_names[s] : "?";
+}
+
+uint64_t
+call_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+set_state(struct call *c, enum call_state st)
+{
+	if (c->state == st)
+		return;
+	LOGP_DBG(c->id, "%s -> %s", call_state_name(c->state),
+		 call_state_name(st));
+	c->state = st;
+}
+
+static void
+call_destroy(void *arg)
+{
+	struct call *c = arg;
+	unsigned i;
+
+	tmr_cancel(&c->t_noans);
+	tmr_cancel(&c->t_maxdur);
+	tmr_cancel(&c->t_reap);
+	for (i = 0; i < LEG_COUNT; i++) {
+		if (c->leg[i])
+			ua_sess_set_handler(c->leg[i], NULL, NULL);
+		mem_deref(c->leg[i]);
+	}
+	for (i = 0; i < c->nprev; i++)
+		mem_deref(c->prev[i]);
+	c->rs = relay_sess_close(c->rs);
+	pol_snap_deref(c->snap);
+	free(c->offer);
+}
+
+static void
+unlink_call(struct call *c)
+{
+	if (!c->pprev)
+		return;
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	c->pprev = NULL;
+	c->next = NULL;
+	c->bw->ncalls--;
+}
+
+static void
+on_reap(void *arg)
+{
+	mem_deref(arg);
+}
+
+static const char *
+disposition(const struct call *c)
+{
+	if (c->t_answer)
+		return "answered";
+	if (c->a_status == 487)
+		return "cancelled";
+	if (c->a_status == 486 || c->a_status == 600)
+		return "busy";
+	if (c->a_status == 480 || c->a_status == 408)
+		return "no-answer";
+	return "failed";
+}
+
+/* Per-direction RTP figures of the first stream (RFC 3550 A.3, A.8). */
+static void
+log_media(const struct call *c)
+{
+	struct relay_stats a, b;
+
+	if (!c->rs || relay_stream_stats(c->rs, RELAY_LEG_A, 0, &a) ||
+	    relay_stream_stats(c->rs, RELAY_LEG_B, 0, &b))
+		return;
+	if (!a.packets && !b.packets)
+		return;
+	LOGP_INFO(c->id,
+		  "media A->B %llu pkts (%llu fwd, lost %lld, jitter %u us), "
+		  "B->A %llu pkts (%llu fwd, lost %lld, jitter %u us)",
+		  (unsigned long long)a.packets,
+		  (unsigned long long)a.forwarded, (long long)a.lost,
+		  a.jitter_us, (unsigned long long)b.packets,
+		  (unsigned long long)b.forwarded, (long long)b.lost,
+		  b.jitter_us);
+}
+
+/* Both legs over: account, log the summary, release on the next tick
+   (never inside a UA callback). */
+static void
+maybe_done(struct call *c)
+{
+	struct b2b *b = c->bw->b2b;
+
+	if (c->state == CALL_S_ENDED || !c->done[LEG_A] ||
+	    (c->leg[LEG_B] && !c->done[LEG_B]))
+		return;
+	set_state(c, CALL_S_ENDED);
+	c->t_end = call_now_ms();
+	tmr_cancel(&c->t_noans);
+	tmr_cancel(&c->t_maxdur);
+	atomic_fetch_add_explicit(&b->st.ended, 1, memory_order_relaxed);
+	if (c->counted)
+		atomic_fetch_sub_explicit(&b->st.active, 1,
+					  memory_order_relaxed);
+	c->counted = false;
+	unlink_call(c);
+	LOGP_INFO(c->id, "end: %s, A %u, %u attempt(s), %llu ms connected",
+		  disposition(c), c->a_status, c->natt,
+		  c->t_answer ? (unsigned long long)(c->t_end - c->t_answer)
+			      : 0ULL);
+	log_media(c);
+	tmr_start(&c->t_reap, sipw_tmr(c->bw->w), 0, on_reap, c);
+}
+
+/* The A-leg's final failure (3xx-6xx): the session is over. */
+static void
+a_fail(struct call *c, uint16_t status, const char *phrase, const char *hdrs)
+{
+	struct b2b *b = c->bw->b2b;
+
+	if (c->a_final || c->done[LEG_A])
+		return;
+	c->a_final = true;
+	c->a_status = status;
+	snprintf(c->a_reason, sizeof(c->a_reason), "%s", phrase ? phrase : "");
+	(void)ua_sess_answer(c->leg[LEG_A], status, phrase, hdrs, NULL, NULL,
+			     0);
+	c->done[LEG_A] = true;
+	atomic_fetch_add_explicit(&b->st.failed, 1, memory_order_relaxed);
+	LOGP_INFO(c->id, "A-leg: %u %s", status, phrase ? phrase : "");
+}
+
+void
+call_leg_end(struct call *c, int leg, uint16_t cause, const char *text)
+{
+	char hdr[128];
+
+	if (!c->leg[leg] || c->done[leg])
+		return;
+	if (leg == LEG_A && !c->a_final) {
+		if (!cause)
+			cause = 480;
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", cause,
+			 text ? text : "");
+		a_fail(c, cause, text, hdr);
+		return;
+	}
+	if (cause)
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", cause,
+			 text ? text : "");
+	else
+		snprintf(hdr, sizeof(hdr), "Reason: Q.850;cause=16\r\n");
+	if (ua_sess_end(c->leg[leg], 0, hdr) == EALREADY)
+		LOGP_DBG(c->id, "%s-leg already ending", leg ? "B" : "A");
+}
+
+/* ---- routing -------------------------------------------------------- */
+
+/* The user part of a URI up to its parameters (RFC 3261 §19.1.6:
+   telephone-subscriber parameters follow ';'). */
+static void
+user_of(const struct sip_uri *u, char *dst, size_t size)
+{
+	size_t n = 0;
+
+	if (u->scheme == SIP_URI_TEL && pl_isset(&u->number)) {
+		snprintf(dst, size, "%.*s", (int)u->number.l, u->number.p);
+		return;
+	}
+	while (pl_isset(&u->user) && n < u->user.l && u->user.p[n] != ';')
+		n++;
+	snprintf(dst, size, "%.*s", (int)n, u->user.p ? u->user.p : "");
+}
+
+static int
+route(struct call *c, const struct tp_recv *src)
+{
+	struct b2b_worker *bw = c->bw;
+	struct pol_verdict *v = &bw->v;
+	struct pol_req rq = {
+		.src = (const struct sockaddr *)&src->src,
+		.tp = src->proto == TP_TCP   ? POL_TP_TCP
+		      : src->proto == TP_TLS ? POL_TP_TLS
+					     : POL_TP_UDP,
+		.now = (int64_t)time(NULL),
+	};
+	unsigned i;
+
+	c->snap = bpol_get(bw->b2b->pol);
+	if (!c->snap) {
+		a_fail(c, 503, "No Policy Loaded", "Retry-After: 10\r\n");
+		return EAGAIN;
+	}
+	pl_set(&rq.called, c->called, strlen(c->called));
+	pl_set(&rq.calling, c->calling, strlen(c->calling));
+	(void)RAND_bytes((unsigned char *)&rq.rnd, sizeof(rq.rnd));
+	if (pol_route(c->snap, &rq, v) || (v->status == 0 && !v->ntargets)) {
+		a_fail(c, 500, "Routing Failed", NULL);
+		return EINVAL;
+	}
+	if (v->status) {
+		atomic_fetch_add_explicit(&bw->b2b->st.rejected, 1,
+					  memory_order_relaxed);
+		a_fail(c, v->status, v->reason, NULL);
+		return EPERM;
+	}
+	for (i = 0; i < v->ntargets && i < POL_TARGETS_MAX; i++) {
+		c->tg[i].trunk = v->targets[i].trunk;
+		snprintf(c->tg[i].called, POL_NUM_MAX, "%s",
+			 v->targets[i].called);
+		snprintf(c->tg[i].calling, POL_NUM_MAX, "%s",
+			 v->targets[i].calling);
+	}
+	c->ntg = i;
+	for (i = 0; i < v->nfailover && i < POL_FAILOVER_MAX; i++)
+		c->failover[i] = v->failover[i];
+	c->nfail = i;
+	return 0;
+}
+
+/* ---- B-leg attempts ------------------------------------------------- */
+
+/* A number as a URI user part: unreserved and a few user-unreserved
+   marks as they are, everything else %-escaped (§25.1, '#' -> %23). */
+static void
+user_escape(const char *in, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in && o + 4 < size; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') ||
+		    strchr("+-_.!~*'()&=$,?/", ch)) {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* A host for a URI: IPv6 references in brackets (§19.1.1). */
+static void
+host_fmt(const char *host, char *out, size_t size)
+{
+	snprintf(out, size, strchr(host, ':') ? "[%s]" : "%s", host);
+}
+
+static int
+target_dest(const struct pol_trunk *t, struct txn_dest *d)
+{
+	uint16_t port = t->port ? t->port : 5060;
+
+	memset(d, 0, sizeof(*d));
+	if (t->host && strchr(t->host, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&d->addr;
+
+		if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) != 1)
+			return EAFNOSUPPORT;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		d->len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&d->addr;
+
+		if (!t->host || inet_pton(AF_INET, t->host, &s4->sin_addr) != 1)
+			return EAFNOSUPPORT; /* a DNS name: not resolved
+						here yet */
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		d->len = sizeof(*s4);
+	}
+	d->proto = t->transport == POL_TP_TCP	? TP_TCP
+		   : t->transport == POL_TP_TLS ? TP_TLS
+						: TP_UDP;
+	d->reliable = d->proto != TP_UDP;
+	return 0;
+}
+
+static void on_b(struct ua_sess *s, const struct ua_event *ev, void *arg);
+
+static void
+on_noanswer(void *arg)
+{
+	struct call *c = arg;
+
+	LOGP_INFO(c->id, "no answer within %u s", c->bw->b2b->cfg.no_answer_s);
+	c->noanswer = true;
+	call_leg_end(c, LEG_B, 480, "No Answer");
+}
+
+static int
+attempt_place(struct call *c, unsigned i)
+{
+	struct b2b *b = c->bw->b2b;
+	const struct call_target *t = &c->tg[i];
+	char called[3 * POL_NUM_MAX], calling[3 * POL_NUM_MAX], th[72], lh[72];
+	char ruri[352], to[320], from[320];
+	struct ua_conn cn = {0};
+	struct ua_sess *s = NULL;
+	int err;
+
+	err = target_dest(t->trunk, &cn.dest);
+	if (err)
+		return err;
+	user_escape(t->called, called, sizeof(called));
+	user_escape(t->calling[0] ? t->calling : "anonymous", calling,
+		    sizeof(calling));
+	host_fmt(t->trunk->host, th, sizeof(th));
+	host_fmt(b->host, lh, sizeof(lh));
+	snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
+		 t->trunk->port ? t->trunk->port : 5060);
+	snprintf(ruri, sizeof(ruri), "%s%s", to,
+		 cn.dest.proto == TP_TCP ? ";transport=tcp" : "");
+	snprintf(from, sizeof(from), "sip:%s@%s", calling, lh);
+	cn.ruri = ruri;
+	cn.to_uri = to;
+	cn.from_uri = from;
+	cn.from_name = c->from_name[0] ? c->from_name : NULL;
+	cn.ctype = c->offer ? c->offer_type : NULL;
+	cn.body = c->offer;
+	cn.body_len = c->offer_len;
+	cn.max_forwards = c->max_fwd;
+	cn.delay_ack = c->offer == NULL;
+	cn.auth_user = t->trunk->out_user;
+	cn.auth_pass = t->trunk->out_pass;
+	err = ua_sess_connect(&s, c->bw->ua, &cn, on_b, c);
+	if (err)
+		return err;
+	if (c->leg[LEG_B]) {
+		ua_sess_set_handler(c->leg[LEG_B], NULL, NULL);
+		if (c->nprev < CALL_PREV_MAX)
+			c->prev[c->nprev++] = c->leg[LEG_B];
+		else
+			mem_deref(c->leg[LEG_B]); /* over: no event comes */
+	}
+	c->leg[LEG_B] = s;
+	c->done[LEG_B] = false;
+	c->noanswer = false;
+	c->att[c->natt].target = i;
+	c->att[c->natt].status = 0;
+	c->att[c->natt].start_ms = call_now_ms();
+	c->natt++;
+	atomic_fetch_add_explicit(&b->st.attempts, 1, memory_order_relaxed);
+	if (c->natt > 1)
+		atomic_fetch_add_explicit(&b->st.failovers, 1,
+					  memory_order_relaxed);
+	LOGP_INFO(c->id, "attempt %u: %s via %s (B %s)", c->natt, ruri,
+		  t->trunk->name ? t->trunk->name : "?", ua_sess_callid(s));
+	tmr_start(&c->t_noans, sipw_tmr(c->bw->w),
+		  (uint64_t)b->cfg.no_answer_s * 1000, on_noanswer, c);
+	return 0;
+}
+
+/* Place the next attempt; when none is left, the A-leg gets status. */
+static void
+attempt_next(struct call *c, uint16_t status, const char *phrase)
+{
+	char hdr[128];
+
+	while (!c->stop && c->cur < c->ntg && c->natt < CALL_ATTEMPTS_MAX) {
+		unsigned i = c->cur++;
+		int err = attempt_place(c, i);
+
+		if (!err)
+			return;
+		LOGP_WARN(c->id, "target %s unusable: %s",
+			  c->tg[i].trunk->name ? c->tg[i].trunk->name : "?",
+			  strerror(err));
+		status = 503;
+		phrase = "Service Unavailable";
+	}
+	if (c->stop)
+		return;
+	snprintf(hdr, sizeof(hdr), "Reason: SIP;cause=%u;text=\"%s\"\r\n",
+		 status, phrase ? phrase : "");
+	a_fail(c, status, phrase, hdr);
+}
+
+static bool
+is_failover(const struct call *c, uint16_t status, bool local)
+{
+	unsigned i;
+
+	if (local || c->noanswer)
+		return true;
+	for (i = 0; i < c->nfail; i++)
+		if (c->failover[i] == status)
+			return true;
+	return false;
+}
+
+static void
+phrase_of(const struct sip_msg *m, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.*s", m ? (int)m->reason.l : 0,
+		 m && m->reason.p ? m->reason.p : "");
+}
+
+static void
+b_progress(struct call *c, const struct ua_event *ev)
+{
+	const char *ctype = NULL, *body = NULL;
+	char ph[64], tb[64];
+	size_t len = 0;
+
+	if (c->stop || c->a_final)
+		return;
+	if (!c->t_prov)
+		c->t_prov = call_now_ms();
+	phrase_of(ev->msg, ph, sizeof(ph));
+	if (call_body_cross(c, LEG_B, ev->msg, &ctype, &body, &len, tb,
+			    sizeof(tb)))
+		ctype = body = NULL, len = 0; /* relay the ringing anyway */
+	(void)ua_sess_answer(c->leg[LEG_A], ev->status, ph, NULL, ctype, body,
+			     len);
+	set_state(c, CALL_S_EARLY);
+}
+
+static void
+on_maxdur(void *arg)
+{
+	struct call *c = arg;
+
+	LOGP_INFO(c->id, "maximum duration reached");
+	c->hangup = CALL_HUP_TANDEM;
+	set_state(c, CALL_S_TERMINATING);
+	call_leg_end(c, LEG_A, 0, NULL);
+	call_leg_end(c, LEG_B, 0, NULL);
+}
+
+static void
+b_answered(struct call *c, const struct ua_event *ev)
+{
+	struct b2b *b = c->bw->b2b;
+	const char *ctype = NULL, *body = NULL;
+	char ph[64], tb[64];
+	size_t len = 0;
+
+	tmr_cancel(&c->t_noans);
+	c->att[c->natt - 1].status = ev->status;
+	if (c->stop || c->a_final || c->done[LEG_A]) {
+		/* The caller is gone (a CANCEL crossed the 2xx): §15 */
+		call_leg_end(c, LEG_B, 487, "Request Terminated");
+		return;
+	}
+	phrase_of(ev->msg, ph, sizeof(ph));
+	if (call_body_cross(c, LEG_B, ev->msg, &ctype, &body, &len, tb,
+			    sizeof(tb))) {
+		LOGP_WARN(c->id, "B-leg answer SDP unusable");
+		c->stop = true;
+		call_leg_end(c, LEG_B, 488, "Not Acceptable Here");
+		a_fail(c, 488, "Not Acceptable Here", NULL);
+		return;
+	}
+	if (ua_sess_answer(c->leg[LEG_A], ev->status, ph, NULL, ctype, body,
+			   len)) {
+		c->stop = true;
+		call_leg_end(c, LEG_B, 500, "Caller Leg Failed");
+		return;
+	}
+	c->ack_wait[LEG_B] = c->offer == NULL;
+	c->a_final = true;
+	c->a_status = ev->status;
+	c->t_answer = call_now_ms();
+	set_state(c, CALL_S_CONNECTED);
+	atomic_fetch_add_explicit(&b->st.answered, 1, memory_order_relaxed);
+	tmr_start(&c->t_maxdur, sipw_tmr(c->bw->w),
+		  (uint64_t)b->cfg.max_duration_s * 1000, on_maxdur, c);
+	LOGP_INFO(c->id, "answered %u", ev->status);
+}
+
+static void
+b_failed(struct call *c, const struct ua_event *ev)
+{
+	uint16_t st = ev->status;
+	char ph[64];
+
+	tmr_cancel(&c->t_noans);
+	c->done[LEG_B] = true;
+	c->att[c->natt - 1].status = st;
+	phrase_of(ev->msg, ph, sizeof(ph));
+	LOGP_INFO(c->id, "attempt %u failed: %u %s%s", c->natt, st, ph,
+		  c->noanswer ? " (no answer)" : "");
+	if (c->stop || c->a_final) {
+		maybe_done(c);
+		return;
+	}
+	if (c->noanswer) {
+		st = 480;
+		snprintf(ph, sizeof(ph), "No Answer");
+	} else if (st == 401 || st == 407) {
+		/* The target wants credentials we do not have: the caller
+		   cannot answer a challenge meant for us. */
+		st = 403;
+		snprintf(ph, sizeof(ph), "Forbidden");
+	} else if (st >= 300 && st < 400) {
+		/* Redirections are not followed yet: refuse rather than
+		   show the target's Contact to the caller. */
+		st = 480;
+		snprintf(ph, sizeof(ph), "Redirection Not Followed");
+	} else if (!ph[0]) {
+		snprintf(ph, sizeof(ph), "%s",
+			 st == 408 ? "Request Timeout" : "Service Unavailable");
+	}
+	if (!is_failover(c, ev->status, ev->msg == NULL))
+		c->cur = c->ntg; /* final for the call: no further target */
+	attempt_next(c, st, ph);
+	maybe_done(c);
+}
+
+/* One leg's dialog is over (BYE either way, or no ACK): end the other. */
+static void
+leg_ended(struct call *c, int leg, const struct ua_event *ev)
+{
+	int other = 1 - leg;
+
+	c->done[leg] = true;
+	if (c->hangup == CALL_HUP_NONE)
+		c->hangup = !ev->by_remote ? CALL_HUP_TANDEM
+			    : leg == LEG_A ? CALL_HUP_CALLER
+					   : CALL_HUP_CALLEE;
+	LOGP_INFO(c->id, "%s-leg ended%s (%u)", leg == LEG_A ? "A" : "B",
+		  ev->by_remote ? " by the peer" : "", ev->status);
+	if (c->leg[other] && !c->done[other]) {
+		set_state(c, CALL_S_TERMINATING);
+		c->stop = true;
+		if (ev->status == 408)
+			call_leg_end(c, other, 408, "ACK Timeout");
+		else
+			call_leg_end(c, other, 0, NULL);
+	}
+	maybe_done(c);
+}
+
+static void
+on_b(struct ua_sess *s, const struct ua_event *ev, void *arg)
+{
+	struct call *c = arg;
+
+	if (!c || s != c->leg[LEG_B])
+		return;
+	switch (ev->ev) {
+	case UA_EV_PROGRESS:
+		b_progress(c, ev);
+		break;
+	case UA_EV_ANSWERED:
+		b_answered(c, ev);
+		break;
+	case UA_EV_FAILED:
+		b_failed(c, ev);
+		break;
+	case UA_EV_ENDED:
+		leg_ended(c, LEG_B, ev);
+		break;
+	case UA_EV_REINVITE:
+	case UA_EV_REQUEST:
+	case UA_EV_RESPONSE:
+	case UA_EV_CONFIRMED:
+		call_relay_event(c, LEG_B, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A Reason header line of msg (RFC 3326), to carry to the other leg. */
+static void
+reason_of(const struct sip_msg *m, char *buf, size_t size)
+{
+	const struct sip_hdr *h = m ? sip_msg_hdr(m, SIP_HDR_REASON) : NULL;
+
+	if (h && h->val.l + 12 < size)
+		snprintf(buf, size, "Reason: %.*s\r\n", (int)h->val.l,
+			 h->val.p);
+	else
+		snprintf(buf, size,
+			 "Reason: SIP;cause=487;text=\"Request "
+			 "Terminated\"\r\n");
+}
+
+static void
+a_cancelled(struct call *c, const struct ua_event *ev)
+{
+	struct b2b *b = c->bw->b2b;
+	char hdr[256];
+
+	c->done[LEG_A] = true;
+	c->a_final = true;
+	c->a_status = 487;
+	c->stop = true;
+	c->hangup = CALL_HUP_CALLER;
+	tmr_cancel(&c->t_noans);
+	atomic_fetch_add_explicit(&b->st.cancelled, 1, memory_order_relaxed);
+	LOGP_INFO(c->id, "cancelled by the caller");
+	if (c->leg[LEG_B] && !c->done[LEG_B]) {
+		set_state(c, CALL_S_TERMINATING);
+		reason_of(ev->msg, hdr, sizeof(hdr));
+		(void)ua_sess_end(c->leg[LEG_B], 0, hdr);
+	}
+	maybe_done(c);
+}
+
+static void
+on_a(struct ua_sess *s, const struct ua_event *ev, void *arg)
+{
+	struct call *c = arg;
+
+	if (!c || s != c->leg[LEG_A])
+		return;
+	switch (ev->ev) {
+	case UA_EV_CANCELLED:
+		a_cancelled(c, ev);
+		break;
+	case UA_EV_ENDED:
+		leg_ended(c, LEG_A, ev);
+		break;
+	case UA_EV_REINVITE:
+	case UA_EV_REQUEST:
+	case UA_EV_RESPONSE:
+	case UA_EV_CONFIRMED:
+		call_relay_event(c, LEG_A, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- set-up --------------------------------------------------------- */
+
+static void
+reject(struct b2b_worker *bw, struct ua_sess *a, uint16_t st, const char *ph,
+       const char *hdrs)
+{
+	atomic_fetch_add_explicit(&bw->b2b->st.rejected_load, 1,
+				  memory_order_relaxed);
+	(void)ua_sess_answer(a, st, ph, hdrs, NULL, NULL, 0);
+}
+
+static int
+take_offer(struct call *c, const struct sip_msg *inv)
+{
+	const char *ctype = NULL, *body = NULL;
+	size_t len = 0;
+	int err = call_body_cross(c, LEG_A, inv, &ctype, &body, &len,
+				  c->offer_type, sizeof(c->offer_type));
+
+	if (err || !body)
+		return err;
+	c->offer = malloc(len ? len : 1);
+	if (!c->offer)
+		return ENOMEM;
+	memcpy(c->offer, body, len);
+	c->offer_len = len;
+	return 0;
+}
+
+static void
+call_init(struct call *c, struct b2b_worker *bw, struct ua_sess *a,
+	  const struct sip_msg *inv)
+{
+	c->bw = bw;
+	snprintf(c->id, sizeof(c->id), "c%u-%llu", sipw_index(bw->w),
+		 (unsigned long long)++bw->seq);
+	c->leg[LEG_A] = mem_ref(a);
+	c->t_start = call_now_ms();
+	tmr_init(&c->t_noans);
+	tmr_init(&c->t_maxdur);
+	tmr_init(&c->t_reap);
+	user_of(&inv->ruri, c->called, sizeof(c->called));
+	if (!c->called[0])
+		user_of(&inv->to.uri, c->called, sizeof(c->called));
+	user_of(&inv->from.uri, c->calling, sizeof(c->calling));
+	if (pl_isset(&inv->from.dname) && !inv->from.dname_quoted &&
+	    inv->from.dname.l < sizeof(c->from_name))
+		snprintf(c->from_name, sizeof(c->from_name), "%.*s",
+			 (int)inv->from.dname.l, inv->from.dname.p);
+	/* §16.6 step 3 (our B-leg is a new request, but a loop through
+	   B2BUAs must still end): carry Max-Forwards minus one. */
+	c->max_fwd =
+		inv->max_forwards < 0 ? 70 : (unsigned)inv->max_forwards - 1;
+	if (c->max_fwd == 0)
+		c->max_fwd = 1; /* the UA turns 0 into its default */
+	c->next = bw->calls;
+	if (bw->calls)
+		bw->calls->pprev = &c->next;
+	bw->calls = c;
+	c->pprev = &bw->calls;
+	bw->ncalls++;
+}
+
+void
+call_incoming(struct b2b_worker *bw, struct ua_sess *a,
+	      const struct sip_msg *inv, const struct tp_recv *src)
+{
+	struct b2b *b = bw->b2b;
+	struct call *c;
+	int err;
+
+	if (atomic_load_explicit(&b->draining, memory_order_relaxed)) {
+		reject(bw, a, 503, "Draining", "Retry-After: 30\r\n");
+		return;
+	}
+	if (atomic_load_explicit(&b->st.active, memory_order_relaxed) >=
+	    (int64_t)b->cfg.max_calls) {
+		reject(bw, a, 503, "Too Many Calls", "Retry-After: 5\r\n");
+		return;
+	}
+	c = mem_zalloc(sizeof(*c), call_destroy);
+	if (!c) {
+		(void)ua_sess_answer(a, 500, "Out Of Memory", NULL, NULL, NULL,
+				     0);
+		return;
+	}
+	call_init(c, bw, a, inv);
+	ua_sess_set_handler(a, on_a, c);
+	c->counted = true;
+	atomic_fetch_add_explicit(&b->st.active, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&b->st.calls, 1, memory_order_relaxed);
+	LOGP_INFO(c->id, "new call %s -> %s (A %.*s)", c->calling, c->called,
+		  (int)inv->callid.l, inv->callid.p);
+	if (!src || route(c, src))
+		goto out;
+	if (b->relay && relay_sess_alloc(&c->rs, b->relay, c->id)) {
+		a_fail(c, 500, "Media Unavailable", NULL);
+		goto out;
+	}
+	err = take_offer(c, inv);
+	if (err) {
+		a_fail(c, err == ENOSPC ? 503 : 488,
+		       err == ENOSPC ? "Media Ports Exhausted"
+				     : "Not Acceptable Here",
+		       NULL);
+		goto out;
+	}
+	attempt_next(c, 503, "Service Unavailable");
+out:
+	maybe_done(c);
+}
+
+void
+call_hangup_all(struct b2b_worker *bw)
+{
+	struct call *c, *next;
+
+	for (c = bw->calls; c; c = next) {
+		next = c->next;
+		c->stop = true;
+		if (c->hangup == CALL_HUP_NONE)
+			c->hangup = CALL_HUP_TANDEM;
+		set_state(c, CALL_S_TERMINATING);
+		call_leg_end(c, LEG_B, 503, "Service Shutting Down");
+		call_leg_end(c, LEG_A, 503, "Service Shutting Down");
+		maybe_done(c);
+	}
+}
+
+void
+call_drop_all(struct b2b_worker *bw)
+{
+	while (bw->calls) {
+		struct call *c = bw->calls;
+
+		unlink_call(c);
+		if (c->counted)
+			atomic_fetch_sub_explicit(&bw->b2b->st.active, 1,
+						  memory_order_relaxed);
+		c->counted = false;
+		tmr_cancel(&c->t_reap);
+		mem_deref(c);
+	}
+}

@@ -1,0 +1,237 @@
+/* Bodies and in-dialog requests between the two legs of a call: SDP
+   rewritten through the media relay (RFC 3264 offer/answer mapped leg by
+   leg), re-INVITE (with offer, or offerless: offer in the 2xx, answer in
+   the ACK, §14.1/§13.2.1), UPDATE, INFO, MESSAGE, NOTIFY relayed as new
+   requests of the other dialog; OPTIONS answered here; REFER refused. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "call"
+#include "call_int.h"
+#include "stack/log.h"
+#include "stack/mem.h"
+#include "stack/sdp.h"
+
+static bool
+is_sdp(const struct sip_msg *m)
+{
+	return m->ctype_set && pl_caseeq_str(&m->ctype.type, "application") &&
+	       pl_caseeq_str(&m->ctype.subtype, "sdp");
+}
+
+int
+call_body_cross(struct call *c, int from, const struct sip_msg *msg,
+		const char **ctype, const char **body, size_t *len, char *tbuf,
+		size_t tsz)
+{
+	const struct sip_hdr *h;
+	struct sdp *sdp = c->bw->sdp;
+	int err;
+
+	*ctype = *body = NULL;
+	*len = 0;
+	if (!msg || !msg->body.l)
+		return 0;
+	h = sip_msg_hdr(msg, SIP_HDR_CONTENT_TYPE);
+	if (!h || h->val.l >= tsz)
+		return EBADMSG;
+	snprintf(tbuf, tsz, "%.*s", (int)h->val.l, h->val.p);
+	*ctype = tbuf;
+	if (!c->rs || !is_sdp(msg)) {
+		*body = msg->body.p;
+		*len = msg->body.l;
+		return 0;
+	}
+	err = sdp_decode(sdp, msg->body.p, msg->body.l, NULL);
+	if (!err)
+		err = relay_sess_sdp_apply(c->rs, (enum relay_leg)from, sdp,
+					   false, true);
+	if (!err)
+		err = relay_sess_sdp_rewrite(c->rs, (enum relay_leg)(1 - from),
+					     sdp, true, false);
+	if (!err)
+		err = sdp_encode(sdp, c->bw->body, B2B_BODY_MAX, len);
+	if (err) {
+		LOGP_WARN(c->id, "SDP from the %s-leg not relayed: %s",
+			  from == LEG_A ? "A" : "B", strerror(err));
+		*ctype = NULL;
+		*len = 0;
+		return err;
+	}
+	*body = c->bw->body;
+	return 0;
+}
+
+/* Headers that carry meaning across legs for these methods (RFC 6086
+   Info-Package, RFC 6665 Event / Subscription-State, RFC 3326 Reason);
+   everything else stays on its leg. */
+static void
+copy_hdrs(const struct sip_msg *m, char *buf, size_t size)
+{
+	static const char *const names[] = {"Info-Package", "Event",
+					    "Subscription-State",
+					    "Content-Disposition", "Reason"};
+	size_t o = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct sip_hdr *h = sip_msg_hdr_name(m, names[i]);
+		int w;
+
+		if (!h)
+			continue;
+		w = snprintf(buf + o, size - o, "%s: %.*s\r\n", names[i],
+			     (int)h->val.l, h->val.p);
+		if (w < 0 || (size_t)w >= size - o) {
+			buf[o] = '\0';
+			return;
+		}
+		o += (size_t)w;
+	}
+}
+
+static void
+pend_destroy(void *arg)
+{
+	struct call_pend *p = arg;
+
+	mem_deref(p->req);
+	mem_deref(p->c);
+}
+
+static void
+relay_req(struct call *c, int from, const struct ua_event *ev)
+{
+	int to = 1 - from;
+	enum sip_method m = ua_req_method(ev->req);
+	const char *ctype, *body;
+	char tb[64], hdrs[512], mname[32];
+	struct call_pend *p;
+	size_t len;
+	int err;
+
+	if (m == SIP_M_OPTIONS) {
+		(void)ua_req_reply(ev->req, 200, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
+	if (m == SIP_M_REFER) {
+		/* Transfers are Tandem's business by policy; the policy
+		   that accepts them is not there yet. */
+		(void)ua_req_reply(ev->req, 403, "Transfer Not Allowed", NULL,
+				   NULL, NULL, 0);
+		return;
+	}
+	if (!c->leg[to] || c->done[to] || c->state == CALL_S_TERMINATING) {
+		(void)ua_req_reply(ev->req, 481, "Other Leg Gone", NULL, NULL,
+				   NULL, 0);
+		return;
+	}
+	if (call_body_cross(c, from, ev->msg, &ctype, &body, &len, tb,
+			    sizeof(tb))) {
+		(void)ua_req_reply(ev->req, 488, "Not Acceptable Here", NULL,
+				   NULL, NULL, 0);
+		return;
+	}
+	p = mem_zalloc(sizeof(*p), pend_destroy);
+	if (!p) {
+		(void)ua_req_reply(ev->req, 500, "Out Of Memory", NULL, NULL,
+				   NULL, 0);
+		return;
+	}
+	p->c = mem_ref(c);
+	p->req = mem_ref(ev->req);
+	p->from = from;
+	p->offerless = m == SIP_M_INVITE && !body;
+	snprintf(mname, sizeof(mname), "%.*s", (int)ev->msg->method.l,
+		 ev->msg->method.p);
+	copy_hdrs(ev->msg, hdrs, sizeof(hdrs));
+	err = ua_sess_request(c->leg[to], mname, hdrs[0] ? hdrs : NULL, ctype,
+			      body, len, p);
+	if (err) {
+		LOGP_INFO(c->id, "%s from the %s-leg not relayed: %s", mname,
+			  from == LEG_A ? "A" : "B", strerror(err));
+		(void)ua_req_reply(ev->req, err == EBUSY ? 491 : 500,
+				   err == EBUSY ? "Request Pending"
+						: "Cannot Relay",
+				   err == EBUSY ? NULL : "Retry-After: 1\r\n",
+				   NULL, NULL, 0);
+		mem_deref(p);
+		return;
+	}
+	atomic_fetch_add_explicit(&c->bw->b2b->st.relayed, 1,
+				  memory_order_relaxed);
+	LOGP_DBG(c->id, "%s relayed %s -> %s", mname, from ? "B" : "A",
+		 to ? "B" : "A");
+}
+
+/* The answer to a request we relayed onto leg `at` from leg p->from. */
+static void
+relay_resp(struct call *c, int at, const struct ua_event *ev)
+{
+	struct call_pend *p = ev->cookie;
+	const char *ctype = NULL, *body = NULL;
+	char tb[64], ph[64];
+	size_t len = 0;
+	uint16_t st = ev->status;
+
+	if (!p)
+		return;
+	snprintf(ph, sizeof(ph), "%.*s", ev->msg ? (int)ev->msg->reason.l : 0,
+		 ev->msg && ev->msg->reason.p ? ev->msg->reason.p : "");
+	if (call_body_cross(c, at, ev->msg, &ctype, &body, &len, tb,
+			    sizeof(tb)) &&
+	    st < 300) {
+		st = 488;
+		snprintf(ph, sizeof(ph), "Not Acceptable Here");
+	}
+	if (st >= 200 && st < 300 && p->offerless)
+		c->ack_wait[at] = true; /* the answer comes in p->from's ACK */
+	if (!ph[0])
+		snprintf(ph, sizeof(ph), "%s",
+			 st == 408 ? "Request Timeout" : "Server Error");
+	(void)ua_req_reply(p->req, st, ph, NULL, ctype, body, len);
+	mem_deref(p);
+}
+
+/* The ACK on leg `from` for a 2xx we relayed: it may carry the answer
+   the other leg waits for (an offerless INVITE or re-INVITE). */
+static void
+relay_ack(struct call *c, int from, const struct ua_event *ev)
+{
+	int to = 1 - from;
+	const char *ctype = NULL, *body = NULL;
+	char tb[64];
+	size_t len = 0;
+	int err;
+
+	if (!c->ack_wait[to] || !c->leg[to] || c->done[to])
+		return;
+	c->ack_wait[to] = false;
+	(void)call_body_cross(c, from, ev->msg, &ctype, &body, &len, tb,
+			      sizeof(tb));
+	err = ua_sess_ack(c->leg[to], ctype, body, len);
+	if (err)
+		LOGP_WARN(c->id, "ACK to the %s-leg: %s", to ? "B" : "A",
+			  strerror(err));
+}
+
+void
+call_relay_event(struct call *c, int from, const struct ua_event *ev)
+{
+	switch (ev->ev) {
+	case UA_EV_REINVITE:
+	case UA_EV_REQUEST:
+		relay_req(c, from, ev);
+		break;
+	case UA_EV_RESPONSE:
+		relay_resp(c, from, ev);
+		break;
+	case UA_EV_CONFIRMED:
+		relay_ack(c, from, ev);
+		break;
+	default:
+		break;
+	}
+}

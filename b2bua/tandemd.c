@@ -1,0 +1,283 @@
+/* tandemd: the Tandem B2BUA daemon. Reads its INI configuration (cfg.h)
+   with -o overrides, starts the engine (b2b.h) and waits for signals:
+   SIGHUP reloads what can change live (the static policy), SIGTERM and
+   SIGINT drain (new calls get 503, calls in progress run to their end or
+   to limits.drain_timeout_s, then are ended) and exit 0. */
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define LOG_MODULE "tandemd"
+#include "b2b.h"
+#include "cfg.h"
+#include "db/db.h"
+#include "stack/log.h"
+
+#define MAX_OVERRIDES 128
+#define DRAIN_POLL_MS 100
+#define HANGUP_GRACE_MS 3000
+
+struct daemon {
+	const char *conf_path;
+	const char *ov[MAX_OVERRIDES];
+	unsigned nov;
+	struct cfg cfg;
+	struct b2b *b2b;
+	struct event_base *base;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
+	uint64_t drain_ms; /* elapsed since SIGTERM */
+	bool hung_up;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: tandemd -c tandem.conf [-o section.key=value]...\n"
+		   "       tandemd -t -c tandem.conf   (check the config)\n"
+		   "       tandemd -m -c tandem.conf   (migrate the database "
+		   "schema of db.dsn)\n");
+}
+
+/* The file, then the overrides in order, then the cross-key checks. */
+static int
+load_cfg(struct daemon *d, struct cfg *c, char *err, size_t errsz)
+{
+	unsigned i;
+	int e;
+
+	if (d->conf_path)
+		e = cfg_load(c, d->conf_path, err, errsz);
+	else
+		cfg_default(c), e = 0;
+	for (i = 0; !e && i < d->nov; i++)
+		e = cfg_override(c, d->ov[i], err, errsz);
+	if (!e)
+		e = cfg_check(c, err, errsz);
+	return e;
+}
+
+static void
+print_stats(const struct b2b *b)
+{
+	const struct b2b_stats *s = &b->st;
+
+	LOG_INFO("calls %" PRIuFAST64 " answered %" PRIuFAST64
+		 " failed %" PRIuFAST64 " cancelled %" PRIuFAST64
+		 " rejected %" PRIuFAST64 " overload %" PRIuFAST64
+		 " attempts %" PRIuFAST64 " failovers %" PRIuFAST64
+		 " relayed %" PRIuFAST64 " active %" PRIdFAST64,
+		 atomic_load(&s->calls), atomic_load(&s->answered),
+		 atomic_load(&s->failed), atomic_load(&s->cancelled),
+		 atomic_load(&s->rejected), atomic_load(&s->rejected_load),
+		 atomic_load(&s->attempts), atomic_load(&s->failovers),
+		 atomic_load(&s->relayed), atomic_load(&s->active));
+}
+
+static void
+on_drain_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {0, DRAIN_POLL_MS * 1000};
+	uint64_t limit = (uint64_t)d->cfg.drain_timeout_s * 1000;
+
+	(void)fd;
+	(void)what;
+	d->drain_ms += DRAIN_POLL_MS;
+	if (b2b_active(d->b2b) == 0 ||
+	    (d->hung_up && d->drain_ms >= limit + HANGUP_GRACE_MS)) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	if (!d->hung_up && d->drain_ms >= limit) {
+		LOG_WARN("drain timeout: ending %" PRId64 " call(s)",
+			 b2b_active(d->b2b));
+		b2b_hangup_all(d->b2b);
+		d->hung_up = true;
+	}
+	evtimer_add(d->ev_drain, &tv);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {0, 0};
+
+	(void)what;
+	if (d->drain_ms || evtimer_pending(d->ev_drain, NULL)) {
+		LOG_WARN("second signal: stopping now");
+		event_base_loopbreak(d->base);
+		return;
+	}
+	LOG_INFO("signal %d: draining %" PRId64 " call(s), up to %u s",
+		 (int)sig, b2b_active(d->b2b), d->cfg.drain_timeout_s);
+	b2b_drain(d->b2b, true);
+	evtimer_add(d->ev_drain, &tv);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct cfg *c = malloc(sizeof(*c));
+	char err[512];
+
+	(void)sig;
+	(void)what;
+	if (!c)
+		return;
+	if (load_cfg(d, c, err, sizeof(err)) ||
+	    b2b_reload(d->b2b, c, err, sizeof(err)))
+		LOG_ERR("reload refused, keeping the running policy: %s", err);
+	else
+		LOG_INFO("reloaded %s", d->conf_path ? d->conf_path : "");
+	print_stats(d->b2b);
+	free(c);
+}
+
+/* -m: bring the database of db.dsn to the embedded schema version. */
+static int
+migrate(const struct cfg *c)
+{
+	char err[512];
+	int applied = 0, rc = 0;
+	PGconn *pg;
+
+	if (!c->db_dsn[0]) {
+		fprintf(stderr, "tandemd: -m needs db.dsn\n");
+		return 2;
+	}
+	pg = PQconnectdb(c->db_dsn);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "tandemd: database: %s", PQerrorMessage(pg));
+		rc = 1;
+	} else if (db_migrate(pg, &applied, err, sizeof(err))) {
+		fprintf(stderr, "tandemd: migration failed: %s\n", err);
+		rc = 1;
+	} else {
+		printf("tandemd: schema at version %d (%d migration(s) "
+		       "applied)\n",
+		       db_schema_version(), applied);
+	}
+	PQfinish(pg);
+	return rc;
+}
+
+static int
+parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig)
+{
+	int o;
+
+	while ((o = getopt(argc, argv, "c:o:tmh")) != -1) {
+		switch (o) {
+		case 'c':
+			d->conf_path = optarg;
+			break;
+		case 'o':
+			if (d->nov == MAX_OVERRIDES) {
+				fprintf(stderr, "tandemd: too many -o\n");
+				return 2;
+			}
+			d->ov[d->nov++] = optarg;
+			break;
+		case 't':
+			*check = true;
+			break;
+		case 'm':
+			*mig = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+static int
+run(struct daemon *d)
+{
+	d->base = event_base_new();
+	if (!d->base)
+		return ENOMEM;
+	d->ev_term = evsignal_new(d->base, SIGTERM, on_term, d);
+	d->ev_int = evsignal_new(d->base, SIGINT, on_term, d);
+	d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	d->ev_drain = evtimer_new(d->base, on_drain_poll, d);
+	if (!d->ev_term || !d->ev_int || !d->ev_hup || !d->ev_drain ||
+	    evsignal_add(d->ev_term, NULL) || evsignal_add(d->ev_int, NULL) ||
+	    evsignal_add(d->ev_hup, NULL))
+		return ENOMEM;
+	return event_base_dispatch(d->base) < 0 ? EIO : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct daemon d;
+	enum log_level lvl = LOG_L_INFO;
+	char err[512];
+	bool check = false, mig = false;
+	int rc = parse_args(&d, argc, argv, &check, &mig);
+
+	if (rc)
+		return rc;
+	if (load_cfg(&d, &d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "tandemd: %s\n", err);
+		return 2;
+	}
+	if (mig)
+		return migrate(&d.cfg);
+	if (check) {
+		printf("tandemd: configuration OK\n");
+		return 0;
+	}
+	(void)log_level_parse(d.cfg.log_level, &lvl);
+	log_setup(lvl,
+		  strcmp(d.cfg.log_target, "syslog") ? LOG_T_STDERR
+						     : LOG_T_SYSLOG,
+		  "tandemd");
+	signal(SIGPIPE, SIG_IGN);
+	if (b2b_alloc(&d.b2b, &d.cfg, err, sizeof(err))) {
+		LOG_ERR("%s", err);
+		return 1;
+	}
+	if (b2b_start(d.b2b)) {
+		LOG_ERR("cannot start the signaling workers");
+		b2b_free(d.b2b);
+		return 1;
+	}
+	LOG_INFO("listening on %s:%u (%u workers, media %s, policy %s)",
+		 d.cfg.listen, b2b_port(d.b2b), d.b2b->nw,
+		 d.cfg.media ? "relayed" : "not relayed",
+		 d.cfg.db_dsn[0] ? "database" : "static");
+	rc = run(&d) ? 1 : 0;
+	print_stats(d.b2b);
+	LOG_INFO("stopped");
+	b2b_free(d.b2b);
+	if (d.ev_drain)
+		event_free(d.ev_drain);
+	if (d.ev_hup)
+		event_free(d.ev_hup);
+	if (d.ev_int)
+		event_free(d.ev_int);
+	if (d.ev_term)
+		event_free(d.ev_term);
+	if (d.base)
+		event_base_free(d.base);
+	return rc;
+}
