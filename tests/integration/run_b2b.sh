@@ -31,7 +31,7 @@ if [ $# -ne 3 ]; then
 fi
 CASE=$1
 TANDEMD=$2
-SCEN=$3
+SCEN=$(cd "$3" && pwd)
 SIPP=${SIPP:-sipp}
 WALL=40     # s: every process is killed after this
 SIPP_TMO=25 # s: SIPp's own -timeout
@@ -150,21 +150,21 @@ ip_hex() {
 	printf '%02X%02X%02X%02X' "$d" "$c" "$b" "$a"
 }
 
-# block_free BASE: no socket on any address uses BASE..BASE+19
+# block_free BASE: no socket on any address uses BASE..BASE+39
 block_free() {
 	local p re=""
-	for p in $(seq "$1" $(($1 + 19))); do
+	for p in $(seq "$1" $(($1 + 39))); do
 		re="$re|$(printf '%04X' "$p")"
 	done
 	! cat /proc/net/udp /proc/net/tcp /proc/net/udp6 /proc/net/tcp6 \
 		2>/dev/null | awk '{ print $2 }' | grep -Eq ":(${re#|})$"
 }
 
-# A block of 20 ports picked by PID in 20000..59999, the next one if busy.
-BASE=$((20000 + ($$ % 2000) * 20))
+# A block of 40 ports picked by PID in 20000..59999, the next one if busy.
+BASE=$((20000 + ($$ % 1000) * 40))
 for _ in $(seq 1 100); do
 	block_free "$BASE" && break
-	BASE=$((BASE + 20))
+	BASE=$((BASE + 40))
 	[ "$BASE" -lt 60000 ] || BASE=20000
 done
 block_free "$BASE" || {
@@ -178,6 +178,8 @@ P2_PORT=$((BASE + 3))
 C_MPORT=$((BASE + 4)) # SIPp binds media_port and media_port + 2
 P1_MPORT=$((BASE + 8))
 P2_MPORT=$((BASE + 12))
+RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
+RTP_MAX=$((BASE + 39))
 
 # listening IP PORT: something is bound to udp IP:PORT (or 0.0.0.0:PORT)
 listening() {
@@ -187,12 +189,18 @@ listening() {
 }
 
 wait_listening() { # IP PORT PID
+	local rc=0
 	for _ in $(seq 1 100); do
 		listening "$1" "$2" && return 0
 		kill -0 "$3" 2>/dev/null || break
 		sleep 0.05
 	done
-	fail "nothing listens on udp $1:$2"
+	if ! kill -0 "$3" 2>/dev/null; then
+		wait "$3" || rc=$?
+		fail "the process for udp $1:$2 exited $rc before listening"
+	else
+		fail "nothing listens on udp $1:$2"
+	fi
 	exit 1
 }
 
@@ -255,12 +263,17 @@ port = $T_PORT
 t1 = 500
 t2 = 4000
 server = Tandem-IT
+sources = 127.0.0.2/32
 
 [limits]
 max_calls = 100
 no_answer_s = 15
 max_duration_s = 60
 drain_timeout_s = 3
+
+[media]
+port_min = $RTP_MIN
+port_max = $RTP_MAX
 
 [log]
 level = debug
@@ -318,6 +331,15 @@ leak() {
 	[ -z "$hits" ] || fail "${1##*/} received $3: $hits"
 }
 
+# rx_ms LOG METHOD: when the SIPp first received METHOD (ms since midnight)
+rx_ms() {
+	awk -v m="$2" '/^-----------------------------------------------/ {
+			split($3, a, ":"); t = (a[1] * 3600 + a[2] * 60 + a[3]) * 1000
+			next }
+		/^(UDP|TCP) message received/ { rx = 1; next }
+		rx && NF { if ($1 == m) { printf "%d\n", t; exit } rx = 0 }' "$1"
+}
+
 # carrier_tags: the To tags of the carrier's INVITE responses above 100
 # (CSeq 1): one A-leg dialog, one tag
 carrier_tags() {
@@ -366,12 +388,19 @@ done
 PIDS=()
 
 if [ "$DIRECT" -eq 0 ]; then
-	leak "$WORK/carrier.msg" '127\.0\.0\.[34]([^0-9]|$)|pbxtag|rrmark=pbx|X-Pbx-Secret' \
+	leak "$WORK/carrier.msg" '127\.0\.0\.(3|4|13)([^0-9]|$)|pbxtag|rrmark=pbx|X-Pbx-Secret' \
 		"PBX topology"
 	for n in "${PBX_NAMES[@]}"; do
-		leak "$WORK/$n.msg" '127\.0\.0\.[25]([^0-9]|$)|crtag|carrier-[0-9]|rrmark=carrier|X-Carrier-Secret' \
+		leak "$WORK/$n.msg" '127\.0\.0\.(2|5|12)([^0-9]|$)|crtag|carrier-[0-9]|rrmark=carrier|X-Carrier-Secret' \
 			"carrier topology"
 	done
+	if [ "$CASE" = noanswer_failover ]; then
+		# limits.no_answer_s=2: the CANCEL 2 s after the INVITE
+		gap=$(($(rx_ms "$WORK/pbx1.msg" CANCEL) - $(rx_ms "$WORK/pbx1.msg" INVITE)))
+		echo "measured: no-answer CANCEL after $gap ms (want 2000 +-500)"
+		[ "$gap" -ge 1500 ] && [ "$gap" -le 2500 ] ||
+			fail "CANCEL $gap ms after the INVITE, want 2000 +-500"
+	fi
 	tags=$(carrier_tags | wc -l)
 	[ "$tags" -le 1 ] || fail "carrier saw $tags To tags: $(carrier_tags | tr '\n' ' ')"
 fi
