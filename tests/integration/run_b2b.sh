@@ -19,7 +19,8 @@
 # TANDEMD=direct is a dry run without tandemd: the carrier calls the
 # answering (last) PBX itself, and the checks that only a B2BUA can pass
 # (the ones assigning to $th) are turned off. Cases tandemd handles on
-# its own (no route, 483, 403, session refresh, REFER, digest) skip there.
+# its own (no route, 483, 403, session refresh, REFER, digest, limits,
+# drain) skip there.
 #
 # Exit 0 pass, 1 fail, 2 usage, 77 skip (sipp missing). Kills only the
 # PIDs it started. Env: SIPP (the sipp binary), KEEP=1 keeps the logs.
@@ -60,6 +61,8 @@ P2_IP=127.0.0.4
 PBXS=("pbx:$P1_IP")
 OPTS=()
 NODIRECT=""
+C2_AFTER=""   # s after the carrier: a second carrier (b2b_CASE_carrier2.xml)
+TERM_AFTER="" # s after the carrier: SIGTERM to tandemd (drain)
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -86,6 +89,29 @@ digest)
 	# the route's credentials: keys to be added to b2bua/cfg.c
 	OPTS=(-o route.pbx.auth_user=tandem -o route.pbx.auth_pass=s3cret)
 	NODIRECT="tandemd answers the challenge"
+	;;
+rewrite)
+	OPTS=(-o route.pbx.strip=1 -o route.pbx.add=00)
+	NODIRECT="tandemd rewrites the number"
+	;;
+max_duration)
+	OPTS=(-o limits.max_duration_s=2)
+	NODIRECT="tandemd ends the call"
+	;;
+timeout_failover)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o "$TWO" -o sip.t1=100) # Timer B 6.4 s
+	;;
+overload)
+	OPTS=(-o limits.max_calls=1)
+	C2_AFTER=0.7 # carrier2 starts while the first call is up
+	NODIRECT="tandemd answers"
+	;;
+drain)
+	OPTS=(-o limits.drain_timeout_s=10)
+	TERM_AFTER=1 # SIGTERM during the call, then carrier2
+	C2_AFTER=0.3
+	NODIRECT="tandemd drains"
 	;;
 no_route | max_forwards_zero)
 	PBXS=()
@@ -175,9 +201,11 @@ T_PORT=$BASE
 C_PORT=$((BASE + 1))
 P1_PORT=$((BASE + 2))
 P2_PORT=$((BASE + 3))
-C_MPORT=$((BASE + 4)) # SIPp binds media_port and media_port + 2
-P1_MPORT=$((BASE + 8))
-P2_MPORT=$((BASE + 12))
+C2_PORT=$((BASE + 4))
+C_MPORT=$((BASE + 6)) # SIPp binds media_port and media_port + 2
+P1_MPORT=$((BASE + 10))
+P2_MPORT=$((BASE + 14))
+C2_MPORT=$((BASE + 18))
 RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
 RTP_MAX=$((BASE + 39))
 
@@ -304,6 +332,13 @@ start_tandemd() {
 }
 
 stop_tandemd() {
+	if [ -n "$TERM_AFTER" ]; then
+		# drained: tandemd ends by itself once its last call has ended
+		DEADLINE=$(($(date +%s) + 3))
+		wait_bounded "$TD_PID" "tandemd (draining, its calls ended)"
+		[ "$WAIT_RC" -eq 0 ] || fail "tandemd exited $WAIT_RC after draining"
+		return
+	fi
 	if ! kill -0 "$TD_PID" 2>/dev/null; then
 		wait "$TD_PID" || true
 		fail "tandemd died during the call"
@@ -378,8 +413,23 @@ done
 start_sipp carrier "$C_IP" "$C_PORT" "$C_MPORT" -cid_str "carrier-%u-%p@%s" \
 	"$DEST"
 CARRIER_PID=$SIPP_PID
-wait_bounded "$CARRIER_PID" carrier
-[ "$WAIT_RC" -eq 0 ] || fail "carrier SIPp exited $WAIT_RC"
+CARRIERS=(carrier)
+CARRIER_PIDS=("$CARRIER_PID")
+if [ -n "$TERM_AFTER" ]; then
+	sleep "$TERM_AFTER"
+	kill -TERM "$TD_PID"
+fi
+if [ -n "$C2_AFTER" ]; then
+	sleep "$C2_AFTER"
+	start_sipp carrier2 "$C_IP" "$C2_PORT" "$C2_MPORT" \
+		-cid_str "carrier-%u-%p@%s" "$DEST"
+	CARRIERS+=(carrier2)
+	CARRIER_PIDS+=("$SIPP_PID")
+fi
+for i in "${!CARRIER_PIDS[@]}"; do
+	wait_bounded "${CARRIER_PIDS[$i]}" "${CARRIERS[$i]}"
+	[ "$WAIT_RC" -eq 0 ] || fail "${CARRIERS[$i]} SIPp exited $WAIT_RC"
+done
 for i in "${!PBX_PIDS[@]}"; do
 	wait_bounded "${PBX_PIDS[$i]}" "${PBX_NAMES[$i]}"
 	[ "$WAIT_RC" -eq 0 ] || fail "${PBX_NAMES[$i]} SIPp exited $WAIT_RC"
@@ -388,8 +438,10 @@ done
 PIDS=()
 
 if [ "$DIRECT" -eq 0 ]; then
-	leak "$WORK/carrier.msg" '127\.0\.0\.(3|4|13)([^0-9]|$)|pbxtag|rrmark=pbx|X-Pbx-Secret' \
-		"PBX topology"
+	for n in "${CARRIERS[@]}"; do
+		leak "$WORK/$n.msg" '127\.0\.0\.(3|4|13)([^0-9]|$)|pbxtag|rrmark=pbx|X-Pbx-Secret' \
+			"PBX topology"
+	done
 	for n in "${PBX_NAMES[@]}"; do
 		leak "$WORK/$n.msg" '127\.0\.0\.(2|5|12)([^0-9]|$)|crtag|carrier-[0-9]|rrmark=carrier|X-Carrier-Secret' \
 			"carrier topology"
