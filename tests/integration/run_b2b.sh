@@ -90,6 +90,15 @@ digest)
 	OPTS=(-o route.pbx.auth_user=tandem -o route.pbx.auth_pass=s3cret)
 	NODIRECT="tandemd answers the challenge"
 	;;
+info_timeout)
+	OPTS=(-o sip.t1=100) # Timer F 6.4 s
+	NODIRECT="tandemd answers 408"
+	;;
+busy_relayed | message) ;;
+options)
+	PBXS=()
+	NODIRECT="tandemd answers"
+	;;
 rewrite)
 	OPTS=(-o route.pbx.strip=1 -o route.pbx.add=00)
 	NODIRECT="tandemd rewrites the number"
@@ -354,6 +363,7 @@ stop_tandemd() {
 
 # received LOG: every message the SIPp received, blank-line separated
 received() {
+	[ -f "$1" ] || return 0
 	awk '/^-----------------------------------------------/ { rx = 0; next }
 		/^(UDP|TCP) message received/ { rx = 1; print ""; next }
 		rx' "$1"
@@ -368,6 +378,7 @@ leak() {
 
 # rx_ms LOG METHOD: when the SIPp first received METHOD (ms since midnight)
 rx_ms() {
+	[ -f "$1" ] || { echo 0; return; }
 	awk -v m="$2" '/^-----------------------------------------------/ {
 			split($3, a, ":"); t = (a[1] * 3600 + a[2] * 60 + a[3]) * 1000
 			next }
