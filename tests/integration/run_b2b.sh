@@ -56,7 +56,7 @@ P2_IP=127.0.0.4
 # 15560002222 ([route.xfer]); 49990000000 matches no route.
 
 # ---- the cases ------------------------------------------------------------
-# PBXS: the PBX SIPps, "file-suffix:ip" each, the answering one last;
+# PBXS: the PBX SIPps, "file-suffix:ip[:tcp]" each, the answering one last;
 # OPTS: -o overrides; NODIRECT: why the dry run cannot play it.
 PBXS=("pbx:$P1_IP")
 OPTS=()
@@ -94,7 +94,13 @@ info_timeout)
 	OPTS=(-o sip.t1=100) # Timer F 6.4 s
 	NODIRECT="tandemd answers 408"
 	;;
-busy_relayed | message) ;;
+busy_relayed | message | reinvite_rejected) ;;
+cancel_early) NODIRECT="tandemd sends the 100" ;;
+tcp_target)
+	PBXS=("pbx:$P1_IP:tcp")
+	OPTS=(-o sip.tcp=yes -o "route.pbx.targets=$P1_IP:@P1@/tcp")
+	NODIRECT="the carrier speaks UDP, the PBX TCP"
+	;;
 options)
 	PBXS=()
 	NODIRECT="tandemd answers"
@@ -218,25 +224,31 @@ C2_MPORT=$((BASE + 18))
 RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
 RTP_MAX=$((BASE + 39))
 
-# listening IP PORT: something is bound to udp IP:PORT (or 0.0.0.0:PORT)
+# listening IP PORT [tcp]: something is bound to udp IP:PORT (or
+# 0.0.0.0:PORT), or listens on tcp IP:PORT
 listening() {
 	local hex
 	hex=$(printf '%04X' "$2")
-	grep -Eq "^ *[0-9]+: ($(ip_hex "$1")|00000000):$hex " /proc/net/udp
+	if [ "${3:-udp}" = tcp ]; then
+		grep -Eq "^ *[0-9]+: ($(ip_hex "$1")|00000000):$hex 00000000:0000 0A" \
+			/proc/net/tcp
+	else
+		grep -Eq "^ *[0-9]+: ($(ip_hex "$1")|00000000):$hex " /proc/net/udp
+	fi
 }
 
-wait_listening() { # IP PORT PID
+wait_listening() { # IP PORT PID [tcp]
 	local rc=0
 	for _ in $(seq 1 100); do
-		listening "$1" "$2" && return 0
+		listening "$1" "$2" "${4:-udp}" && return 0
 		kill -0 "$3" 2>/dev/null || break
 		sleep 0.05
 	done
 	if ! kill -0 "$3" 2>/dev/null; then
 		wait "$3" || rc=$?
-		fail "the process for udp $1:$2 exited $rc before listening"
+		fail "the process for ${4:-udp} $1:$2 exited $rc before listening"
 	else
-		fail "nothing listens on udp $1:$2"
+		fail "nothing listens on ${4:-udp} $1:$2"
 	fi
 	exit 1
 }
@@ -407,15 +419,19 @@ NPBX=${#PBXS[@]}
 PBX_PIDS=()
 PBX_NAMES=()
 for i in $(seq 0 $((NPBX - 1))); do
-	name=${PBXS[$i]%%:*}
-	ip=${PBXS[$i]#*:}
+	IFS=: read -r name ip proto <<<"${PBXS[$i]}"
+	proto=${proto:-udp}
 	if [ "$ip" = "$P1_IP" ]; then port=$P1_PORT mport=$P1_MPORT; else
 		port=$P2_PORT mport=$P2_MPORT
 	fi
 	# the dry run plays only the answering PBX
 	if [ "$DIRECT" -eq 1 ] && [ "$i" -ne $((NPBX - 1)) ]; then continue; fi
-	start_sipp "$name" "$ip" "$port" "$mport"
-	wait_listening "$ip" "$port" "$SIPP_PID"
+	if [ "$proto" = tcp ]; then
+		start_sipp "$name" "$ip" "$port" "$mport" -t t1
+	else
+		start_sipp "$name" "$ip" "$port" "$mport"
+	fi
+	wait_listening "$ip" "$port" "$SIPP_PID" "$proto"
 	PBX_PIDS+=("$SIPP_PID")
 	PBX_NAMES+=("$name")
 	[ "$DIRECT" -eq 0 ] || DEST="$ip:$port"
