@@ -94,7 +94,8 @@ info_timeout)
 	OPTS=(-o sip.t1=100) # Timer F 6.4 s
 	NODIRECT="tandemd answers 408"
 	;;
-busy_relayed | message | reinvite_rejected) ;;
+busy_relayed | message | reinvite_rejected | invite_retrans | \
+	sdp_video_refused) ;;
 cancel_early) NODIRECT="tandemd sends the 100" ;;
 tcp_target)
 	PBXS=("pbx:$P1_IP:tcp")
@@ -398,6 +399,11 @@ rx_ms() {
 		rx && NF { if ($1 == m) { printf "%d\n", t; exit } rx = 0 }' "$1"
 }
 
+# call_ids LOG: the Call-IDs of the messages the SIPp received
+call_ids() {
+	received "$1" | sed -n 's/^\(Call-ID\|i\): *//p' | tr -d '\r' | sort -u
+}
+
 # carrier_tags: the To tags of the carrier's INVITE responses above 100
 # (CSeq 1): one A-leg dialog, one tag
 carrier_tags() {
@@ -466,10 +472,14 @@ PIDS=()
 
 if [ "$DIRECT" -eq 0 ]; then
 	for n in "${CARRIERS[@]}"; do
+		ids=$(call_ids "$WORK/$n.msg" | wc -l)
+		[ "$ids" -le 1 ] || fail "$n received $ids calls (Call-IDs): $(call_ids "$WORK/$n.msg" | tr '\n' ' ')"
 		leak "$WORK/$n.msg" '127\.0\.0\.(3|4|13)([^0-9]|$)|pbxtag|rrmark=pbx|X-Pbx-Secret' \
 			"PBX topology"
 	done
 	for n in "${PBX_NAMES[@]}"; do
+		ids=$(call_ids "$WORK/$n.msg" | wc -l)
+		[ "$ids" -le 1 ] || fail "$n received $ids calls (Call-IDs): $(call_ids "$WORK/$n.msg" | tr '\n' ' ')"
 		leak "$WORK/$n.msg" '127\.0\.0\.(2|5|12)([^0-9]|$)|crtag|carrier-[0-9]|rrmark=carrier|X-Carrier-Secret' \
 			"carrier topology"
 	done
