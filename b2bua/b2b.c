@@ -4,16 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define LOG_MODULE "b2b"
-#include "call.h"
+#include "call_int.h"
+#include "lim.h"
+#include "probe.h"
+#include "reg.h"
+#include "db/cdr.h"
 #include "media/relay.h"
 #include "policy.h"
 #include "stack/log.h"
 #include "stack/mem.h"
 #include "stack/sdp.h"
 
-#define TICK_MS 200
+#define TICK_MS 100
 
 static int
 on_send(const struct txn_dest *d, const char *buf, size_t len, void *arg)
@@ -36,17 +42,68 @@ on_invite(struct ua *ua, struct ua_sess *s, const struct sip_msg *inv,
 }
 
 static void
+answer_query(struct b2b_worker *bw)
+{
+	struct b2b *b = bw->b2b;
+	unsigned i = sipw_index(bw->w);
+
+	pthread_mutex_lock(&b->q_lock);
+	if (b->q[i]) {
+		call_query(bw, b->q[i]);
+		b->q[i]->done = true;
+		b->q[i] = NULL;
+		pthread_cond_broadcast(&b->q_cond);
+	}
+	pthread_mutex_unlock(&b->q_lock);
+}
+
+int
+b2b_query(struct b2b *b, unsigned i, struct b2b_query *q)
+{
+	struct timespec ts;
+	int err = 0;
+
+	if (i >= b->nw || !atomic_load(&b->bw[i].started))
+		return EAGAIN;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	pthread_mutex_lock(&b->q_lock);
+	while (b->q[i] && !err) /* another question is waiting */
+		err = pthread_cond_timedwait(&b->q_cond, &b->q_lock, &ts);
+	if (!err) {
+		q->done = false;
+		b->q[i] = q;
+		while (!q->done && !err)
+			err = pthread_cond_timedwait(&b->q_cond, &b->q_lock,
+						     &ts);
+		if (!q->done) {
+			b->q[i] = NULL;
+			err = ETIMEDOUT;
+		}
+	}
+	pthread_mutex_unlock(&b->q_lock);
+	return err ? ETIMEDOUT : 0;
+}
+
+static void
 on_tick(void *arg)
 {
 	struct b2b_worker *bw = arg;
 
+	answer_query(bw);
+	if (++bw->ticks % (1000 / TICK_MS) == 0)
+		call_media_check(bw);
+	if (sipw_index(bw->w) == 0) {
+		probe_tick(bw, tmr_now(sipw_tmr(bw->w)));
+		reg_tick(bw, tmr_now(sipw_tmr(bw->w)));
+	}
 	if (atomic_load_explicit(&bw->b2b->hangup_all, memory_order_relaxed) &&
 	    bw->calls)
 		call_hangup_all(bw);
 	tmr_start(&bw->tick, sipw_tmr(bw->w), TICK_MS, on_tick, bw);
 }
 
-/* On the worker's thread, at its first message. */
+/* Before the worker threads start (b2b_start). */
 static int
 worker_init(struct b2b_worker *bw)
 {
@@ -74,14 +131,89 @@ worker_init(struct b2b_worker *bw)
 		bw->sdp = malloc(sizeof(*bw->sdp));
 	if (!bw->body)
 		bw->body = malloc(B2B_BODY_MAX);
-	if (!bw->sdp || !bw->body)
+	if (!bw->src)
+		bw->src = calloc(B2B_SRC_SLOTS, sizeof(*bw->src));
+	if (!bw->sdp || !bw->body || !bw->src)
 		return ENOMEM;
+	if (!bw->auth) {
+		err = call_auth_init(bw);
+		if (err)
+			return err;
+	}
 	err = ua_alloc(&bw->ua, &uc, sipw_txn(bw->w), sipw_tmr(bw->w), on_send,
 		       bw, on_invite, bw);
 	if (err)
 		return err;
 	tmr_init(&bw->tick);
-	return tmr_start(&bw->tick, sipw_tmr(bw->w), TICK_MS, on_tick, bw);
+	err = tmr_start(&bw->tick, sipw_tmr(bw->w), TICK_MS, on_tick, bw);
+	if (!err)
+		atomic_store(&bw->started, true);
+	return err;
+}
+
+/* A hash of the source IP (not the port: a scanner moves ports). */
+static uint64_t
+src_key(const struct tp_recv *rx)
+{
+	const unsigned char *p;
+	size_t n, i;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (rx->src.ss_family == AF_INET6) {
+		p = (const unsigned char *)&(
+			    (const struct sockaddr_in6 *)&rx->src)
+			    ->sin6_addr;
+		n = 16;
+	} else {
+		p = (const unsigned char *)&(
+			    (const struct sockaddr_in *)&rx->src)
+			    ->sin_addr;
+		n = 4;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Issue 7 item 5: out-of-dialog requests (no To tag: INVITE, OPTIONS,
+   REGISTER ... from anyone) are rate limited per source address, so a
+   scanner or a flood cannot take the worker; requests inside dialogs
+   and responses are never limited. False: drop it. */
+static bool
+src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
+	  const struct tp_recv *rx)
+{
+	unsigned rps = bw->b2b->cfg.source_rps;
+	uint64_t key, now;
+	struct b2b_src *s;
+
+	if (!rps || !msg->req || pl_isset(&msg->to.tag) ||
+	    msg->mid == SIP_M_ACK || msg->mid == SIP_M_CANCEL)
+		return true;
+	key = src_key(rx);
+	now = tmr_now(sipw_tmr(bw->w));
+	s = &bw->src[(key >> 20) & (B2B_SRC_SLOTS - 1)];
+	if (s->key != key) { /* a new source (or a collision): full budget */
+		s->key = key;
+		s->tokens = 2.0 * rps;
+		s->last_ms = now;
+	}
+	s->tokens += (double)(now - s->last_ms) * rps / 1000.0;
+	if (s->tokens > 2.0 * rps)
+		s->tokens = 2.0 * rps;
+	s->last_ms = now;
+	if (s->tokens >= 1.0) {
+		s->tokens -= 1.0;
+		return true;
+	}
+	atomic_fetch_add_explicit(&bw->b2b->st.src_dropped, 1,
+				  memory_order_relaxed);
+	if (now - bw->src_warn_ms >= 1000) {
+		bw->src_warn_ms = now;
+		LOG_WARN("worker %u: a source over %u requests/s: dropping",
+			 sipw_index(bw->w), rps);
+	}
+	return false;
 }
 
 static void
@@ -91,18 +223,8 @@ on_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	struct b2b *b = arg;
 	struct b2b_worker *bw = &b->bw[sipw_index(w)];
 	struct txn_dest src;
-	int err;
 
-	if (!bw->ua) {
-		err = worker_init(bw);
-		if (err) {
-			LOG_ERR("worker %u: %s", sipw_index(w), strerror(err));
-			mem_deref(bw->ua);
-			bw->ua = NULL;
-			return;
-		}
-	}
-	if (sipw_txn_dest(rx, &src))
+	if (!bw->ua || sipw_txn_dest(rx, &src) || !src_admit(bw, msg, rx))
 		return;
 	bw->rx = rx;
 	(void)ua_recv(bw->ua, msg, &src);
@@ -132,6 +254,31 @@ relay_start(struct b2b *b, char *err, size_t errsz)
 	return e;
 }
 
+static int
+cdr_start(struct b2b *b, char *err, size_t errsz)
+{
+	const struct cfg *c = &b->cfg;
+	struct cdr_cfg cc = {0};
+	char host[64] = "";
+	int e;
+
+	cc.dsn = c->cdr_dsn[0] ? c->cdr_dsn : c->db_dsn;
+	if (!cc.dsn[0]) {
+		LOG_WARN("no cdr.dsn nor db.dsn: CDRs are not written");
+		return 0;
+	}
+	if (!c->node[0])
+		(void)gethostname(host, sizeof(host) - 1);
+	cc.node = c->node[0] ? c->node : host;
+	cc.spool_dir = c->cdr_spool;
+	cc.fsync_ms = c->cdr_fsync_ms;
+	e = cdr_writer_start(&b->cdr, &cc);
+	if (e)
+		snprintf(err, errsz, "CDR writer (spool %s): %s", cc.spool_dir,
+			 strerror(e));
+	return e;
+}
+
 int
 b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 {
@@ -143,6 +290,8 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 	if (!b)
 		return ENOMEM;
 	b->cfg = *cfg;
+	pthread_mutex_init(&b->q_lock, NULL);
+	pthread_cond_init(&b->q_cond, NULL);
 	snprintf(b->host, sizeof(b->host), "%s", cfg->listen);
 	sipw_conf_default(&sc);
 	sc.nworkers = cfg->workers;
@@ -170,7 +319,11 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 		if (e)
 			goto fail;
 	}
-	e = bpol_start(&b->pol, cfg, err, errsz);
+	e = lim_alloc(&b->lim, 4096);
+	if (!e)
+		e = bpol_start(&b->pol, cfg, err, errsz);
+	if (!e)
+		e = cdr_start(b, err, errsz);
 	if (e)
 		goto fail;
 	*bp = b;
@@ -180,9 +333,21 @@ fail:
 	return e;
 }
 
+/* Every worker's UA and tick are made before the threads run (the
+   group's contexts may be used from here while it is not running). */
 int
 b2b_start(struct b2b *b)
 {
+	unsigned i;
+	int err;
+
+	for (i = 0; i < b->nw; i++) {
+		err = worker_init(&b->bw[i]);
+		if (err) {
+			LOG_ERR("worker %u: %s", i, strerror(err));
+			return err;
+		}
+	}
 	return sipw_group_start(b->g);
 }
 
@@ -199,16 +364,24 @@ b2b_free(struct b2b *b)
 		struct b2b_worker *bw = &b->bw[i];
 
 		call_drop_all(bw);
+		probe_flush(bw);
+		reg_flush(bw);
 		tmr_cancel(&bw->tick);
 		bw->ua = mem_deref(bw->ua);
+		bw->auth = mem_deref(bw->auth);
 		if (bw->v_ok)
 			pol_verdict_fini(&bw->v);
 		free(bw->sdp);
 		free(bw->body);
+		free(bw->src);
 	}
 	b->g = mem_deref(b->g);
 	b->relay = mem_deref(b->relay);
+	cdr_writer_stop(b->cdr); /* after the calls: their CDRs are in */
 	bpol_stop(b->pol);
+	lim_free(b->lim);
+	pthread_cond_destroy(&b->q_cond);
+	pthread_mutex_destroy(&b->q_lock);
 	free(b);
 }
 

@@ -24,11 +24,17 @@ struct bpol;
 struct relay_ctx;
 struct sdp;
 struct call;
+struct cdr_writer;
+struct lim_table;
+struct probe;
+struct reg_set;
+struct auth_server;
 
 /* One worker's share: touched only on that worker's thread (cmd_* under
    cmd_lock from any thread). */
 struct b2b_worker {
 	struct b2b *b2b;	  /* weak: owns us */
+	atomic_bool started;	  /* worker_init done: the tick runs */
 	struct sipw *w;		  /* weak: the signaling worker */
 	struct ua *ua;		  /* ref: made on the worker's thread at its
 				     first message */
@@ -40,11 +46,26 @@ struct b2b_worker {
 				     INVITE handler reads its source) */
 	struct call *calls;	  /* calls alive here (list) */
 	unsigned ncalls;
-	struct tmr tick; /* housekeeping: drain deadline */
-	uint64_t seq;	 /* call ids */
+	struct tmr tick;	    /* housekeeping: queries, drain, probes */
+	struct probe *probes;	    /* worker 0: OPTIONS probes out */
+	struct reg_set *regs;	    /* worker 0: outbound registrations */
+	struct auth_server *auth;   /* inbound digest (call_auth.c) */
+	struct pol_snap *auth_snap; /* borrowed while verifying */
+	uint64_t seq;		    /* call ids */
+	uint64_t ticks;		    /* housekeeping ticks so far */
+	struct b2b_src *src;	    /* B2B_SRC_SLOTS, direct-mapped */
+	uint64_t src_warn_ms;	    /* last "over its rate" log line */
 };
 
 #define B2B_BODY_MAX 16384
+#define B2B_SRC_SLOTS 4096 /* per-source rate buckets per worker */
+
+/* One source address's budget of out-of-dialog requests. */
+struct b2b_src {
+	uint64_t key; /* hash of the address; 0 free */
+	double tokens;
+	uint64_t last_ms;
+};
 
 /* Counters, summed over workers (relaxed atomics). */
 struct b2b_stats {
@@ -58,14 +79,35 @@ struct b2b_stats {
 	atomic_uint_fast64_t failovers;	    /* next target tried */
 	atomic_uint_fast64_t relayed;	    /* in-dialog requests relayed */
 	atomic_uint_fast64_t ended;	    /* calls over */
+	atomic_uint_fast64_t src_dropped;   /* requests over a source's
+					       rate, dropped */
 	atomic_int_fast64_t active;	    /* calls alive now */
+};
+
+/* A question from another thread (the management API) answered by one
+   worker at its next tick, under b2b.q_lock. */
+enum b2b_qkind { B2B_Q_LIST, B2B_Q_SHOW, B2B_Q_HANGUP };
+struct b2b_query {
+	enum b2b_qkind kind;
+	const char *trunk, *number, *state; /* LIST filters, or NULL */
+	const char *id;			    /* SHOW, HANGUP */
+	const char *reason;		    /* HANGUP, or NULL */
+	void *out;			    /* json_t *: LIST appends to it,
+					       SHOW sets it */
+	int err;
+	bool done;
 };
 
 struct b2b {
 	struct cfg cfg; /* read-only once the workers run */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cond;
+	struct b2b_query *q[SIPW_MAX]; /* per worker, or NULL */
 	struct sipw_group *g;
 	struct relay_ctx *relay; /* NULL: media not relayed */
 	struct bpol *pol;
+	struct cdr_writer *cdr; /* NULL: no CDR database configured */
+	struct lim_table *lim;	/* per-trunk admission control */
 	unsigned nw;
 	struct b2b_worker bw[SIPW_MAX];
 	atomic_bool draining;	/* new calls get 503 */
@@ -92,6 +134,13 @@ void b2b_drain(struct b2b *b, bool on);
 void b2b_hangup_all(struct b2b *b);
 /* SIGHUP: what can change live (the static policy). */
 int b2b_reload(struct b2b *b, const struct cfg *cfg, char *err, size_t errsz);
+/*
+ * Ask worker i (any thread but the workers'): it answers at its next
+ * tick (<= 100 ms). Returns 0 (q->err holds the answer's error),
+ * EAGAIN when the worker has not started (no call can be there), or
+ * ETIMEDOUT.
+ */
+int b2b_query(struct b2b *b, unsigned i, struct b2b_query *q);
 /* The port SIP listens on. */
 uint16_t b2b_port(const struct b2b *b);
 

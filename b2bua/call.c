@@ -12,6 +12,7 @@
 
 #define LOG_MODULE "call"
 #include "call_int.h"
+#include "lim.h"
 #include "policy.h"
 #include "stack/log.h"
 #include "stack/mem.h"
@@ -53,6 +54,8 @@ call_destroy(void *arg)
 	tmr_cancel(&c->t_noans);
 	tmr_cancel(&c->t_maxdur);
 	tmr_cancel(&c->t_reap);
+	lim_release(c->src_slot);
+	lim_release(c->dst_slot);
 	for (i = 0; i < LEG_COUNT; i++) {
 		if (c->leg[i])
 			ua_sess_set_handler(c->leg[i], NULL, NULL);
@@ -63,6 +66,12 @@ call_destroy(void *arg)
 	c->rs = relay_sess_close(c->rs);
 	pol_snap_deref(c->snap);
 	free(c->offer);
+	free(c->a_pass);
+	free(c->last_sdp[LEG_A]);
+	free(c->last_sdp[LEG_B]);
+	if (c->xfer)
+		ua_sess_set_handler(c->xfer, NULL, NULL);
+	mem_deref(c->xfer);
 }
 
 static void
@@ -89,6 +98,8 @@ disposition(const struct call *c)
 {
 	if (c->t_answer)
 		return "answered";
+	if (c->refused)
+		return "rejected";
 	if (c->a_status == 487)
 		return "cancelled";
 	if (c->a_status == 486 || c->a_status == 600)
@@ -121,16 +132,19 @@ log_media(const struct call *c)
 
 /* Both legs over: account, log the summary, release on the next tick
    (never inside a UA callback). */
-static void
-maybe_done(struct call *c)
+void
+call_maybe_done(struct call *c)
 {
 	struct b2b *b = c->bw->b2b;
 
 	if (c->state == CALL_S_ENDED || !c->done[LEG_A] ||
-	    (c->leg[LEG_B] && !c->done[LEG_B]))
+	    (c->leg[LEG_B] && !c->done[LEG_B]) || (c->xfer && !c->xfer_done))
 		return;
 	set_state(c, CALL_S_ENDED);
 	c->t_end = call_now_ms();
+	lim_release(c->src_slot);
+	lim_release(c->dst_slot);
+	c->src_slot = c->dst_slot = NULL;
 	tmr_cancel(&c->t_noans);
 	tmr_cancel(&c->t_maxdur);
 	atomic_fetch_add_explicit(&b->st.ended, 1, memory_order_relaxed);
@@ -144,6 +158,7 @@ maybe_done(struct call *c)
 		  c->t_answer ? (unsigned long long)(c->t_end - c->t_answer)
 			      : 0ULL);
 	log_media(c);
+	call_cdr(c);
 	tmr_start(&c->t_reap, sipw_tmr(c->bw->w), 0, on_reap, c);
 }
 
@@ -166,6 +181,13 @@ a_fail(struct call *c, uint16_t status, const char *phrase, const char *hdrs)
 }
 
 void
+call_fail_a(struct call *c, uint16_t status, const char *phrase,
+	    const char *hdrs)
+{
+	a_fail(c, status, phrase, hdrs);
+}
+
+void
 call_leg_end(struct call *c, int leg, uint16_t cause, const char *text)
 {
 	char hdr[128];
@@ -185,6 +207,9 @@ call_leg_end(struct call *c, int leg, uint16_t cause, const char *text)
 		snprintf(hdr, sizeof(hdr),
 			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", cause,
 			 text ? text : "");
+	else if (text)
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: Q.850;cause=16;text=\"%s\"\r\n", text);
 	else
 		snprintf(hdr, sizeof(hdr), "Reason: Q.850;cause=16\r\n");
 	if (ua_sess_end(c->leg[leg], 0, hdr) == EALREADY)
@@ -209,9 +234,37 @@ user_of(const struct sip_uri *u, char *dst, size_t size)
 	snprintf(dst, size, "%.*s", (int)n, u->user.p ? u->user.p : "");
 }
 
+/* Issue 7 admission control: the source trunk's concurrent calls and
+   calls per second, across every worker (lim.h). */
 static int
-route(struct call *c, const struct tp_recv *src)
+admit(struct call *c, const struct pol_verdict *v)
 {
+	struct b2b *b = c->bw->b2b;
+	struct lim_slot *sl;
+	enum lim_refusal r;
+
+	if (!v->src || (!v->max_calls && !v->max_cps))
+		return 0;
+	sl = lim_slot(b->lim, v->src->id);
+	r = lim_take(sl, v->max_calls, v->max_cps, call_now_ms());
+	if (r == LIM_OK) {
+		c->src_slot = sl;
+		return 0;
+	}
+	c->limited = true;
+	atomic_fetch_add_explicit(&b->st.rejected_load, 1,
+				  memory_order_relaxed);
+	a_fail(c, 503, r == LIM_CALLS ? "Trunk Call Limit" : "Trunk Rate Limit",
+	       "Retry-After: 1\r\n");
+	return EBUSY;
+}
+
+static int
+route(struct call *c, const struct sip_msg *inv, const struct tp_recv *src)
+{
+	const struct pol_trunk *dig = NULL;
+	bool want;
+	int err;
 	struct b2b_worker *bw = c->bw;
 	struct pol_verdict *v = &bw->v;
 	struct pol_req rq = {
@@ -228,6 +281,16 @@ route(struct call *c, const struct tp_recv *src)
 		a_fail(c, 503, "No Policy Loaded", "Retry-After: 10\r\n");
 		return EAGAIN;
 	}
+	/* Trunks with inbound credentials: digest first (§22.3). */
+	want = call_auth_trunk(c->snap, NULL) != NULL;
+	if (want) {
+		err = call_auth_check(c, inv, src, &dig);
+		if (err == EACCES)
+			a_fail(c, 403, "Forbidden", NULL);
+		if (err && err != ENOENT)
+			return err;
+	}
+	rq.trunk = dig;
 	pl_set(&rq.called, c->called, strlen(c->called));
 	pl_set(&rq.calling, c->calling, strlen(c->calling));
 	(void)RAND_bytes((unsigned char *)&rq.rnd, sizeof(rq.rnd));
@@ -235,14 +298,26 @@ route(struct call *c, const struct tp_recv *src)
 		a_fail(c, 500, "Routing Failed", NULL);
 		return EINVAL;
 	}
+	if (want && !dig &&
+	    ((v->status == 403 && !v->src) || (v->src && v->src->in_user))) {
+		/* unknown by address, or a trunk that must authenticate */
+		call_auth_challenge(c, src, false);
+		return EACCES;
+	}
+	c->src = v->src;
 	if (v->status) {
 		atomic_fetch_add_explicit(&bw->b2b->st.rejected, 1,
 					  memory_order_relaxed);
+		c->refused = true;
 		a_fail(c, v->status, v->reason, NULL);
 		return EPERM;
 	}
+	c->src = v->src;
+	if (admit(c, v))
+		return EBUSY;
 	for (i = 0; i < v->ntargets && i < POL_TARGETS_MAX; i++) {
 		c->tg[i].trunk = v->targets[i].trunk;
+		c->tg[i].cid = v->targets[i].cid;
 		snprintf(c->tg[i].called, POL_NUM_MAX, "%s",
 			 v->targets[i].called);
 		snprintf(c->tg[i].calling, POL_NUM_MAX, "%s",
@@ -256,68 +331,6 @@ route(struct call *c, const struct tp_recv *src)
 }
 
 /* ---- B-leg attempts ------------------------------------------------- */
-
-/* A number as a URI user part: unreserved and a few user-unreserved
-   marks as they are, everything else %-escaped (§25.1, '#' -> %23). */
-static void
-user_escape(const char *in, char *out, size_t size)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *in && o + 4 < size; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= 'A' && ch <= 'Z') ||
-		    strchr("+-_.!~*'()&=$,?/", ch)) {
-			out[o++] = (char)ch;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		}
-	}
-	out[o] = '\0';
-}
-
-/* A host for a URI: IPv6 references in brackets (§19.1.1). */
-static void
-host_fmt(const char *host, char *out, size_t size)
-{
-	snprintf(out, size, strchr(host, ':') ? "[%s]" : "%s", host);
-}
-
-static int
-target_dest(const struct pol_trunk *t, struct txn_dest *d)
-{
-	uint16_t port = t->port ? t->port : 5060;
-
-	memset(d, 0, sizeof(*d));
-	if (t->host && strchr(t->host, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&d->addr;
-
-		if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) != 1)
-			return EAFNOSUPPORT;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		d->len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&d->addr;
-
-		if (!t->host || inet_pton(AF_INET, t->host, &s4->sin_addr) != 1)
-			return EAFNOSUPPORT; /* a DNS name: not resolved
-						here yet */
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		d->len = sizeof(*s4);
-	}
-	d->proto = t->transport == POL_TP_TCP	? TP_TCP
-		   : t->transport == POL_TP_TLS ? TP_TLS
-						: TP_UDP;
-	d->reliable = d->proto != TP_UDP;
-	return 0;
-}
 
 static void on_b(struct ua_sess *s, const struct ua_event *ev, void *arg);
 
@@ -338,18 +351,31 @@ attempt_place(struct call *c, unsigned i)
 	const struct call_target *t = &c->tg[i];
 	char called[3 * POL_NUM_MAX], calling[3 * POL_NUM_MAX], th[72], lh[72];
 	char ruri[352], to[320], from[320];
+	char hdrs[3072];
 	struct ua_conn cn = {0};
 	struct ua_sess *s = NULL;
 	int err;
 
-	err = target_dest(t->trunk, &cn.dest);
+	if (call_is_self(b, t->trunk))
+		return ELOOP;
+	if (lim_is_down(lim_slot(b->lim, t->trunk->id)))
+		return EHOSTDOWN; /* OPTIONS probing says so (probe.c) */
+	if (t->trunk->max_calls) {
+		struct lim_slot *sl = lim_slot(b->lim, t->trunk->id);
+
+		if (lim_take_calls(sl, t->trunk->max_calls) != LIM_OK)
+			return EBUSY; /* the trunk is full: next target */
+		lim_release(c->dst_slot);
+		c->dst_slot = sl;
+	}
+	err = call_target_dest(t->trunk, &cn.dest);
 	if (err)
 		return err;
-	user_escape(t->called, called, sizeof(called));
-	user_escape(t->calling[0] ? t->calling : "anonymous", calling,
-		    sizeof(calling));
-	host_fmt(t->trunk->host, th, sizeof(th));
-	host_fmt(b->host, lh, sizeof(lh));
+	call_user_escape(t->called, called, sizeof(called));
+	call_user_escape(t->calling[0] ? t->calling : "anonymous", calling,
+			 sizeof(calling));
+	call_host_fmt(t->trunk->host, th, sizeof(th));
+	call_host_fmt(b->host, lh, sizeof(lh));
 	snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
 		 t->trunk->port ? t->trunk->port : 5060);
 	snprintf(ruri, sizeof(ruri), "%s%s", to,
@@ -359,6 +385,8 @@ attempt_place(struct call *c, unsigned i)
 	cn.to_uri = to;
 	cn.from_uri = from;
 	cn.from_name = c->from_name[0] ? c->from_name : NULL;
+	call_b_hdrs(c, t, lh, hdrs, sizeof(hdrs));
+	cn.hdrs = hdrs[0] ? hdrs : NULL;
 	cn.ctype = c->offer ? c->offer_type : NULL;
 	cn.body = c->offer;
 	cn.body_len = c->offer_len;
@@ -367,15 +395,13 @@ attempt_place(struct call *c, unsigned i)
 	cn.auth_user = t->trunk->out_user;
 	cn.auth_pass = t->trunk->out_pass;
 	err = ua_sess_connect(&s, c->bw->ua, &cn, on_b, c);
-	if (err)
+	if (err) {
+		lim_release(c->dst_slot);
+		c->dst_slot = NULL;
 		return err;
-	if (c->leg[LEG_B]) {
-		ua_sess_set_handler(c->leg[LEG_B], NULL, NULL);
-		if (c->nprev < CALL_PREV_MAX)
-			c->prev[c->nprev++] = c->leg[LEG_B];
-		else
-			mem_deref(c->leg[LEG_B]); /* over: no event comes */
 	}
+	if (c->leg[LEG_B])
+		call_keep_prev(c, c->leg[LEG_B]);
 	c->leg[LEG_B] = s;
 	c->done[LEG_B] = false;
 	c->noanswer = false;
@@ -409,8 +435,10 @@ attempt_next(struct call *c, uint16_t status, const char *phrase)
 		LOGP_WARN(c->id, "target %s unusable: %s",
 			  c->tg[i].trunk->name ? c->tg[i].trunk->name : "?",
 			  strerror(err));
-		status = 503;
-		phrase = "Service Unavailable";
+		status = err == ELOOP ? 482 : 503;
+		phrase = err == ELOOP	    ? "Loop Detected"
+			 : err == EHOSTDOWN ? "Trunk Down"
+					    : "Service Unavailable";
 	}
 	if (c->stop)
 		return;
@@ -512,6 +540,52 @@ b_answered(struct call *c, const struct ua_event *ev)
 	LOGP_INFO(c->id, "answered %u", ev->status);
 }
 
+/* A 3xx (§8.1.3.4): its first Contact becomes the next target when it
+   names a trunk of the policy (host and port); redirections elsewhere
+   are not followed (a redirect must not send calls where the policy
+   does not, toll fraud). At most CALL_REDIRECTS per call. */
+static bool
+follow_redirect(struct call *c, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = m ? sip_msg_hdr(m, SIP_HDR_CONTACT) : NULL;
+	const struct call_target *cur = &c->tg[c->att[c->natt - 1].target];
+	struct sip_addr a;
+	const char *why;
+	char host[64];
+	size_t i, n = pol_snap_ntrunks(c->snap);
+	uint16_t port;
+
+	if (!h || c->redirects >= CALL_REDIRECTS || c->ntg >= POL_TARGETS_MAX ||
+	    sip_addr_decode(&a, &h->val, &why) || a.uri.host.l >= sizeof(host))
+		return false;
+	snprintf(host, sizeof(host), "%.*s", (int)a.uri.host.l, a.uri.host.p);
+	port = a.uri.port ? a.uri.port : 5060;
+	for (i = 0; i < n; i++) {
+		const struct pol_trunk *t = pol_snap_trunk(c->snap, i);
+		struct call_target nt;
+
+		if (!t->enabled || !t->host || strcmp(t->host, host) ||
+		    (t->port ? t->port : 5060) != port)
+			continue;
+		nt = *cur;
+		nt.trunk = t;
+		if (pl_isset(&a.uri.user) && a.uri.user.l < POL_NUM_MAX)
+			snprintf(nt.called, sizeof(nt.called), "%.*s",
+				 (int)a.uri.user.l, a.uri.user.p);
+		memmove(&c->tg[c->cur + 1], &c->tg[c->cur],
+			(c->ntg - c->cur) * sizeof(c->tg[0]));
+		c->tg[c->cur] = nt;
+		c->ntg++;
+		c->redirects++;
+		LOGP_INFO(c->id, "redirected to trunk %s (%s)",
+			  t->name ? t->name : "?", nt.called);
+		return true;
+	}
+	LOGP_INFO(c->id, "redirection to %s:%u (no trunk) not followed", host,
+		  port);
+	return false;
+}
+
 static void
 b_failed(struct call *c, const struct ua_event *ev)
 {
@@ -521,11 +595,14 @@ b_failed(struct call *c, const struct ua_event *ev)
 	tmr_cancel(&c->t_noans);
 	c->done[LEG_B] = true;
 	c->att[c->natt - 1].status = st;
+	lim_release(c->dst_slot);
+	c->dst_slot = NULL;
 	phrase_of(ev->msg, ph, sizeof(ph));
+	snprintf(c->b_reason, sizeof(c->b_reason), "%s", ph);
 	LOGP_INFO(c->id, "attempt %u failed: %u %s%s", c->natt, st, ph,
 		  c->noanswer ? " (no answer)" : "");
 	if (c->stop || c->a_final) {
-		maybe_done(c);
+		call_maybe_done(c);
 		return;
 	}
 	if (c->noanswer) {
@@ -537,8 +614,13 @@ b_failed(struct call *c, const struct ua_event *ev)
 		st = 403;
 		snprintf(ph, sizeof(ph), "Forbidden");
 	} else if (st >= 300 && st < 400) {
-		/* Redirections are not followed yet: refuse rather than
-		   show the target's Contact to the caller. */
+		/* Never shown to the caller (it would reveal the target's
+		   Contact); followed when it points at a known trunk. */
+		if (follow_redirect(c, ev->msg)) {
+			attempt_next(c, st, ph);
+			call_maybe_done(c);
+			return;
+		}
 		st = 480;
 		snprintf(ph, sizeof(ph), "Redirection Not Followed");
 	} else if (!ph[0]) {
@@ -548,7 +630,7 @@ b_failed(struct call *c, const struct ua_event *ev)
 	if (!is_failover(c, ev->status, ev->msg == NULL))
 		c->cur = c->ntg; /* final for the call: no further target */
 	attempt_next(c, st, ph);
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 /* One leg's dialog is over (BYE either way, or no ACK): end the other. */
@@ -558,6 +640,7 @@ leg_ended(struct call *c, int leg, const struct ua_event *ev)
 	int other = 1 - leg;
 
 	c->done[leg] = true;
+	call_xfer_abort(c);
 	if (c->hangup == CALL_HUP_NONE)
 		c->hangup = !ev->by_remote ? CALL_HUP_TANDEM
 			    : leg == LEG_A ? CALL_HUP_CALLER
@@ -572,7 +655,7 @@ leg_ended(struct call *c, int leg, const struct ua_event *ev)
 		else
 			call_leg_end(c, other, 0, NULL);
 	}
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 static void
@@ -640,7 +723,7 @@ a_cancelled(struct call *c, const struct ua_event *ev)
 		reason_of(ev->msg, hdr, sizeof(hdr));
 		(void)ua_sess_end(c->leg[LEG_B], 0, hdr);
 	}
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 static void
@@ -671,9 +754,10 @@ on_a(struct ua_sess *s, const struct ua_event *ev, void *arg)
 /* ---- set-up --------------------------------------------------------- */
 
 static void
-reject(struct b2b_worker *bw, struct ua_sess *a, uint16_t st, const char *ph,
-       const char *hdrs)
+reject(struct b2b_worker *bw, struct ua_sess *a, const struct sip_msg *inv,
+       uint16_t st, const char *ph, const char *hdrs)
 {
+	call_cdr_refused(bw, inv, st, ph);
 	atomic_fetch_add_explicit(&bw->b2b->st.rejected_load, 1,
 				  memory_order_relaxed);
 	(void)ua_sess_answer(a, st, ph, hdrs, NULL, NULL, 0);
@@ -701,11 +785,15 @@ static void
 call_init(struct call *c, struct b2b_worker *bw, struct ua_sess *a,
 	  const struct sip_msg *inv)
 {
+	const struct sip_hdr *sh;
+
 	c->bw = bw;
 	snprintf(c->id, sizeof(c->id), "c%u-%llu", sipw_index(bw->w),
 		 (unsigned long long)++bw->seq);
 	c->leg[LEG_A] = mem_ref(a);
 	c->t_start = call_now_ms();
+	(void)RAND_bytes((unsigned char *)&c->osess, sizeof(c->osess));
+	c->osess = (c->osess >> 2) + 1; /* positive, fits a signed 64-bit */
 	tmr_init(&c->t_noans);
 	tmr_init(&c->t_maxdur);
 	tmr_init(&c->t_reap);
@@ -713,6 +801,10 @@ call_init(struct call *c, struct b2b_worker *bw, struct ua_sess *a,
 	if (!c->called[0])
 		user_of(&inv->to.uri, c->called, sizeof(c->called));
 	user_of(&inv->from.uri, c->calling, sizeof(c->calling));
+	sh = sip_msg_hdr(inv, SIP_HDR_SESSION_ID);
+	if (sh && sh->val.l < sizeof(c->session_id))
+		snprintf(c->session_id, sizeof(c->session_id), "%.*s",
+			 (int)sh->val.l, sh->val.p);
 	if (pl_isset(&inv->from.dname) && !inv->from.dname_quoted &&
 	    inv->from.dname.l < sizeof(c->from_name))
 		snprintf(c->from_name, sizeof(c->from_name), "%.*s",
@@ -740,12 +832,12 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	int err;
 
 	if (atomic_load_explicit(&b->draining, memory_order_relaxed)) {
-		reject(bw, a, 503, "Draining", "Retry-After: 30\r\n");
+		reject(bw, a, inv, 503, "Draining", "Retry-After: 30\r\n");
 		return;
 	}
 	if (atomic_load_explicit(&b->st.active, memory_order_relaxed) >=
 	    (int64_t)b->cfg.max_calls) {
-		reject(bw, a, 503, "Too Many Calls", "Retry-After: 5\r\n");
+		reject(bw, a, inv, 503, "Too Many Calls", "Retry-After: 5\r\n");
 		return;
 	}
 	c = mem_zalloc(sizeof(*c), call_destroy);
@@ -761,13 +853,15 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	atomic_fetch_add_explicit(&b->st.calls, 1, memory_order_relaxed);
 	LOGP_INFO(c->id, "new call %s -> %s (A %.*s)", c->calling, c->called,
 		  (int)inv->callid.l, inv->callid.p);
-	if (!src || route(c, src))
+	if (!src || route(c, inv, src))
 		goto out;
 	if (b->relay && relay_sess_alloc(&c->rs, b->relay, c->id)) {
 		a_fail(c, 500, "Media Unavailable", NULL);
 		goto out;
 	}
-	err = take_offer(c, inv);
+	err = call_take_hdrs(c, inv);
+	if (!err)
+		err = take_offer(c, inv);
 	if (err) {
 		a_fail(c, err == ENOSPC ? 503 : 488,
 		       err == ENOSPC ? "Media Ports Exhausted"
@@ -777,7 +871,7 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	}
 	attempt_next(c, 503, "Service Unavailable");
 out:
-	maybe_done(c);
+	call_maybe_done(c);
 }
 
 void
@@ -793,7 +887,7 @@ call_hangup_all(struct b2b_worker *bw)
 		set_state(c, CALL_S_TERMINATING);
 		call_leg_end(c, LEG_B, 503, "Service Shutting Down");
 		call_leg_end(c, LEG_A, 503, "Service Shutting Down");
-		maybe_done(c);
+		call_maybe_done(c);
 	}
 }
 
@@ -804,11 +898,71 @@ call_drop_all(struct b2b_worker *bw)
 		struct call *c = bw->calls;
 
 		unlink_call(c);
+		if (c->state != CALL_S_ENDED) {
+			c->t_end = call_now_ms();
+			if (c->hangup == CALL_HUP_NONE)
+				c->hangup = CALL_HUP_TANDEM;
+			call_cdr(c);
+		}
 		if (c->counted)
 			atomic_fetch_sub_explicit(&bw->b2b->st.active, 1,
 						  memory_order_relaxed);
 		c->counted = false;
 		tmr_cancel(&c->t_reap);
 		mem_deref(c);
+	}
+}
+
+ua_sess_h *
+call_leg_h(int leg)
+{
+	return leg == LEG_A ? on_a : on_b;
+}
+
+void
+call_keep_prev(struct call *c, struct ua_sess *s)
+{
+	ua_sess_set_handler(s, NULL, NULL);
+	if (c->nprev < CALL_PREV_MAX)
+		c->prev[c->nprev++] = s;
+	else
+		mem_deref(s); /* over: no event comes */
+}
+
+/* RTP silent on a stream the peer should send on (not on hold): the
+   relay's timed_out flag (media.rtp_timeout_s). */
+static bool
+media_dead(const struct call *c)
+{
+	struct relay_stats st;
+	int leg;
+
+	for (leg = 0; leg < LEG_COUNT; leg++)
+		if (relay_stream_stats(c->rs, (enum relay_leg)leg, 0, &st) ==
+			    0 &&
+		    st.timed_out)
+			return true;
+	return false;
+}
+
+void
+call_media_check(struct b2b_worker *bw)
+{
+	struct call *c, *next;
+
+	if (!bw->b2b->cfg.rtp_timeout_s)
+		return;
+	for (c = bw->calls; c; c = next) {
+		next = c->next;
+		if (c->state != CALL_S_CONNECTED || !c->rs || !media_dead(c))
+			continue;
+		LOGP_INFO(c->id, "media timeout: no RTP for %u s",
+			  bw->b2b->cfg.rtp_timeout_s);
+		c->hangup = CALL_HUP_TANDEM;
+		c->stop = true;
+		set_state(c, CALL_S_TERMINATING);
+		call_leg_end(c, LEG_A, 0, "Media Timeout");
+		call_leg_end(c, LEG_B, 0, "Media Timeout");
+		call_maybe_done(c);
 	}
 }

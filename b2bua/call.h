@@ -34,8 +34,15 @@ void call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 /* End every call of bw (drain timeout, shutdown): BYE / CANCEL / 503. */
 void call_hangup_all(struct b2b_worker *bw);
 
+/* Once a second on bw's thread: end connected calls whose RTP stopped
+   (media.rtp_timeout_s; issue 6 item 5) on both legs with a Reason. */
+void call_media_check(struct b2b_worker *bw);
+
 /* The workers are stopped: release every call of bw without signaling
    (shutdown after the drain). */
 void call_drop_all(struct b2b_worker *bw);
+
+/* Answer a management query on bw's thread (b2b_query). */
+void call_query(struct b2b_worker *bw, struct b2b_query *q);
 
 #endif

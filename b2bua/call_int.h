@@ -10,7 +10,8 @@
 enum { LEG_A, LEG_B, LEG_COUNT };
 
 #define CALL_ATTEMPTS_MAX 8
-#define CALL_PREV_MAX 8
+#define CALL_PREV_MAX 12
+#define CALL_REDIRECTS 2 /* 3xx followed per call */
 
 enum call_hangup {
 	CALL_HUP_NONE,
@@ -21,6 +22,7 @@ enum call_hangup {
 
 struct call_target {
 	const struct pol_trunk *trunk; /* borrowed from c->snap */
+	struct pol_cid cid;	       /* the target's caller-ID rule */
 	char called[POL_NUM_MAX];      /* after the outbound rewrite */
 	char calling[POL_NUM_MAX];
 };
@@ -40,10 +42,21 @@ struct call {
 	bool done[LEG_COUNT];		/* the leg reports nothing more */
 	struct ua_sess *prev[CALL_PREV_MAX]; /* refs of finished attempts */
 	unsigned nprev;
-	struct relay_sess *rs; /* NULL: bodies pass unchanged */
-	struct pol_snap *snap; /* ref: targets borrow trunks from it */
+	struct relay_sess *rs;	     /* NULL: bodies pass unchanged */
+	struct pol_snap *snap;	     /* ref: targets borrow trunks from it */
+	const struct pol_trunk *src; /* the caller's trunk, from snap */
+	struct lim_slot *src_slot;   /* counted against src, or NULL */
+	struct lim_slot *dst_slot;   /* the attempt's trunk, or NULL */
+	bool limited;		     /* refused by a trunk limit */
+	char session_id[72];	     /* RFC 7989, or "" */
+	char a_pai[160];	     /* caller's P-Asserted-Identity, or "" */
+	char a_privacy[64];	     /* caller's Privacy, or "" */
+	char *a_pass;		     /* caller's headers a trunk with
+					hdr_pass may get, or NULL */
+	char b_reason[64];	     /* last B-leg final reason phrase */
 	struct call_target tg[POL_TARGETS_MAX];
-	unsigned ntg, cur; /* cur: next target to try */
+	unsigned ntg, cur;  /* cur: next target to try */
+	unsigned redirects; /* 3xx followed so far */
 	uint16_t failover[POL_FAILOVER_MAX];
 	unsigned nfail;
 	char called[POL_NUM_MAX], calling[POL_NUM_MAX]; /* A side, raw */
@@ -51,6 +64,14 @@ struct call {
 	char *offer; /* B-leg offer (rewritten) or NULL: offerless */
 	size_t offer_len;
 	char offer_type[64];
+	uint64_t osess;		   /* our o= session id (both legs) */
+	char *last_sdp[LEG_COUNT]; /* last description sent to each leg
+				      (rewritten), for a transfer */
+	size_t last_sdp_len[LEG_COUNT];
+	struct ua_sess *xfer;	  /* ref: the new leg of a transfer */
+	int xfer_leg;		  /* the leg it replaces */
+	bool xfer_done;		  /* it reports nothing more */
+	uint64_t over[LEG_COUNT]; /* o= version last sent per leg */
 	unsigned max_fwd; /* for the B-leg: A's minus one (§16.6 step 3) */
 	bool a_final;	  /* the A-leg got its final response */
 	bool stop;	  /* no more attempts: caller gone, hangup */
@@ -58,6 +79,7 @@ struct call {
 	bool ack_wait[LEG_COUNT]; /* leg waits for ua_sess_ack() with the
 				     answer the other leg's ACK brings */
 	bool counted;		  /* in b2b active */
+	bool refused;		  /* refused by policy */
 	enum call_hangup hangup;
 	uint16_t a_status;
 	char a_reason[64];
@@ -73,7 +95,10 @@ struct call_pend {
 	struct call *c;	    /* ref */
 	struct ua_req *req; /* ref: the request to answer on leg `from` */
 	int from;
-	bool offerless; /* a re-INVITE without an offer */
+	bool offerless;	    /* a re-INVITE without an offer */
+	bool replied;	    /* answered early (t_guard) */
+	struct tmr t_guard; /* non-INVITE: answer 408 before the sender's
+			       own Timer F (RFC 4320 §4.1) */
 };
 
 uint64_t call_now_ms(void);
@@ -86,6 +111,50 @@ int call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */
 void call_relay_event(struct call *c, int from, const struct ua_event *ev);
+/* call_out.c: the B-leg request. */
+void call_user_escape(const char *in, char *out, size_t size);
+void call_host_fmt(const char *host, char *out, size_t size);
+int call_target_dest(const struct pol_trunk *t, struct txn_dest *d);
+int call_take_hdrs(struct call *c, const struct sip_msg *inv);
+void call_b_hdrs(const struct call *c, const struct call_target *t,
+		 const char *host, char *buf, size_t size);
+bool call_is_self(const struct b2b *b, const struct pol_trunk *t);
+
+/* call_auth.c: inbound digest per trunk. */
+int call_auth_init(struct b2b_worker *bw);
+/* The enabled trunk with inbound user `user` (NULL: any with one). */
+const struct pol_trunk *call_auth_trunk(const struct pol_snap *s,
+					const char *user);
+/* Check the INVITE's Proxy-Authorization: 0 with *trunk (authentic),
+   ENOENT (none for our realm), or EAGAIN/EACCES (the A-leg has been
+   answered: 407 stale, 400, 403). */
+int call_auth_check(struct call *c, const struct sip_msg *inv,
+		    const struct tp_recv *src, const struct pol_trunk **trunk);
+/* Answer the A-leg 407 with a fresh challenge bound to the source. */
+void call_auth_challenge(struct call *c, const struct tp_recv *src, bool stale);
+/* The A-leg's final failure (3xx-6xx). */
+void call_fail_a(struct call *c, uint16_t status, const char *phrase,
+		 const char *hdrs);
+
+/* The event handler of leg A or B (a transfer's new leg takes it). */
+ua_sess_h *call_leg_h(int leg);
+/* Keep a finished session's reference until the call goes (never
+   released inside its own callback). */
+void call_keep_prev(struct call *c, struct ua_sess *s);
+
+/* call_xfer.c: REFER (RFC 3515) handled by Tandem: a blind transfer
+   places a new leg and replaces the referring one. */
+void call_xfer_refer(struct call *c, int from, const struct ua_event *ev);
+/* A leg ended or the call is ending: abandon a transfer in progress. */
+void call_xfer_abort(struct call *c);
+
+/* The call's CDR to the writer (at its end). */
+void call_cdr(struct call *c);
+/* A CDR for an INVITE refused before a call existed (limits, drain). */
+void call_cdr_refused(struct b2b_worker *bw, const struct sip_msg *inv,
+		      uint16_t status, const char *phrase);
+/* Both legs over: account, log, release on the next tick. */
+void call_maybe_done(struct call *c);
 /* End leg `leg` (BYE / CANCEL / final response) with Reason. */
 void call_leg_end(struct call *c, int leg, uint16_t cause, const char *text);
 

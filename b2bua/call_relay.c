@@ -21,6 +21,20 @@ is_sdp(const struct sip_msg *m)
 	       pl_caseeq_str(&m->ctype.subtype, "sdp");
 }
 
+/* The description just sent toward leg `to` (a transfer offers it to the
+   new leg that takes that leg's place). */
+static void
+keep_sdp(struct call *c, int to, const char *body, size_t len)
+{
+	char *p = realloc(c->last_sdp[to], len ? len : 1);
+
+	if (!p)
+		return;
+	memcpy(p, body, len);
+	c->last_sdp[to] = p;
+	c->last_sdp_len[to] = len;
+}
+
 int
 call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 		const char **ctype, const char **body, size_t *len, char *tbuf,
@@ -51,6 +65,12 @@ call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 	if (!err)
 		err = relay_sess_sdp_rewrite(c->rs, (enum relay_leg)(1 - from),
 					     sdp, true, false);
+	/* Our own origin toward each leg (RFC 3264 §5, §8): one session id
+	   and a version that grows with every description we send there,
+	   whichever B-leg attempt or far end the media comes from. */
+	if (!err)
+		err = sdp_origin_set(sdp, "tandem", c->osess,
+				     ++c->over[1 - from]);
 	if (!err)
 		err = sdp_encode(sdp, c->bw->body, B2B_BODY_MAX, len);
 	if (err) {
@@ -61,6 +81,7 @@ call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 		return err;
 	}
 	*body = c->bw->body;
+	keep_sdp(c, 1 - from, *body, *len);
 	return 0;
 }
 
@@ -97,8 +118,21 @@ pend_destroy(void *arg)
 {
 	struct call_pend *p = arg;
 
+	tmr_cancel(&p->t_guard);
 	mem_deref(p->req);
 	mem_deref(p->c);
+}
+
+/* The far leg has not answered a non-INVITE in time: the sender would
+   give up at its 64*T1 (§17.1.2.2), as our own request would at the
+   same moment; answer it now, a little earlier (RFC 4320 §4.1). */
+static void
+on_guard(void *arg)
+{
+	struct call_pend *p = arg;
+
+	p->replied = true;
+	(void)ua_req_reply(p->req, 408, "Request Timeout", NULL, NULL, NULL, 0);
 }
 
 static void
@@ -117,10 +151,8 @@ relay_req(struct call *c, int from, const struct ua_event *ev)
 		return;
 	}
 	if (m == SIP_M_REFER) {
-		/* Transfers are Tandem's business by policy; the policy
-		   that accepts them is not there yet. */
-		(void)ua_req_reply(ev->req, 403, "Transfer Not Allowed", NULL,
-				   NULL, NULL, 0);
+		/* Transfers are Tandem's business, never relayed. */
+		call_xfer_refer(c, from, ev);
 		return;
 	}
 	if (!c->leg[to] || c->done[to] || c->state == CALL_S_TERMINATING) {
@@ -160,6 +192,11 @@ relay_req(struct call *c, int from, const struct ua_event *ev)
 		mem_deref(p);
 		return;
 	}
+	if (m != SIP_M_INVITE) {
+		tmr_init(&p->t_guard);
+		tmr_start(&p->t_guard, sipw_tmr(c->bw->w),
+			  (uint64_t)c->bw->b2b->cfg.t1 * 56, on_guard, p);
+	}
 	atomic_fetch_add_explicit(&c->bw->b2b->st.relayed, 1,
 				  memory_order_relaxed);
 	LOGP_DBG(c->id, "%s relayed %s -> %s", mname, from ? "B" : "A",
@@ -191,7 +228,8 @@ relay_resp(struct call *c, int at, const struct ua_event *ev)
 	if (!ph[0])
 		snprintf(ph, sizeof(ph), "%s",
 			 st == 408 ? "Request Timeout" : "Server Error");
-	(void)ua_req_reply(p->req, st, ph, NULL, ctype, body, len);
+	if (!p->replied)
+		(void)ua_req_reply(p->req, st, ph, NULL, ctype, body, len);
 	mem_deref(p);
 }
 

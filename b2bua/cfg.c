@@ -24,7 +24,11 @@ cfg_default(struct cfg *c)
 	c->no_answer_s = 60;
 	c->max_duration_s = 14400;
 	c->drain_timeout_s = 30;
+	c->source_rps = 200;
 	c->media = true;
+	c->refer = true;
+	snprintf(c->cdr_spool, sizeof(c->cdr_spool), "/var/spool/tandem");
+	c->cdr_fsync_ms = 100;
 	c->port_min = 30000;
 	c->port_max = 39999;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
@@ -232,6 +236,16 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_targets(v, r);
 	if (!strcmp(key, "failover"))
 		return parse_codes(v, r);
+	if (!strcmp(key, "options_interval"))
+		return set_uint(&r->options_s, v, 0, 86400);
+	if (!strcmp(key, "auth_user"))
+		return parse_str(v, r->auth_user, sizeof(r->auth_user));
+	if (!strcmp(key, "auth_pass"))
+		return parse_str(v, r->auth_pass, sizeof(r->auth_pass));
+	if (!strcmp(key, "register"))
+		return parse_bool(v, &r->reg);
+	if (!strcmp(key, "register_expires"))
+		return set_uint(&r->reg_expires, v, 30, 86400);
 	return "unknown key";
 }
 
@@ -240,10 +254,12 @@ set_media(struct cfg *c, const char *key, const char *v)
 {
 	if (!strcmp(key, "enabled"))
 		return parse_bool(v, &c->media);
-	if (!strcmp(key, "ip_a"))
-		return parse_ip(v, c->media_ip_a, sizeof(c->media_ip_a));
+	if (!strcmp(key, "ip_a")) /* empty: the default */
+		return *v ? parse_ip(v, c->media_ip_a, sizeof(c->media_ip_a))
+			  : parse_str(v, c->media_ip_a, sizeof(c->media_ip_a));
 	if (!strcmp(key, "ip_b"))
-		return parse_ip(v, c->media_ip_b, sizeof(c->media_ip_b));
+		return *v ? parse_ip(v, c->media_ip_b, sizeof(c->media_ip_b))
+			  : parse_str(v, c->media_ip_b, sizeof(c->media_ip_b));
 	if (!strcmp(key, "port_min"))
 		return set_uint(&c->port_min, v, 1024, 65534);
 	if (!strcmp(key, "port_max"))
@@ -283,12 +299,31 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->t2, v, 100, 60000);
 		if (!strcmp(key, "server"))
 			return parse_str(v, c->server, sizeof(c->server));
+		if (!strcmp(key, "auth_user"))
+			return parse_str(v, c->auth_user, sizeof(c->auth_user));
+		if (!strcmp(key, "auth_pass"))
+			return parse_str(v, c->auth_pass, sizeof(c->auth_pass));
+		if (!strcmp(key, "refer"))
+			return parse_bool(v, &c->refer);
+		if (!strcmp(key, "realm"))
+			return parse_str(v, c->realm, sizeof(c->realm));
 		if (!strcmp(key, "sources"))
 			return parse_str(v, c->sources, sizeof(c->sources));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "media"))
 		return set_media(c, key, v);
+	if (!strcmp(sec, "cdr")) {
+		if (!strcmp(key, "dsn"))
+			return parse_str(v, c->cdr_dsn, sizeof(c->cdr_dsn));
+		if (!strcmp(key, "spool_dir"))
+			return parse_str(v, c->cdr_spool, sizeof(c->cdr_spool));
+		if (!strcmp(key, "node"))
+			return parse_str(v, c->node, sizeof(c->node));
+		if (!strcmp(key, "fsync_ms"))
+			return set_uint(&c->cdr_fsync_ms, v, 0, 60000);
+		return "unknown key";
+	}
 	if (!strcmp(sec, "db")) {
 		if (!strcmp(key, "dsn"))
 			return parse_str(v, c->db_dsn, sizeof(c->db_dsn));
@@ -303,6 +338,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->max_duration_s, v, 1, 604800);
 		if (!strcmp(key, "drain_timeout_s"))
 			return set_uint(&c->drain_timeout_s, v, 0, 86400);
+		if (!strcmp(key, "source_rps"))
+			return set_uint(&c->source_rps, v, 0, 1000000);
 		return "unknown key";
 	}
 	if (!strcmp(sec, "log")) {
@@ -324,6 +361,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 		if (!strcmp(key, "listen"))
 			return parse_str(v, c->api_listen,
 					 sizeof(c->api_listen));
+		if (!strcmp(key, "token"))
+			return parse_str(v, c->api_token, sizeof(c->api_token));
 		return "unknown key";
 	}
 	return "unknown section";

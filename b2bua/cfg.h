@@ -30,23 +30,36 @@ struct cfg_route {
 	uint16_t failover[CFG_MAX_CODES]; /* statuses that try the next
 					     target; 0-terminated */
 	unsigned nfailover;
+	unsigned options_s; /* OPTIONS probe interval of the targets; 0 off */
+	char auth_user[64]; /* outbound digest credentials of the targets */
+	char auth_pass[64];
+	bool reg;	      /* the targets need us registered with them */
+	unsigned reg_expires; /* asked registration lifetime, s; 3600 */
 };
 
 struct cfg {
 	/* [sip] */
-	char listen[64];   /* numeric address; default 127.0.0.1 */
-	uint16_t port;	   /* default 5060 */
-	bool tcp;	   /* also listen on TCP; default false */
-	unsigned workers;  /* signaling workers; 0 = one per core */
-	unsigned t1, t2;   /* ms; 500, 4000 */
-	char server[64];   /* Server / User-Agent; "Tandem" */
-	char sources[256]; /* static policy: CIDRs calls may come from,
-			      comma separated; "" = any */
+	char listen[64];    /* numeric address; default 127.0.0.1 */
+	uint16_t port;	    /* default 5060 */
+	bool tcp;	    /* also listen on TCP; default false */
+	unsigned workers;   /* signaling workers; 0 = one per core */
+	unsigned t1, t2;    /* ms; 500, 4000 */
+	char server[64];    /* Server / User-Agent; "Tandem" */
+	bool refer;	    /* REFER: Tandem transfers (yes) or 403 (no) */
+	char realm[64];	    /* digest realm of inbound challenges; "" =
+			       listen */
+	char auth_user[64]; /* static policy: callers must authenticate */
+	char auth_pass[64]; /* with these digest credentials; "" = no */
+	char sources[256];  /* static policy: CIDRs calls may come from,
+			       comma separated; "" = any */
 	/* [limits] */
 	unsigned max_calls;	  /* concurrent calls; 10000 */
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */
 	unsigned max_duration_s;  /* call length limit; 14400 */
 	unsigned drain_timeout_s; /* SIGTERM: wait for calls; 30 */
+	unsigned source_rps;	  /* out-of-dialog requests per second one
+				     source address may send (burst: twice);
+				     more are dropped; 0 = off; 200 */
 	/* [log] */
 	char log_level[8];  /* err, warn, info, debug; info */
 	char log_target[8]; /* stderr or syslog */
@@ -61,8 +74,15 @@ struct cfg {
 	/* [db] */
 	char db_dsn[256]; /* libpq DSN of the policy database; "" = the
 			     static [route.*] table of this file */
+	/* [cdr] */
+	char cdr_dsn[256];     /* where CDRs go; "" = db.dsn; both empty:
+				  no CDRs */
+	char cdr_spool[256];   /* spool folder; /var/spool/tandem */
+	char node[64];	       /* node name in CDRs; "" = host name */
+	unsigned cdr_fsync_ms; /* spool fdatasync interval; 100 */
 	/* [api] */
 	char api_listen[64]; /* management API address:port; "" = off */
+	char api_token[128]; /* bearer token; "" = none */
 	/* [route.*] */
 	struct cfg_route routes[CFG_MAX_ROUTES];
 	unsigned nroutes;

@@ -43,6 +43,11 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.port = ct->port,
 			.transport = strcmp(ct->transport, "tcp") ? POL_TP_UDP
 								  : POL_TP_TCP,
+			.options_s = r->options_s,
+			.out_user = r->auth_user[0] ? r->auth_user : NULL,
+			.out_pass = r->auth_user[0] ? r->auth_pass : NULL,
+			.reg = r->reg && r->auth_user[0],
+			.reg_expires = r->reg_expires,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {
@@ -85,6 +90,8 @@ bpol_static_build(const struct cfg *c, int64_t now, struct pol_snap **snapp,
 		.role = POL_ROLE_CARRIER,
 		.host = c->listen,
 		.cidrs = c->sources[0] ? c->sources : "0.0.0.0/0,::/0",
+		.in_user = c->auth_user[0] ? c->auth_user : NULL,
+		.in_pass = c->auth_user[0] ? c->auth_pass : NULL,
 		.enabled = true,
 	};
 	struct pol_build *b = NULL;

@@ -16,7 +16,9 @@
 
 #define LOG_MODULE "tandemd"
 #include "b2b.h"
+#include "b2b_api.h"
 #include "cfg.h"
+#include "route_test.h"
 #include "db/db.h"
 #include "stack/log.h"
 
@@ -30,6 +32,7 @@ struct daemon {
 	unsigned nov;
 	struct cfg cfg;
 	struct b2b *b2b;
+	struct api *api;
 	struct event_base *base;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	uint64_t drain_ms; /* elapsed since SIGTERM */
@@ -42,7 +45,10 @@ usage(FILE *f)
 	fprintf(f, "usage: tandemd -c tandem.conf [-o section.key=value]...\n"
 		   "       tandemd -t -c tandem.conf   (check the config)\n"
 		   "       tandemd -m -c tandem.conf   (migrate the database "
-		   "schema of db.dsn)\n");
+		   "schema of db.dsn)\n"
+		   "       tandemd -c tandem.conf -r SRC_IP[:PORT] CALLED "
+		   "[CALLING [UNIX_TIME]]\n"
+		   "                                   (route dry-run)\n");
 }
 
 /* The file, then the overrides in order, then the cross-key checks. */
@@ -171,11 +177,12 @@ migrate(const struct cfg *c)
 }
 
 static int
-parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig)
+parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig,
+	   bool *rt)
 {
 	int o;
 
-	while ((o = getopt(argc, argv, "c:o:tmh")) != -1) {
+	while ((o = getopt(argc, argv, "c:o:tmrh")) != -1) {
 		switch (o) {
 		case 'c':
 			d->conf_path = optarg;
@@ -193,6 +200,9 @@ parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig)
 		case 'm':
 			*mig = true;
 			break;
+		case 'r':
+			*rt = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -201,7 +211,7 @@ parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && !*rt) {
 		usage(stderr);
 		return 2;
 	}
@@ -231,8 +241,8 @@ main(int argc, char **argv)
 	static struct daemon d;
 	enum log_level lvl = LOG_L_INFO;
 	char err[512];
-	bool check = false, mig = false;
-	int rc = parse_args(&d, argc, argv, &check, &mig);
+	bool check = false, mig = false, rt = false;
+	int rc = parse_args(&d, argc, argv, &check, &mig, &rt);
 
 	if (rc)
 		return rc;
@@ -242,6 +252,8 @@ main(int argc, char **argv)
 	}
 	if (mig)
 		return migrate(&d.cfg);
+	if (rt)
+		return route_test(&d.cfg, argc - optind, argv + optind);
 	if (check) {
 		printf("tandemd: configuration OK\n");
 		return 0;
@@ -256,7 +268,13 @@ main(int argc, char **argv)
 		LOG_ERR("%s", err);
 		return 1;
 	}
+	if (b2b_api_start(d.b2b, &d.api, err, sizeof(err))) {
+		LOG_ERR("%s", err);
+		b2b_free(d.b2b);
+		return 1;
+	}
 	if (b2b_start(d.b2b)) {
+		api_stop(d.api);
 		LOG_ERR("cannot start the signaling workers");
 		b2b_free(d.b2b);
 		return 1;
@@ -265,8 +283,11 @@ main(int argc, char **argv)
 		 d.cfg.listen, b2b_port(d.b2b), d.b2b->nw,
 		 d.cfg.media ? "relayed" : "not relayed",
 		 d.cfg.db_dsn[0] ? "database" : "static");
+	if (d.api)
+		LOG_INFO("management API on port %u", api_port(d.api));
 	rc = run(&d) ? 1 : 0;
 	print_stats(d.b2b);
+	api_stop(d.api);
 	LOG_INFO("stopped");
 	b2b_free(d.b2b);
 	if (d.ev_drain)

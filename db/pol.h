@@ -165,6 +165,10 @@ int64_t pol_snap_version(const struct pol_snap *s);
 size_t pol_snap_memory(const struct pol_snap *s);
 /* Snapshots alive in the process (a diagnostic counter for tests). */
 long pol_snap_live(void);
+/* The snapshot's trunks, by index 0..pol_snap_ntrunks()-1 (probing,
+   listings); borrowed from s, NULL past the end. */
+size_t pol_snap_ntrunks(const struct pol_snap *s);
+const struct pol_trunk *pol_snap_trunk(const struct pol_snap *s, size_t i);
 /* Trunk by id or name, NULL if absent; borrowed from s. */
 const struct pol_trunk *pol_trunk_by_id(const struct pol_snap *s, int64_t id);
 const struct pol_trunk *pol_trunk_by_name(const struct pol_snap *s,

@@ -99,6 +99,18 @@ pol_trunk_by_id(const struct pol_snap *s, int64_t id)
 	return i == POL_NONE ? NULL : &s->trunks[i];
 }
 
+size_t
+pol_snap_ntrunks(const struct pol_snap *s)
+{
+	return s ? s->ntrunks : 0;
+}
+
+const struct pol_trunk *
+pol_snap_trunk(const struct pol_snap *s, size_t i)
+{
+	return s && i < s->ntrunks ? &s->trunks[i] : NULL;
+}
+
 const struct pol_trunk *
 pol_trunk_by_name(const struct pol_snap *s, const char *name)
 {

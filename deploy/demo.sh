@@ -1,43 +1,174 @@
 #!/usr/bin/env bash
-# Tandem demo.
-#
-# The daemon (tandemd) does not exist yet: the SIP stack underneath it
-# (message layer, transports, transactions) has landed, the call object and
-# the daemon have not. So, honestly, this demo does what can be shown
-# today: it installs what is missing, builds, runs the SIP parser over the
-# RFC 4475 and RFC 5118 torture messages and shows what it accepted and
-# what it refused (with the status and reason phrase a UAS
-# would answer), then prints parse-rate figures. When tandemd lands, this
-# script grows into the full job: private PostgreSQL, sample policy, SIPp
-# calls with RTP through Tandem, CDRs and stats.
+# Tandem demo: installs what is missing, builds, starts a throwaway
+# PostgreSQL in a local folder, migrates it and loads the sample policy
+# (deploy/sample_policy.sql: a carrier trunk on 127.0.0.1:5070, a PBX
+# trunk on 127.0.0.1:5080, number rewrites, a block list), starts tandemd
+# on 127.0.0.1:5060 with that database as its policy, then sends real
+# calls with SIPp: from the "carrier" (national numbers, G.711 A-law RTP
+# played from SIPp's sample) through Tandem to the "PBX" (which echoes
+# the RTP back), plus calls the policy refuses (a blocked number, a number
+# without a route). Prints what tandemd logged per call (routing, both
+# legs, RTP figures per direction) and its counters. Cleans up everything
+# it started (by PID) on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-corpora="${TANDEM_CORPORA:-$root/../shared/corpora}"
+CALLS=${TANDEM_DEMO_CALLS:-10}
 
 ./deploy/deps.sh
 cmake -S "$root" -B "$root/build-demo" -DCMAKE_BUILD_TYPE=Release \
 	>/dev/null
-cmake --build "$root/build-demo" -j "$(nproc)" --target sipcat \
-	parse_bench >/dev/null
+cmake --build "$root/build-demo" -j "$(nproc)" --target tandemd \
+	tandemctl >/dev/null
+bin="$root/build-demo/b2bua"
 
-sipcat="$root/build-demo/tests/sipcat"
+for p in 5060 5070 5080; do
+	if ss -Hlun "sport = :$p" | grep -q .; then
+		echo "demo: UDP port $p is in use on this machine; the sample" \
+			"policy needs 5060, 5070 and 5080 free" >&2
+		exit 1
+	fi
+done
+
+work=$(mktemp -d /tmp/tandem-demo.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+	local rc=$?
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	"$root/tests/integration/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
+	if [ "$rc" -eq 0 ]; then
+		rm -rf "$work"
+	else
+		echo "demo: failed; logs kept in $work" >&2
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+
 echo
-echo "== Tandem demo (SIP message layer only: tandemd is not written yet)"
-if [ -d "$corpora/rfc4475" ]; then
-	echo
-	echo "-- RFC 4475 torture messages (valid ones parse; invalid ones are"
-	echo "   refused with the answer a UAS would send, or dropped)"
-	(cd "$corpora" && "$sipcat" rfc4475/*.dat)
-	echo
-	echo "-- RFC 5118 IPv6 messages (wire form)"
-	(cd "$corpora" && "$sipcat" -v rfc5118/wire/ipv6-good.sip \
-		rfc5118/wire/port-ambiguous.sip rfc5118/wire/ipv6-bad.sip)
-else
-	echo "(corpora not found at $corpora: set TANDEM_CORPORA)"
+echo "== PostgreSQL (private cluster in $work/pg)"
+"$root/tests/integration/pg.sh" start "$work/pg"
+# shellcheck disable=SC1091
+. "$work/pg/env"
+export PGHOST PGPORT PGUSER PGDATABASE
+
+cat >"$work/tandem.conf" <<EOT
+; written by deploy/demo.sh (deploy/tandem.conf.example documents every key)
+[sip]
+listen = 127.0.0.1
+port = 5060
+[media]
+port_min = 31000
+port_max = 31999
+[db]
+dsn = $TANDEM_PG_DSN
+[cdr]
+spool_dir = $work/spool
+node = demo
+[api]
+listen = 127.0.0.1:18080
+[log]
+level = info
+EOT
+
+echo
+echo "== Schema and sample policy"
+"$bin/tandemd" -m -c "$work/tandem.conf"
+psql -q -v ON_ERROR_STOP=1 -f "$root/deploy/sample_policy.sql"
+psql -c "SELECT name, role, host, port, transport FROM trunks ORDER BY id"
+
+echo
+echo "== tandemd"
+"$bin/tandemd" -c "$work/tandem.conf" >"$work/tandemd.log" 2>&1 &
+tpid=$!
+pids+=("$tpid")
+for _ in $(seq 100); do
+	grep -q "policy version" "$work/tandemd.log" && break
+	kill -0 "$tpid" 2>/dev/null || break
+	sleep 0.1
+done
+if ! grep -q "policy version" "$work/tandemd.log"; then
+	cat "$work/tandemd.log"
+	echo "demo: tandemd did not load the policy" >&2
+	exit 1
 fi
+head -n 5 "$work/tandemd.log"
+
 echo
-echo "-- parse rate against a memchr line scan of the same bytes"
-"$root/build-demo/tests/bench/parse_bench" 50000
+echo "== $CALLS calls carrier -> Tandem -> PBX, 3 s of RTP each"
+cd "$work"
+sipp -sf "$root/deploy/demo/pbx.xml" -i 127.0.0.1 -p 5080 -mi 127.0.0.1 \
+	-mp 6100 -rtp_echo -m "$CALLS" -timeout 90 -nostdin -trace_err \
+	>pbx.out 2>&1 &
+ppid=$!
+pids+=("$ppid")
+sleep 0.3
+# 0301234567 arrives in national format; the carrier's inbound rewrite
+# makes it +49301234567, which route did-to-pbx sends to the PBX.
+sipp -sf "$root/deploy/demo/carrier.xml" -i 127.0.0.1 -p 5070 \
+	-mi 127.0.0.1 -mp 6000 -cid_str "carrier-%u-%p@%s" 127.0.0.1:5060 -s 0301234567 -m "$CALLS" \
+	-r 5 -l 5 -timeout 90 -nostdin -trace_err -trace_stat \
+	>carrier.out 2>&1 || {
+	tail -n 30 carrier.out
+	echo "demo: carrier calls failed" >&2
+	exit 1
+}
+wait "$ppid" || {
+	tail -n 30 pbx.out
+	echo "demo: the PBX side failed" >&2
+	exit 1
+}
+echo "all $CALLS calls completed on both sides"
+
+echo
+echo "== calls the policy refuses"
+# +4913712345 (a mass-calling number) is on the block list: 403;
+# +49401234 has no route from the carrier: 404.
+for n in 013712345 0401234; do
+	sipp -sf "$root/deploy/demo/carrier_reject.xml" -i 127.0.0.1 \
+		-p 5070 -mi 127.0.0.1 -mp 6000 127.0.0.1:5060 -s "$n" -m 1 \
+		-timeout 20 -nostdin -trace_err >reject.out 2>&1 || {
+		tail -n 20 reject.out
+		echo "demo: the refused call to $n went wrong" >&2
+		exit 1
+	}
+	echo "$n: refused as expected"
+done
+
+echo
+echo "== what tandemd logged per call"
+grep -E "new call|attempt|answered|A-leg: |end:|media " "$work/tandemd.log" |
+	sed -e 's/^[^ ]* //' | head -n 60
+
+echo
+echo "== tandemctl stats (management API on 127.0.0.1:18080)"
+"$bin/tandemctl" -a 127.0.0.1:18080 stats | head -n 14
+
+kill -TERM "$tpid"
+wait "$tpid" || {
+	echo "demo: tandemd did not exit cleanly" >&2
+	exit 1
+}
+pids=()
+echo
+echo "== tandemd counters at exit"
+grep -E "tandemd: calls" "$work/tandemd.log" | sed -e 's/^[^ ]* //'
+echo
+echo "== CDRs in PostgreSQL (one per call attempt)"
+psql -c "SELECT to_char(attempt_at, 'HH24:MI:SS.MS') AS attempt,
+	calling_in, called_in, called_out, src_trunk, dst_trunk, disposition,
+	a_status, hangup, billable_s AS bill_s, ab_packets, ba_packets
+	FROM cdr ORDER BY attempt_at"
+n=$(psql -Atc "SELECT count(*) FROM cdr")
+if [ "$n" -ne $((CALLS + 2)) ]; then
+	echo "demo: expected $((CALLS + 2)) CDRs, found $n" >&2
+	exit 1
+fi
 echo
 echo "Next: ./deploy/test.sh runs every test; tests/bench has the figures."

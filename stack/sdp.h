@@ -324,6 +324,12 @@ int sdp_media_formats_keep(struct sdp *sdp, unsigned m, const uint8_t *pts,
    must carry the previous version + 1). EOVERFLOW at 2^64 - 1. */
 int sdp_version_set(struct sdp *sdp, uint64_t version);
 int sdp_version_bump(struct sdp *sdp);
+/* o= username, session id and version replaced (a B2BUA's own origin
+   per leg, RFC 3264 §5: one session id and increasing versions toward a
+   peer whatever the other leg does); the address stays. user must be
+   one non-empty token without whitespace. */
+int sdp_origin_set(struct sdp *sdp, const char *user, uint64_t sess_id,
+		   uint64_t version);
 /* o= address (topology hiding); addr a literal of af. */
 int sdp_origin_addr_set(struct sdp *sdp, enum sdp_af af, const char *addr);
 

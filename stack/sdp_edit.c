@@ -603,6 +603,45 @@ sdp_version_bump(struct sdp *sdp)
 }
 
 int
+sdp_origin_set(struct sdp *sdp, const char *user, uint64_t sess_id,
+	       uint64_t version)
+{
+	struct sdp_line *ln;
+	const struct sdp_origin *o = &sdp->origin;
+	struct sdp_origin tmp;
+	const char *why;
+	struct sb sb;
+	int err;
+
+	if (sdp->oline == SDP_NONE || !user || !*user ||
+	    strpbrk(user, " \t\r\n"))
+		return EINVAL;
+	ln = &sdp->line[sdp->oline];
+	sb_init(&sb, sdp);
+	sb_str(&sb, "o=");
+	sb_str(&sb, user);
+	sb_str(&sb, " ");
+	sb_u64(&sb, sess_id);
+	sb_str(&sb, " ");
+	sb_u64(&sb, version);
+	sb_span(&sb, o->version_raw.p + o->version_raw.l,
+		ln->text.p + ln->text.l);
+	if (sb.full)
+		return ENOBUFS;
+	{
+		struct pl val = {sb.p + 2, sb.n - 2};
+
+		if (sdp_origin_decode(&tmp, &val, &why))
+			return EINVAL;
+	}
+	err = line_replace(sdp, sdp->oline, &sb);
+	if (err)
+		return err;
+	sdp->origin = tmp;
+	return 0;
+}
+
+int
 sdp_origin_addr_set(struct sdp *sdp, enum sdp_af af, const char *addr)
 {
 	if (sdp->oline == SDP_NONE || addr_check(af, addr))

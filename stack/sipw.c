@@ -374,6 +374,7 @@ worker_main(void *arg)
 {
 	struct sipw *w = arg;
 
+	timers_sync(w); /* timers the TU started before the thread ran */
 	event_base_dispatch(w->base);
 	return NULL;
 }

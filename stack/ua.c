@@ -54,6 +54,36 @@ ua_destroy(void *arg)
 	free(ua->supported);
 }
 
+/* RFC 3262 / RFC 4028 settings from the conf: session timers put
+   "timer" into our Supported list (RFC 4028 §7.1, §9). */
+static int
+ua_ext_setup(struct ua *ua)
+{
+	struct sess_timer_cfg *c = &ua->stc;
+
+	ua->rel100 = ua_tag_supported(ua, "100rel");
+	sess_timer_cfg_default(c);
+	c->enabled = ua->conf.session_expires > 0;
+	c->min_se = ua->conf.min_se > SESS_TIMER_MIN_SE ? ua->conf.min_se
+							: SESS_TIMER_MIN_SE;
+	c->expires = ua->conf.session_expires > c->min_se
+			     ? ua->conf.session_expires
+			     : c->min_se;
+	c->want_refresh = ua->conf.session_refresher;
+	if (c->enabled && !ua_tag_supported(ua, "timer")) {
+		size_t n = strlen(ua->supported) + 8;
+		char *p = malloc(n);
+
+		if (!p)
+			return ENOMEM;
+		snprintf(p, n, "%s%stimer", ua->supported,
+			 *ua->supported ? ", " : "");
+		free(ua->supported);
+		ua->supported = p;
+	}
+	return 0;
+}
+
 int
 ua_alloc(struct ua **uap, const struct ua_conf *conf, struct txn_ctx *txn,
 	 struct tmr_ctx *tmr, txn_send_h *send_h, void *send_arg,
@@ -88,7 +118,8 @@ ua_alloc(struct ua **uap, const struct ua_conf *conf, struct txn_ctx *txn,
 	ua->send_arg = send_arg;
 	ua->invite_h = invite_h;
 	ua->arg = arg;
-	if (!ua->host || !ua->user || !ua->server || !ua->supported) {
+	if (!ua->host || !ua->user || !ua->server || !ua->supported ||
+	    ua_ext_setup(ua)) {
 		mem_deref(ua);
 		return ENOMEM;
 	}
@@ -198,29 +229,57 @@ via_proto(const struct sip_msg *req)
  * (may be NULL) gets a malloc'd copy of the bytes.
  */
 int
-ua_reply_msg(struct ua *ua, struct txn *txn, const struct sip_msg *req,
-	     uint16_t status, const char *reason, const char *ltag,
-	     const char *hdrs, const char *ctype, const char *body,
-	     size_t body_len, bool contact, char **copy, size_t *copy_len)
+ua_reply_build(struct ua *ua, const struct sip_msg *req, uint16_t status,
+	       const char *reason, const char *ltag, const struct ua_xh *xh,
+	       const char *hdrs, const char *ctype, const char *body,
+	       size_t body_len, bool contact, char *buf, size_t size,
+	       size_t *len)
 {
-	static __thread char buf[UA_MSG_MAX];
 	struct pl rs = {reason, reason ? strlen(reason) : 0};
 	struct pl tag = {ltag, ltag ? strlen(ltag) : 0};
 	struct sip_wbuf wb;
-	bool allow = status == 405 ||
+	bool allow = status == 405 || status == 422 ||
 		     (status / 100 == 2 &&
-		      (req->mid == SIP_M_INVITE || req->mid == SIP_M_OPTIONS));
-	size_t len;
-	int err;
+		      (req->mid == SIP_M_INVITE || req->mid == SIP_M_OPTIONS ||
+		       req->mid == SIP_M_UPDATE));
+	int err = 0;
 
-	sip_wb_init(&wb, buf, sizeof(buf));
+	sip_wb_init(&wb, buf, size);
 	sip_wb_reply(&wb, req, status, reason ? &rs : NULL,
 		     status > 100 && ltag ? &tag : NULL);
 	ua_put_common(ua, &wb, via_proto(req), contact, allow);
 	sip_wb_hdrf(&wb, SIP_HDR_SERVER, "%s", ua->server);
-	err = ua_put_hdrs(&wb, hdrs);
+	if (xh && xh->rel)
+		err = rel1xx_uas_write(xh->rel, &wb);
+	if (!err && xh && xh->st)
+		err = sess_timer_uas_write(xh->st, &wb);
 	if (!err)
-		err = ua_end_body(&wb, ctype, body, body_len, &len);
+		err = ua_put_hdrs(&wb, hdrs);
+	if (!err)
+		err = ua_end_body(&wb, ctype, body, body_len, len);
+	return err;
+}
+
+/*
+ * Build the response to req (§8.2.6) with our To tag ltag (NULL: none)
+ * and the UA's own extra headers xh (NULL: none), and send it through
+ * txn. contact adds our Contact; 2xx to INVITE, UPDATE and OPTIONS, 405
+ * and 422 also carry Allow and Supported. *copy (may be NULL) gets a
+ * malloc'd copy of the bytes.
+ */
+int
+ua_reply_xmsg(struct ua *ua, struct txn *txn, const struct sip_msg *req,
+	      uint16_t status, const char *reason, const char *ltag,
+	      const struct ua_xh *xh, const char *hdrs, const char *ctype,
+	      const char *body, size_t body_len, bool contact, char **copy,
+	      size_t *copy_len)
+{
+	static __thread char buf[UA_MSG_MAX];
+	size_t len;
+	int err;
+
+	err = ua_reply_build(ua, req, status, reason, ltag, xh, hdrs, ctype,
+			     body, body_len, contact, buf, sizeof(buf), &len);
 	if (!err && txn)
 		err = txn_server_reply(txn, buf, len, status);
 	else if (!err)
@@ -230,6 +289,17 @@ ua_reply_msg(struct ua *ua, struct txn *txn, const struct sip_msg *req,
 		*copy_len = len;
 	}
 	return err;
+}
+
+/* ua_reply_xmsg() without the UA's extra headers. */
+int
+ua_reply_msg(struct ua *ua, struct txn *txn, const struct sip_msg *req,
+	     uint16_t status, const char *reason, const char *ltag,
+	     const char *hdrs, const char *ctype, const char *body,
+	     size_t body_len, bool contact, char **copy, size_t *copy_len)
+{
+	return ua_reply_xmsg(ua, txn, req, status, reason, ltag, NULL, hdrs,
+			     ctype, body, body_len, contact, copy, copy_len);
 }
 
 static void
@@ -321,6 +391,14 @@ tag_supported(const struct ua *ua, const struct pl *t)
 		p += n;
 	}
 	return false;
+}
+
+bool
+ua_tag_supported(const struct ua *ua, const char *tag)
+{
+	struct pl t = {tag, strlen(tag)};
+
+	return tag_supported(ua, &t);
 }
 
 /* §8.2.2.3: true when a Require tag is unknown; buf gets the Unsupported

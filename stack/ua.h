@@ -36,6 +36,23 @@ struct ua_conf {
 	uint32_t t1, t2;       /* §17.1.1.1 timers for the 2xx
 				  retransmission (§13.3.1.4); the same as
 				  the transaction layer's; 500, 4000 */
+	/* RFC 3262: with "100rel" in supported, our INVITEs say Supported:
+	   100rel, reliable provisionals from the peer are PRACKed by the
+	   UA, and a UAS session may answer 101-199 reliably (automatically
+	   when the INVITE has Require: 100rel, or ua_sess_answer_rel()). */
+	/* RFC 4028 session timers (0: off; "timer" is then added to
+	   supported by ua_alloc()). */
+	uint32_t session_expires; /* Session-Expires we ask for and grant
+				     at most, s; 0: no session timers */
+	uint32_t min_se;	  /* our Min-SE, s (0 or < 90: 90) */
+	bool session_refresher;	  /* when the choice is ours, we refresh */
+	bool answer_refreshes;	  /* a received re-INVITE/UPDATE that only
+				     refreshes the session (no SDP, or SDP
+				     with the o= session id and version of
+				     the last one received) is answered by
+				     the UA with our last SDP and reported
+				     as UA_EV_REFRESHED, not as REINVITE /
+				     REQUEST; default false */
 };
 
 void ua_conf_default(struct ua_conf *conf);
@@ -66,7 +83,18 @@ enum ua_ev {
 			      req is not to be answered any more */
 	UA_EV_ENDED,	   /* the dialog is over: BYE received (answered
 			      200) or our BYE done, or no ACK for our 2xx
-			      (status 408, BYE sent). Last event. */
+			      (status 408, BYE sent), or the session timer
+			      expired (status 408, BYE sent, RFC 4028 §10),
+			      or, UAS, no PRACK for a reliable provisional
+			      (status 504 sent to the INVITE, RFC 3262 §3).
+			      Last event. */
+	UA_EV_PRACK,	   /* UAS: a PRACK matched our reliable 1xx (msg:
+			      the PRACK, which may carry a body); the UA
+			      answered it 200 */
+	UA_EV_REFRESHED,   /* a session refresh (re-INVITE / UPDATE) was
+			      answered by the UA (conf.answer_refreshes;
+			      msg: the request), or our own refresh got
+			      its 2xx (msg: the 2xx); nothing to relay */
 	UA_EV_COUNT
 };
 
@@ -121,17 +149,28 @@ int ua_recv(struct ua *ua, const struct sip_msg *msg,
 
 /* Counters (metrics, leak checks). */
 struct ua_stats {
-	uint64_t sess_live;    /* sessions allocated, not freed */
-	uint64_t sess_active;  /* sessions in the table (not ended) */
-	uint64_t reqs_live;    /* struct ua_req allocated, not freed */
-	uint64_t rejected[7];  /* responses sent by the §8.2/§12 checks,
-				  by class 0..6 (index status / 100) */
-	uint64_t stray;	       /* messages that matched nothing, dropped */
-	uint64_t acks_2xx;     /* ACKs we sent for a 2xx */
-	uint64_t retrans_2xx;  /* 2xx retransmissions (§13.3.1.4) */
-	uint64_t glare;	       /* 491 received and retried (§14.1) */
-	uint64_t fork_byes;    /* extra 2xx ACKed and ended (§13.2.2.4) */
-	uint64_t auth_retries; /* INVITEs resent with credentials (§22.2) */
+	uint64_t sess_live;	 /* sessions allocated, not freed */
+	uint64_t sess_active;	 /* sessions in the table (not ended) */
+	uint64_t reqs_live;	 /* struct ua_req allocated, not freed */
+	uint64_t rejected[7];	 /* responses sent by the §8.2/§12 checks,
+				    by class 0..6 (index status / 100) */
+	uint64_t stray;		 /* messages that matched nothing, dropped */
+	uint64_t acks_2xx;	 /* ACKs we sent for a 2xx */
+	uint64_t retrans_2xx;	 /* 2xx retransmissions (§13.3.1.4) */
+	uint64_t glare;		 /* 491 received and retried (§14.1) */
+	uint64_t fork_byes;	 /* extra 2xx ACKed and ended (§13.2.2.4) */
+	uint64_t auth_retries;	 /* INVITEs resent with credentials (§22.2) */
+	uint64_t rel1xx_sent;	 /* reliable provisionals sent (RFC 3262) */
+	uint64_t rel1xx_retrans; /* and retransmitted (counted when
+				    the INVITE got its final) */
+	uint64_t prack_in;	 /* PRACKs received that matched (200) */
+	uint64_t prack_out;	 /* PRACKs we sent */
+	uint64_t rel1xx_dropped; /* reliable 1xx received and discarded
+				    (retransmission, out of order) */
+	uint64_t refresh_out;	 /* session refreshes we sent (RFC 4028) */
+	uint64_t refresh_in;	 /* refreshes answered by the UA itself */
+	uint64_t st_expired;	 /* sessions ended by the session timer */
+	uint64_t st_422;	 /* 422s sent or retried after */
 };
 void ua_stats(const struct ua *ua, struct ua_stats *st);
 
@@ -185,15 +224,35 @@ void ua_sess_set_handler(struct ua_sess *s, ua_sess_h *h, void *arg);
 
 /*
  * Answer the INVITE of a UAS session: 101-199 (the first one with our To
- * tag creates the early dialog; 100 is the transaction layer's), 2xx
- * (retransmitted until the ACK, §13.3.1.4; the body is the answer or,
- * for an offerless INVITE, the offer), or 3xx-6xx (the session is over;
- * no event follows). hdrs: extra header lines (CRLF-terminated) or NULL.
- * Returns 0, EPROTO (already answered finally), EINVAL, or an error.
+ * tag creates the early dialog; 100 is the transaction layer's; sent
+ * reliably, as by ua_sess_answer_rel(), when the INVITE has Require:
+ * 100rel and conf.supported lists it), 2xx (retransmitted until the ACK,
+ * §13.3.1.4; the body is the answer or, for an offerless INVITE, the
+ * offer; held while a reliable 1xx waits for its PRACK, RFC 3262 §3;
+ * with session timers it carries Session-Expires per RFC 4028 §9), or
+ * 3xx-6xx (the session is over; no event follows; a held 2xx is
+ * dropped). hdrs: extra header lines (CRLF-terminated) or NULL.
+ * Returns 0, EPROTO (already answered finally, or a 2xx is held), EINVAL,
+ * or an error.
  */
 int ua_sess_answer(struct ua_sess *s, uint16_t status, const char *reason,
 		   const char *hdrs, const char *ctype, const char *body,
 		   size_t body_len);
+
+/*
+ * RFC 3262: answer 101-199 reliably (Require: 100rel, RSeq; resent at
+ * T1, 2*T1 ... until the PRACK, which comes as UA_EV_PRACK; no PRACK in
+ * 64*T1: 504 to the INVITE and UA_EV_ENDED 504). A second reliable 1xx
+ * waits for the PRACK of the first (§3); a 2xx given while any is
+ * unacknowledged is held and sent after the last PRACK (returns 0). Same
+ * arguments as ua_sess_answer(). Returns 0, ENOTSUP (conf.supported lacks
+ * 100rel or the INVITE has neither Supported nor Require: 100rel:
+ * nothing sent, use ua_sess_answer()), EINVAL (not 101-199), EPROTO, or
+ * an error.
+ */
+int ua_sess_answer_rel(struct ua_sess *s, uint16_t status, const char *reason,
+		       const char *hdrs, const char *ctype, const char *body,
+		       size_t body_len);
 
 /* ---- both ----------------------------------------------------------- */
 
@@ -211,13 +270,16 @@ int ua_sess_end(struct ua_sess *s, uint16_t status, const char *hdrs);
 
 /*
  * Send a request in the confirmed (or, for UPDATE, PRACK, INFO, early)
- * dialog: method "INVITE" is a re-INVITE (§14.1: EBUSY while another
- * INVITE transaction is in progress on the dialog; a 491 is retried
- * after the §14.1 random delay up to conf.glare_tries times). The final
+ * dialog; a UAC session before the 2xx uses the early dialog of the
+ * latest provisional (RFC 3311 §5.1). Method "INVITE" is a re-INVITE (§14.1:
+ * EBUSY while another INVITE transaction is in progress on the dialog; a 491 is
+ * retried after the §14.1 random delay up to conf.glare_tries times). The final
  * response comes as UA_EV_RESPONSE with cookie. A 2xx to a re-INVITE is
  * ACKed by the UA (delay_ack semantics do not apply: a re-INVITE without
- * an offer gets the app's ACK through ua_sess_ack()). Returns 0, EINVAL,
- * EPROTO (no dialog), EBUSY, or an error.
+ * an offer gets the app's ACK through ua_sess_ack()). With session
+ * timers on, a re-INVITE or UPDATE in the confirmed dialog is a session
+ * refresh (RFC 4028 §7.4: Session-Expires, Min-SE; a 422 is retried).
+ * Returns 0, EINVAL, EPROTO (no dialog), EBUSY, or an error.
  */
 int ua_sess_request(struct ua_sess *s, const char *method, const char *hdrs,
 		    const char *ctype, const char *body, size_t body_len,
@@ -254,5 +316,8 @@ const struct dlg *ua_sess_dlg(const struct ua_sess *s);
 bool ua_sess_is_uac(const struct ua_sess *s);
 /* The session's Call-ID (NUL-terminated, borrowed). */
 const char *ua_sess_callid(const struct ua_sess *s);
+/* RFC 4028: the running session interval in s (0: no session timer),
+   and whether we are the refresher. */
+uint32_t ua_sess_interval(const struct ua_sess *s, bool *refresher);
 
 #endif

@@ -45,6 +45,7 @@ static void
 in_reinvite(struct ua_sess *s, const struct sip_msg *msg,
 	    const struct txn_dest *src, struct dlg *d)
 {
+	struct sess_timer_uas st;
 	struct ua_req *r;
 	char ra[32];
 
@@ -62,14 +63,20 @@ in_reinvite(struct ua_sess *s, const struct sip_msg *msg,
 		ua_reject(s->ua, msg, src, 500, NULL, ra);
 		return;
 	}
+	if (ua_st_uas_check(s->ua, msg, src, &st))
+		return; /* RFC 4028 §9: 422 */
 	if (ua_req_new(&r, s->ua, s, msg, src, ua_srv_h)) {
 		ua_reject(s->ua, msg, src, 500, NULL, NULL);
 		return;
 	}
+	r->st = st;
+	r->st_set = s->ua->stc.enabled;
 	dlg_target_refresh(d, msg); /* §12.2.2 */
 	r->next = s->reqs;
 	s->reqs = r;
 	s->in_inv = r;
+	if (ua_st_local_refresh(s, r))
+		return;
 	ua_s_emit(s, UA_EV_REINVITE, 0, &r->msg, r, NULL, false);
 }
 
@@ -95,20 +102,29 @@ static void
 in_other(struct ua_sess *s, const struct sip_msg *msg,
 	 const struct txn_dest *src, struct dlg *d)
 {
+	struct sess_timer_uas st;
 	struct ua_req *r;
+	bool upd = msg->mid == SIP_M_UPDATE;
 
 	if (!s->h) {
 		ua_reject(s->ua, msg, src, 501, NULL, NULL);
 		return;
 	}
+	if (upd && ua_st_uas_check(s->ua, msg, src, &st))
+		return; /* RFC 4028 §9: 422 */
 	if (ua_req_new(&r, s->ua, s, msg, src, ua_srv_h)) {
 		ua_reject(s->ua, msg, src, 500, NULL, NULL);
 		return;
 	}
-	if (msg->mid == SIP_M_UPDATE)
+	if (upd) {
+		r->st = st;
+		r->st_set = s->ua->stc.enabled;
 		dlg_target_refresh(d, msg); /* RFC 3311 §5.2 */
+	}
 	r->next = s->reqs;
 	s->reqs = r;
+	if (upd && ua_st_local_refresh(s, r))
+		return;
 	ua_s_emit(s, UA_EV_REQUEST, 0, &r->msg, r, NULL, false);
 }
 
@@ -135,9 +151,9 @@ ua_sess_in_dialog(struct ua_sess *s, const struct sip_msg *msg,
 		in_bye(s, msg, src);
 		break;
 	case SIP_M_PRACK:
-		/* RFC 3262 §3: a PRACK matching no unacknowledged reliable
-		   provisional response (we send none yet) gets 481. */
-		ua_reject(s->ua, msg, src, 481, NULL, NULL);
+		/* RFC 3262 §3: 200 when it matches our unacknowledged
+		   reliable provisional response, else 481. */
+		ua_rel_prack_in(s, msg, src);
 		break;
 	default:
 		in_other(s, msg, src, d);
@@ -150,6 +166,8 @@ ua_req_reply(struct ua_req *r, uint16_t status, const char *reason,
 	     const char *hdrs, const char *ctype, const char *body,
 	     size_t body_len)
 {
+	struct ua_xh xh = {NULL, NULL};
+	struct sess_timer_neg neg;
 	struct ua_sess *s;
 	bool inv, ok2xx;
 	int err;
@@ -161,14 +179,26 @@ ua_req_reply(struct ua_req *r, uint16_t status, const char *reason,
 		return EPROTO;
 	inv = r->msg.mid == SIP_M_INVITE;
 	ok2xx = status >= 200 && status < 300;
-	err = ua_reply_msg(s->ua, r->txn, &r->msg, status, reason, s->ltag,
-			   hdrs, ctype, body, body_len,
-			   ok2xx && ua_wants_contact(r->msg.mid),
-			   inv && ok2xx ? &s->resp2xx : NULL, &s->resp2xx_len);
+	if (ok2xx && r->st_set)
+		xh.st = &r->st; /* RFC 4028 §9 */
+	err = ua_reply_xmsg(s->ua, r->txn, &r->msg, status, reason, s->ltag,
+			    &xh, hdrs, ctype, body, body_len,
+			    ok2xx && ua_wants_contact(r->msg.mid),
+			    inv && ok2xx ? &s->resp2xx : NULL, &s->resp2xx_len);
 	if (err || status < 200)
 		return err;
 	r->answered = true;
 	mem_ref(s);
+	if (ok2xx && (inv || r->msg.mid == SIP_M_UPDATE)) {
+		/* The offer and answer hold once accepted (a rejected offer
+		   is not the session's SDP). */
+		ua_sdp_recv(s, &r->msg);
+		ua_sdp_sent(s, ctype, body, body_len);
+	}
+	if (ok2xx && r->st_set) {
+		sess_timer_uas_neg(&r->st, &neg);
+		ua_st_start(s, &neg);
+	}
 	if (inv && ok2xx)
 		ua_s_start_2xx(s, r);
 	ua_reqs_unlink(s, r);
@@ -183,6 +213,8 @@ ua_req_method(const struct ua_req *r)
 }
 
 /* ---- our requests within the dialog -------------------------------- */
+
+static int creq_resend(struct ua_sess *s, struct ua_creq *c);
 
 /* §14.1 glare: T is 2.1-4 s when we own the Call-ID (we were the
    dialog's UAC), else 0-2 s, in units of 10 ms. */
@@ -209,19 +241,11 @@ on_glare_timer(void *arg)
 		return;
 	}
 	s->glare = NULL;
-	if (c && s->state == UA_S_CONFIRMED) {
-		ua_creq_unlink(s, c);
-		if (c->txn)
-			txn_detach(c->txn);
-		c->txn = mem_deref(c->txn);
-		if (ua_s_send(s, c, "INVITE", c->hdrs, c->ctype, c->body,
-			      c->body_len) == 0) {
-			s->out_inv = c;
-		} else {
+	if (c && s->state == UA_S_CONFIRMED && creq_resend(s, c)) {
+		if (!c->refresh)
 			ua_s_emit(s, UA_EV_RESPONSE, 500, NULL, NULL, c->cookie,
 				  false);
-			ua_creq_free(c);
-		}
+		ua_creq_free(c);
 	}
 	mem_deref(s);
 }
@@ -248,7 +272,7 @@ reinvite_final(struct ua_sess *s, struct ua_creq *c,
 	if (ev->status >= 200 && ev->status < 300) {
 		dlg_target_refresh(s->dlg, ev->msg); /* §12.2.1.2 */
 		c->done = true;
-		if (c->body_len) {
+		if (c->body_len || c->refresh) {
 			ua_s_ack(s, c->cseq, NULL, NULL, 0);
 		} else {
 			s->ack_due = true; /* offer in the 2xx: the app ACKs */
@@ -256,6 +280,43 @@ reinvite_final(struct ua_sess *s, struct ua_creq *c,
 		}
 	}
 	return false;
+}
+
+/* Send c again in s's dialog (a glare or 422 retry): a new transaction
+   and CSeq. Returns 0, or an error with c unlinked (the caller frees). */
+static int
+creq_resend(struct ua_sess *s, struct ua_creq *c)
+{
+	bool inv = c->mid == SIP_M_INVITE;
+	int err;
+
+	ua_creq_unlink(s, c);
+	if (c->txn)
+		txn_detach(c->txn);
+	c->txn = mem_deref(c->txn);
+	err = ua_s_send(s, c, inv ? "INVITE" : "UPDATE", c->hdrs, c->ctype,
+			c->body, c->body_len);
+	if (!err && inv)
+		s->out_inv = c;
+	return err;
+}
+
+/* RFC 4028 §7.3 for a request in the dialog: true when c went again. */
+static bool
+retry_422(struct ua_sess *s, struct ua_creq *c, const struct sip_msg *resp)
+{
+	bool retry = false;
+
+	if (s->state != UA_S_CONFIRMED ||
+	    sess_timer_uac_422(&c->stu, resp, &retry) || !retry)
+		return false;
+	s->ua->st.st_422++;
+	if (creq_resend(s, c) == 0)
+		return true;
+	if (!c->refresh)
+		ua_s_emit(s, UA_EV_RESPONSE, 500, NULL, NULL, c->cookie, false);
+	ua_creq_free(c);
+	return true;
 }
 
 void
@@ -286,20 +347,37 @@ ua_creq_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg)
 	if (c->mid == SIP_M_BYE && c->internal) {
 		ua_creq_unlink(s, c);
 		ua_creq_free(c);
-		ua_s_over(s, UA_EV_ENDED, st, ev->msg, false);
+		/* RFC 4028 §10: the timer's BYE ends the session as 408 */
+		ua_s_over(s, UA_EV_ENDED, s->expired ? 408 : st, ev->msg,
+			  false);
 	} else if (c->internal) {
 		ua_creq_unlink(s, c); /* our CANCEL: the INVITE's final says */
 		ua_creq_free(c);
+	} else if (st == 422 && c->st_set && retry_422(s, c, ev->msg)) {
+		/* RFC 4028 §7.3: sent again with the larger Min-SE */
 	} else {
 		if (c->mid == SIP_M_INVITE)
 			keep = reinvite_final(s, c, ev);
+		if (!keep && st >= 200 && st < 300 &&
+		    (c->mid == SIP_M_INVITE || c->mid == SIP_M_UPDATE)) {
+			ua_sdp_sent(s, c->ctype, c->body, c->body_len);
+			ua_sdp_recv(s, ev->msg);
+		}
+		if (!keep && st >= 200 && st < 300 && c->st_set)
+			ua_st_uac_2xx(s, &c->stu, ev->msg);
 		if (!keep) {
 			if (c->done)
 				s->out_inv = NULL; /* stays listed for ACKs */
 			else
 				ua_creq_unlink(s, c);
-			ua_s_emit(s, UA_EV_RESPONSE, st, ev->msg, NULL,
-				  c->cookie, false);
+			if (c->refresh && st >= 200 && st < 300)
+				ua_s_emit(s, UA_EV_REFRESHED, st, ev->msg, NULL,
+					  NULL, false);
+			else if (c->refresh)
+				ua_st_refresh_failed(s, c->mid, st);
+			else
+				ua_s_emit(s, UA_EV_RESPONSE, st, ev->msg, NULL,
+					  c->cookie, false);
 			if (!c->done)
 				ua_creq_free(c);
 			/* §12.2.1.2: 481 or 408 end the dialog. */
@@ -333,6 +411,19 @@ purge_done(struct ua_sess *s)
 	}
 }
 
+/* The dialog our requests go in: the confirmed one or the UAS early one
+   (s->dlg), or for a UAC before the 2xx the early dialog of the latest
+   provisional (RFC 3311 §5.1, RFC 3262 §4: UPDATE, INFO, PRACK ...). */
+static struct dlg *
+req_dlg(struct ua_sess *s)
+{
+	if (s->dlg)
+		return s->dlg;
+	if (s->uac && s->early_cur < s->nearly)
+		return s->early[s->early_cur];
+	return NULL;
+}
+
 int
 ua_sess_request(struct ua_sess *s, const char *method, const char *hdrs,
 		const char *ctype, const char *body, size_t body_len,
@@ -340,12 +431,12 @@ ua_sess_request(struct ua_sess *s, const char *method, const char *hdrs,
 {
 	struct pl m;
 	struct ua_creq *c;
-	int err;
 
 	if (!s || !s->ua || !method)
 		return EINVAL;
 	m = (struct pl){method, strlen(method)};
-	if (!s->dlg || s->state == UA_S_ENDED || s->state == UA_S_TERMINATING)
+	if (!req_dlg(s) || s->state == UA_S_ENDED ||
+	    s->state == UA_S_TERMINATING)
 		return EPROTO;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -357,20 +448,45 @@ ua_sess_request(struct ua_sess *s, const char *method, const char *hdrs,
 		free(c);
 		return EINVAL; /* ua_sess_ack() / ua_sess_end() */
 	}
-	if (c->mid == SIP_M_INVITE) {
-		if (s->out_inv || s->glare || s->in_inv ||
-		    s->state != UA_S_CONFIRMED) {
-			free(c);
-			return EBUSY; /* §14.1 */
-		}
+	if (c->mid == SIP_M_INVITE && (s->out_inv || s->glare || s->in_inv ||
+				       s->state != UA_S_CONFIRMED)) {
+		free(c);
+		return EBUSY; /* §14.1 */
+	}
+	return ua_s_request_send(s, c, method, hdrs, ctype, body, body_len);
+}
+
+/*
+ * Send the app's or the UA's request c in the dialog. A re-INVITE or
+ * UPDATE in the confirmed dialog is a session refresh (RFC 4028 §7.4)
+ * when timers are on: it carries Session-Expires and Min-SE and keeps
+ * copies for a glare or 422 retry. Frees c on error.
+ */
+int
+ua_s_request_send(struct ua_sess *s, struct ua_creq *c, const char *method,
+		  const char *hdrs, const char *ctype, const char *body,
+		  size_t body_len)
+{
+	bool tr = c->mid == SIP_M_INVITE || c->mid == SIP_M_UPDATE;
+	int err = 0;
+
+	if (c->mid == SIP_M_INVITE)
 		purge_done(s);
+	if (tr) {
 		c->hdrs = ua_strdup(hdrs);
 		c->ctype = ua_strdup(ctype);
 		if (body && body_len)
-			ua_memdup(&c->body, body, body_len);
+			err = ua_memdup(&c->body, body, body_len);
 		c->body_len = c->body ? body_len : 0;
 	}
-	err = ua_s_send(s, c, method, hdrs, ctype, body, body_len);
+	if (tr && s->ua->stc.enabled && s->state == UA_S_CONFIRMED) {
+		sess_timer_refresh_prep(&s->st, &s->ua->stc, &c->stu);
+		c->stu.supported = false; /* "timer" is in Supported */
+		c->st_set = true;
+	}
+	if (!err)
+		err = ua_s_send_dlg(s, req_dlg(s), c, method, hdrs, ctype, body,
+				    body_len);
 	if (err) {
 		ua_creq_free(c);
 		return err;

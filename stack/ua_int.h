@@ -3,6 +3,8 @@
 #define TANDEM_UA_INT_H
 
 #include "auth.h"
+#include "rel1xx.h"
+#include "sess_timer.h"
 #include "tp.h"
 #include "ua.h"
 
@@ -12,6 +14,7 @@
 #define UA_TAG_LEN 16	  /* hex digits of a tag: 64 random bits */
 #define UA_BRANCH_LEN 23  /* "z9hG4bK" + 16 hex digits */
 #define UA_CALLID_MAX 256 /* Call-IDs longer than this are refused */
+#define UA_SDP_O_MAX 96	  /* "sess-id version" of an SDP o= line */
 
 struct ua {
 	struct ua_conf conf; /* strings below are owned copies */
@@ -22,6 +25,8 @@ struct ua {
 	void *send_arg;
 	ua_invite_h *invite_h;
 	void *arg;
+	bool rel100;			 /* "100rel" in supported */
+	struct sess_timer_cfg stc;	 /* RFC 4028; stc.enabled: timers on */
 	struct ua_sess *bucket[UA_HASH]; /* refs: sessions not ended */
 	struct ua_stats st;
 };
@@ -36,6 +41,8 @@ struct ua_req {
 	struct sip_msg msg;  /* parsed from buf */
 	bool answered;	     /* a final response went out */
 	bool aborted;	     /* CANCEL or session end: do not answer */
+	bool st_set;	     /* st holds the RFC 4028 decision for it */
+	struct sess_timer_uas st;
 };
 
 /* One of our requests in a dialog (or the CANCEL / fork BYE). */
@@ -55,6 +62,24 @@ struct ua_creq {
 	char *hdrs, *ctype; /* owned: re-INVITE copies for a retry */
 	char *body;
 	size_t body_len;
+	bool refresh;		   /* the UA's own session refresh: no
+				      RESPONSE event */
+	bool st_set;		   /* a refresh request: stu applies */
+	struct sess_timer_uac stu; /* its Session-Expires / Min-SE */
+};
+
+/* A 2xx the app gave while reliable 1xx were unacknowledged (RFC 3262
+   §3): sent after the last PRACK. */
+struct ua_held {
+	uint16_t status;
+	char *reason, *hdrs, *ctype, *body; /* owned */
+	size_t body_len;
+};
+
+/* Extra headers the UA itself writes into a response. */
+struct ua_xh {
+	const struct rel1xx_uas *rel;	 /* Require: 100rel, RSeq */
+	const struct sess_timer_uas *st; /* Session-Expires, Min-SE ... */
 };
 
 struct ua_sess {
@@ -79,6 +104,7 @@ struct ua_sess {
 					    the UAS early one */
 	struct dlg *early[UA_MAX_EARLY]; /* refs: UAC early dialogs */
 	unsigned nearly;
+	unsigned early_cur; /* UAC: early[] of the latest provisional */
 
 	/* The INVITE that created the session. */
 	struct txn *itxn;    /* ref */
@@ -115,6 +141,25 @@ struct ua_sess {
 	struct auth_client *auth;    /* owned: made at the first challenge */
 	struct tmr t_linger; /* 64*T1 after our last ACK: its copy and our
 				INVITE's are not needed any more */
+
+	/* RFC 3262 */
+	struct rel1xx_uas *rel;			 /* ref: UAS reliable 1xx */
+	struct rel1xx_uac rel_uac[UA_MAX_EARLY]; /* UAC: per early[] */
+	struct ua_held *held;			 /* owned: a held 2xx */
+	bool rel_counted; /* its retransmissions are in ua->st */
+
+	/* RFC 4028 */
+	struct sess_timer st;
+	struct sess_timer_uac stuac; /* UAC: our initial INVITE's */
+	struct sess_timer_uas stuas; /* UAS: decided on the INVITE */
+	bool peer_update;	     /* the peer allows UPDATE */
+	bool quiet_ack;		     /* the ACK for a 2xx the UA sent to a
+					refresh: no CONFIRMED event */
+	bool expired;		     /* our BYE is the timer's */
+	char *lsdp;		     /* owned: the last SDP we sent */
+	size_t lsdp_len;
+	char rsdp_o[UA_SDP_O_MAX]; /* o= id and version last received */
+	struct tmr t_refresh;	   /* a refresh put off (INVITE busy) */
 };
 
 /* ua.c */
@@ -128,6 +173,17 @@ int ua_reply_msg(struct ua *ua, struct txn *txn, const struct sip_msg *req,
 		 uint16_t status, const char *reason, const char *ltag,
 		 const char *hdrs, const char *ctype, const char *body,
 		 size_t body_len, bool contact, char **copy, size_t *copy_len);
+int ua_reply_build(struct ua *ua, const struct sip_msg *req, uint16_t status,
+		   const char *reason, const char *ltag, const struct ua_xh *xh,
+		   const char *hdrs, const char *ctype, const char *body,
+		   size_t body_len, bool contact, char *buf, size_t size,
+		   size_t *len);
+int ua_reply_xmsg(struct ua *ua, struct txn *txn, const struct sip_msg *req,
+		  uint16_t status, const char *reason, const char *ltag,
+		  const struct ua_xh *xh, const char *hdrs, const char *ctype,
+		  const char *body, size_t body_len, bool contact, char **copy,
+		  size_t *copy_len);
+bool ua_tag_supported(const struct ua *ua, const char *tag);
 void ua_reject(struct ua *ua, const struct sip_msg *msg,
 	       const struct txn_dest *src, uint16_t status, const char *reason,
 	       const char *hdrs);
@@ -165,6 +221,9 @@ int ua_s_ack(struct ua_sess *s, uint32_t cseq, const char *ctype,
 int ua_s_send(struct ua_sess *s, struct ua_creq *c, const char *method,
 	      const char *hdrs, const char *ctype, const char *body,
 	      size_t body_len);
+int ua_s_send_dlg(struct ua_sess *s, struct dlg *d, struct ua_creq *c,
+		  const char *method, const char *hdrs, const char *ctype,
+		  const char *body, size_t body_len);
 int ua_s_send_bye(struct ua_sess *s);
 const struct sip_msg *ua_s_inv_msg(const struct ua_sess *s);
 int ua_s_send_cancel(struct ua_sess *s);
@@ -180,9 +239,42 @@ void ua_srv_h(struct txn *txn, enum txn_sev ev, int err,
 	      const struct sip_msg *msg, void *arg);
 void ua_s_start_2xx(struct ua_sess *s, struct ua_req *r);
 
+/* ua_rel.c: RFC 3262 reliable provisionals and PRACK */
+bool ua_rel_possible(const struct ua_sess *s);
+bool ua_rel_required(const struct ua_sess *s);
+int ua_rel_send_1xx(struct ua_sess *s, uint16_t status, const char *reason,
+		    const char *hdrs, const char *ctype, const char *body,
+		    size_t body_len);
+bool ua_rel_hold_2xx(struct ua_sess *s, int *err, uint16_t status,
+		     const char *reason, const char *hdrs, const char *ctype,
+		     const char *body, size_t body_len);
+void ua_rel_prack_in(struct ua_sess *s, const struct sip_msg *msg,
+		     const struct txn_dest *src);
+void ua_rel_uac_1xx(struct ua_sess *s, const struct sip_msg *resp, unsigned idx,
+		    bool *drop);
+void ua_rel_final(struct ua_sess *s);
+
+/* ua_timer.c: RFC 4028 session timers, SDP memory, local refreshes */
+void ua_st_init(struct ua_sess *s);
+void ua_st_start(struct ua_sess *s, const struct sess_timer_neg *neg);
+bool ua_st_uas_check(struct ua *ua, const struct sip_msg *req,
+		     const struct txn_dest *src, struct sess_timer_uas *res);
+void ua_st_uac_2xx(struct ua_sess *s, const struct sess_timer_uac *stu,
+		   const struct sip_msg *resp);
+void ua_sdp_sent(struct ua_sess *s, const char *ctype, const char *body,
+		 size_t body_len);
+void ua_sdp_recv(struct ua_sess *s, const struct sip_msg *msg);
+bool ua_st_local_refresh(struct ua_sess *s, struct ua_req *r);
+void ua_st_peer_allow(struct ua_sess *s, const struct sip_msg *msg);
+void ua_st_refresh_failed(struct ua_sess *s, enum sip_method mid,
+			  uint16_t status);
+
 /* ua_indlg.c: requests within the dialog */
 void ua_sess_in_dialog(struct ua_sess *s, const struct sip_msg *msg,
 		       const struct txn_dest *src);
 void ua_creq_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg);
+int ua_s_request_send(struct ua_sess *s, struct ua_creq *c, const char *method,
+		      const char *hdrs, const char *ctype, const char *body,
+		      size_t body_len);
 
 #endif

@@ -61,6 +61,7 @@ conn_build(struct ua_sess *s, const struct ua_conn *c, char *buf, size_t size,
 	sip_wb_hdrf(&wb, SIP_HDR_CSEQ, "%u INVITE", s->inv_cseq);
 	ua_put_common(ua, &wb, (enum tp_proto)c->dest.proto, true, true);
 	sip_wb_hdrf(&wb, SIP_HDR_USER_AGENT, "%s", ua->server);
+	sess_timer_uac_write(&s->stuac, &wb); /* RFC 4028 §7.1 */
 	err = ua_put_hdrs(&wb, c->hdrs);
 	return err ? err
 		   : ua_end_body(&wb, c->ctype, c->body, c->body_len, len);
@@ -92,6 +93,8 @@ ua_sess_connect(struct ua_sess **sp, struct ua *ua, const struct ua_conn *c,
 			err = ENOMEM;
 	}
 	s->inv_cseq = 1;
+	sess_timer_uac_init(&s->stuac, &ua->stc);
+	s->stuac.supported = false; /* "timer" is in our Supported list */
 	if (c->callid)
 		snprintf(s->callid, sizeof(s->callid), "%s", c->callid);
 	else
@@ -108,6 +111,7 @@ ua_sess_connect(struct ua_sess **sp, struct ua *ua, const struct ua_conn *c,
 		mem_deref(s);
 		return err;
 	}
+	ua_sdp_sent(s, c->ctype, c->body, c->body_len);
 	ua_table_add(ua, s);
 	*sp = s;
 	return 0;
@@ -125,27 +129,50 @@ early_find(struct ua_sess *s, const struct sip_msg *resp)
 	return NULL;
 }
 
-static void
-uac_provisional(struct ua_sess *s, const struct sip_msg *resp)
+/* The index in s->early of resp's early dialog (made now if new), or
+   UA_MAX_EARLY when it has none. */
+static unsigned
+early_of(struct ua_sess *s, const struct sip_msg *resp)
 {
 	const struct sip_msg *inv;
 	struct dlg *d;
+	unsigned i;
+
+	if (!resp->to.tag.l)
+		return UA_MAX_EARLY;
+	for (i = 0; i < s->nearly; i++)
+		if (dlg_match_resp(s->early[i], resp)) {
+			dlg_uac_update(s->early[i], resp);
+			return i;
+		}
+	if (s->nearly < UA_MAX_EARLY && (inv = ua_s_inv_msg(s)) != NULL &&
+	    dlg_uac_create(&d, inv, resp, false) == 0) {
+		rel1xx_uac_init(&s->rel_uac[s->nearly], s->inv_cseq);
+		s->early[s->nearly++] = d;
+		return s->nearly - 1;
+	}
+	return UA_MAX_EARLY;
+}
+
+static void
+uac_provisional(struct ua_sess *s, const struct sip_msg *resp)
+{
+	bool drop = false;
+	unsigned i;
 
 	s->got_1xx = true;
 	if (s->cancel_wanted && !s->cancel_sent)
 		ua_s_send_cancel(s); /* §9.1: now that a 1xx came */
 	if (resp->status == 100)
 		return;
-	if (resp->to.tag.l) {
-		d = early_find(s, resp);
-		if (d) {
-			dlg_uac_update(d, resp);
-		} else if (s->nearly < UA_MAX_EARLY &&
-			   (inv = ua_s_inv_msg(s)) != NULL &&
-			   dlg_uac_create(&d, inv, resp, false) == 0) {
-			s->early[s->nearly++] = d;
-		}
-	}
+	i = early_of(s, resp);
+	if (i < UA_MAX_EARLY)
+		ua_rel_uac_1xx(s, resp, i, &drop); /* RFC 3262 §4 */
+	if (drop)
+		return;
+	if (i < UA_MAX_EARLY)
+		s->early_cur = i;
+	ua_sdp_recv(s, resp);
 	if (s->state == UA_S_CALLING)
 		ua_s_state(s, UA_S_EARLY);
 	ua_s_emit(s, UA_EV_PROGRESS, resp->status, resp, NULL, NULL, false);
@@ -218,6 +245,9 @@ uac_2xx(struct ua_sess *s, const struct sip_msg *resp)
 		s->early[i] = mem_deref(s->early[i]);
 	s->nearly = 0;
 	ua_s_state(s, UA_S_CONFIRMED);
+	ua_sdp_recv(s, resp);
+	ua_st_peer_allow(s, resp);
+	ua_st_uac_2xx(s, &s->stuac, resp); /* RFC 4028 §7.2 */
 	if (s->delay_ack) {
 		s->ack_due = true;
 		s->ack_due_cseq = resp->cseq.num;
@@ -258,24 +288,82 @@ pick_challenge(const struct sip_msg *resp, struct sip_auth *ch)
 }
 
 /*
+ * Send our INVITE again with CSeq + 1 and a new branch through a new
+ * client transaction to the same destination: with the credentials
+ * cred in header cred_id (§22.2; older ones replaced; cred NULL: none),
+ * and the RFC 4028 headers of s->stuac (new after a 422, §7.3). Returns 0
+ * or an error (nothing sent).
+ */
+static int
+uac_resend(struct ua_sess *s, enum sip_hdr_id cred_id, const char *cred)
+{
+	const struct sip_msg *inv = ua_s_inv_msg(s);
+	static __thread char buf[UA_MSG_MAX];
+	char vbuf[256], cs[32];
+	struct sip_wbuf wb;
+	struct txn *t = NULL;
+	struct pl via;
+	size_t len;
+	int err;
+
+	if (!inv)
+		return EINVAL;
+	err = ua_via(s->ua, (enum tp_proto)s->dest.proto, vbuf, sizeof(vbuf),
+		     &via);
+	if (err)
+		return err;
+	snprintf(cs, sizeof(cs), "%u INVITE", s->inv_cseq + 1);
+	{
+		const struct sip_wop ops[] = {
+			{SIP_WOP_REPLACE, SIP_HDR_VIA, NULL, via},
+			{SIP_WOP_REPLACE, SIP_HDR_CSEQ, NULL, {cs, strlen(cs)}},
+			{SIP_WOP_REMOVE, SIP_HDR_SESSION_EXPIRES, NULL,
+			 PL_INIT},
+			{SIP_WOP_REMOVE, SIP_HDR_MIN_SE, NULL, PL_INIT},
+			{SIP_WOP_REMOVE, SIP_HDR_AUTHORIZATION, NULL, PL_INIT},
+			{SIP_WOP_REMOVE, SIP_HDR_PROXY_AUTHORIZATION, NULL,
+			 PL_INIT},
+		};
+
+		sip_wb_init(&wb, buf, sizeof(buf));
+		sip_wb_copy_start(&wb, inv, NULL);
+		sip_wb_copy_hdrs(&wb, inv, ops, cred ? 6 : 4);
+	}
+	if (cred)
+		sip_wb_hdrf(&wb, cred_id, "%s", cred);
+	sess_timer_uac_write(&s->stuac, &wb);
+	err = sip_wb_end(&wb, &inv->body, &len);
+	if (!err)
+		err = txn_client_start(&t, s->ua->txn, buf, len, &s->dest,
+				       inv_resp_h, s);
+	if (!err)
+		err = ua_memdup(&s->inv, buf, len); /* inv is invalid now */
+	if (err) {
+		mem_deref(t);
+		return err;
+	}
+	s->inv_len = len;
+	s->inv_cseq++;
+	txn_detach(s->itxn);
+	mem_deref(s->itxn);
+	s->itxn = t;
+	return 0;
+}
+
+/*
  * §22.2: answer a 401/407 to our INVITE: the same INVITE with CSeq + 1,
- * a new branch and the credentials (any older ones replaced), through a
- * new client transaction to the same destination. Returns 0 when it went
- * out; otherwise the challenge is the call's final answer (EACCES: the
+ * a new branch and the credentials. Returns 0 when it went out;
+ * otherwise the challenge is the call's final answer (EACCES: the
  * credentials were refused already; the UA never loops).
  */
 static int
 uac_auth_retry(struct ua_sess *s, const struct sip_msg *resp)
 {
 	const struct sip_msg *inv = ua_s_inv_msg(s);
-	char vbuf[256], cs[32], cred[1024], buf[UA_MSG_MAX];
+	char cred[1024];
 	struct auth_cred ac;
 	struct auth_req ar;
 	struct sip_auth ch;
-	struct sip_wbuf wb;
-	struct txn *t = NULL;
-	struct pl via;
-	size_t len;
 	int err;
 
 	if (!s->auth_user || !inv || s->cancel_wanted)
@@ -295,45 +383,26 @@ uac_auth_retry(struct ua_sess *s, const struct sip_msg *resp)
 	if (!err)
 		err = auth_client_answer(s->auth, &ch, &ac, &ar, cred,
 					 sizeof(cred));
-	if (!err)
-		err = ua_via(s->ua, (enum tp_proto)s->dest.proto, vbuf,
-			     sizeof(vbuf), &via);
 	if (err)
 		return err;
-	snprintf(cs, sizeof(cs), "%u INVITE", s->inv_cseq + 1);
-	{
-		const struct sip_wop ops[] = {
-			{SIP_WOP_REPLACE, SIP_HDR_VIA, NULL, via},
-			{SIP_WOP_REPLACE, SIP_HDR_CSEQ, NULL, {cs, strlen(cs)}},
-			{SIP_WOP_REMOVE, SIP_HDR_AUTHORIZATION, NULL, PL_INIT},
-			{SIP_WOP_REMOVE, SIP_HDR_PROXY_AUTHORIZATION, NULL,
-			 PL_INIT},
-		};
+	return uac_resend(s,
+			  resp->status == 401 ? SIP_HDR_AUTHORIZATION
+					      : SIP_HDR_PROXY_AUTHORIZATION,
+			  cred);
+}
 
-		sip_wb_init(&wb, buf, sizeof(buf));
-		sip_wb_copy_start(&wb, inv, NULL);
-		sip_wb_copy_hdrs(&wb, inv, ops, 4);
-	}
-	sip_wb_hdrf(&wb,
-		    resp->status == 401 ? SIP_HDR_AUTHORIZATION
-					: SIP_HDR_PROXY_AUTHORIZATION,
-		    "%s", cred);
-	err = sip_wb_end(&wb, &inv->body, &len);
-	if (!err)
-		err = txn_client_start(&t, s->ua->txn, buf, len, &s->dest,
-				       inv_resp_h, s);
-	if (!err)
-		err = ua_memdup(&s->inv, buf, len); /* inv is invalid now */
-	if (err) {
-		mem_deref(t);
-		return err;
-	}
-	s->inv_len = len;
-	s->inv_cseq++;
-	txn_detach(s->itxn);
-	mem_deref(s->itxn);
-	s->itxn = t;
-	return 0;
+/* RFC 4028 §7.3: a 422 to our INVITE: again with the larger Min-SE and
+   Session-Expires, while sess_timer allows. Returns 0 when it went. */
+static int
+uac_422_retry(struct ua_sess *s, const struct sip_msg *resp)
+{
+	bool retry = false;
+
+	if (s->cancel_wanted || !s->stuac.enabled ||
+	    sess_timer_uac_422(&s->stuac, resp, &retry) || !retry)
+		return EPERM;
+	s->ua->st.st_422++;
+	return uac_resend(s, SIP_HDR_VIA, NULL);
 }
 
 static void
@@ -358,6 +427,11 @@ inv_resp_h(struct txn *txn, const struct txn_cevent *ev, void *arg)
 		    (ev->status == 401 || ev->status == 407) &&
 		    uac_auth_retry(s, ev->msg) == 0) {
 			s->ua->st.auth_retries++;
+			mem_deref(s);
+			return;
+		}
+		if (ev->ev == TXN_CEV_RESPONSE && ev->status == 422 &&
+		    uac_422_retry(s, ev->msg) == 0) {
 			mem_deref(s);
 			return;
 		}
@@ -387,6 +461,7 @@ ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
 {
 	struct ua_sess *s;
 	struct ua_req *r = NULL;
+	struct sess_timer_uas st;
 	int err;
 
 	if (ua->st.sess_active >= ua->conf.max_sessions) {
@@ -394,6 +469,8 @@ ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
 		ua_reject(ua, msg, src, 503, NULL, "Retry-After: 10\r\n");
 		return;
 	}
+	if (ua_st_uas_check(ua, msg, src, &st))
+		return; /* RFC 4028 §9: 422 (or 400) */
 	s = ua_s_new(ua, false);
 	if (!s) {
 		ua_reject(ua, msg, src, 500, NULL, NULL);
@@ -412,6 +489,9 @@ ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
 	}
 	s->ireq = r;
 	s->itxn = mem_ref(r->txn);
+	s->stuas = st;
+	ua_sdp_recv(s, msg);
+	ua_st_peer_allow(s, msg);
 	ua_table_add(ua, s);
 	ua->invite_h(ua, s, &r->msg, ua->arg);
 	if (s->state == UA_S_INCOMING && mem_nrefs(s) <= 2) {
@@ -467,22 +547,43 @@ ua_s_start_2xx(struct ua_sess *s, struct ua_req *r)
 	tmr_start(&s->t_2xx, s->ua->tmr, s->ival, on_2xx_timer, s);
 }
 
-int
-ua_sess_answer(struct ua_sess *s, uint16_t status, const char *reason,
-	       const char *hdrs, const char *ctype, const char *body,
-	       size_t body_len)
+/* The final response to the INVITE went: 2xx retransmission and the
+   session timer start (RFC 4028 §9), or the session is over. */
+static void
+answered_final(struct ua_sess *s, struct ua_req *r, uint16_t status)
 {
+	struct sess_timer_neg neg;
+
+	r->answered = true;
+	ua_rel_final(s);
+	if (status < 300) {
+		dlg_confirm(s->dlg);
+		ua_s_start_2xx(s, r);
+		ua_s_state(s, UA_S_ANSWERED);
+		sess_timer_uas_neg(&s->stuas, &neg);
+		ua_st_start(s, &neg);
+	} else {
+		ua_s_over(s, UA_EV_COUNT, status, NULL, false);
+	}
+	s->ireq = mem_deref(s->ireq);
+}
+
+static int
+answer(struct ua_sess *s, uint16_t status, const char *reason, const char *hdrs,
+       const char *ctype, const char *body, size_t body_len, bool rel)
+{
+	struct ua_xh xh = {NULL, NULL};
 	struct ua_req *r;
 	bool dialog = status < 300;
 	int err;
 
-	if (!s || !s->ua || s->uac)
-		return EINVAL;
-	if (status <= 100 || status > 699)
-		return EINVAL;
 	r = s->ireq;
 	if (!r || r->answered)
 		return EPROTO;
+	if (status >= 200 && status < 300 &&
+	    ua_rel_hold_2xx(s, &err, status, reason, hdrs, ctype, body,
+			    body_len))
+		return err; /* RFC 3262 §3: after the PRACK */
 	if (dialog && !s->dlg) {
 		/* §12.1.1: the dialog of our 1xx-with-tag or 2xx. */
 		err = dlg_uas_create(&s->dlg, &r->msg,
@@ -491,28 +592,56 @@ ua_sess_answer(struct ua_sess *s, uint16_t status, const char *reason,
 		if (err)
 			return err;
 	}
-	err = ua_reply_msg(s->ua, r->txn, &r->msg, status, reason, s->ltag,
-			   hdrs, ctype, body, body_len, dialog,
-			   status >= 200 && status < 300 ? &s->resp2xx : NULL,
-			   &s->resp2xx_len);
+	if (status < 200 && (rel || ua_rel_required(s))) {
+		err = ua_rel_send_1xx(s, status, reason, hdrs, ctype, body,
+				      body_len);
+		if (!err)
+			ua_s_state(s, UA_S_EARLY);
+		return err;
+	}
+	if (status >= 200 && status < 300)
+		xh.st = &s->stuas;
+	err = ua_reply_xmsg(s->ua, r->txn, &r->msg, status, reason, s->ltag,
+			    &xh, hdrs, ctype, body, body_len, dialog,
+			    status >= 200 && status < 300 ? &s->resp2xx : NULL,
+			    &s->resp2xx_len);
 	if (err)
 		return err;
+	ua_sdp_sent(s, ctype, body, body_len);
 	if (status < 200) {
 		ua_s_state(s, UA_S_EARLY);
 		return 0;
 	}
 	mem_ref(s);
-	r->answered = true;
-	if (status < 300) {
-		dlg_confirm(s->dlg);
-		ua_s_start_2xx(s, r);
-		ua_s_state(s, UA_S_ANSWERED);
-	} else {
-		ua_s_over(s, UA_EV_COUNT, status, NULL, false);
-	}
-	s->ireq = mem_deref(s->ireq);
+	answered_final(s, r, status);
 	mem_deref(s);
 	return 0;
+}
+
+int
+ua_sess_answer(struct ua_sess *s, uint16_t status, const char *reason,
+	       const char *hdrs, const char *ctype, const char *body,
+	       size_t body_len)
+{
+	if (!s || !s->ua || s->uac)
+		return EINVAL;
+	if (status <= 100 || status > 699)
+		return EINVAL;
+	return answer(s, status, reason, hdrs, ctype, body, body_len, false);
+}
+
+int
+ua_sess_answer_rel(struct ua_sess *s, uint16_t status, const char *reason,
+		   const char *hdrs, const char *ctype, const char *body,
+		   size_t body_len)
+{
+	if (!s || !s->ua || s->uac || status <= 100 || status > 199)
+		return EINVAL;
+	if (!s->ireq || s->ireq->answered)
+		return EPROTO;
+	if (!ua_rel_possible(s))
+		return ENOTSUP;
+	return answer(s, status, reason, hdrs, ctype, body, body_len, true);
 }
 
 /* The ACK for one of our 2xx (initial INVITE or re-INVITE). */
@@ -532,7 +661,11 @@ ua_sess_ack_in(struct ua_sess *s, const struct sip_msg *ack)
 	s->rtxn = mem_deref(s->rtxn);
 	if (s->state == UA_S_ANSWERED)
 		ua_s_state(s, UA_S_CONFIRMED);
-	ua_s_emit(s, UA_EV_CONFIRMED, 0, ack, NULL, NULL, false);
+	ua_sdp_recv(s, ack);
+	if (s->quiet_ack)
+		s->quiet_ack = false; /* a refresh the UA answered */
+	else
+		ua_s_emit(s, UA_EV_CONFIRMED, 0, ack, NULL, NULL, false);
 	if (s->bye_wanted && s->state != UA_S_ENDED) {
 		/* §15: the callee's BYE waited for the ACK. */
 		s->bye_wanted = false;

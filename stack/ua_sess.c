@@ -152,6 +152,9 @@ ua_sess_detach_all(struct ua_sess *s)
 	tmr_cancel(&s->t_2xx);
 	tmr_cancel(&s->t_glare);
 	tmr_cancel(&s->t_linger);
+	tmr_cancel(&s->t_refresh);
+	sess_timer_stop(&s->st);
+	ua_rel_final(s);
 	if (s->itxn)
 		txn_detach(s->itxn);
 	s->itxn = mem_deref(s->itxn);
@@ -186,6 +189,8 @@ sess_destroy(void *arg)
 	free(s->auth_user);
 	free(s->auth_pass);
 	free(s->auth);
+	mem_deref(s->rel);
+	free(s->lsdp);
 	if (s->ua)
 		s->ua->st.sess_live--;
 }
@@ -204,6 +209,7 @@ ua_s_new(struct ua *ua, bool uac)
 	s->ua = ua;
 	s->uac = uac;
 	s->state = uac ? UA_S_CALLING : UA_S_INCOMING;
+	ua_st_init(s);
 	ua->st.sess_live++;
 	return s;
 }
@@ -240,6 +246,9 @@ ua_s_over(struct ua_sess *s, enum ua_ev ev, uint16_t status,
 	tmr_cancel(&s->t_2xx);
 	tmr_cancel(&s->t_glare);
 	tmr_cancel(&s->t_linger);
+	tmr_cancel(&s->t_refresh);
+	sess_timer_stop(&s->st);
+	ua_rel_final(s);
 	if (ua)
 		ua_table_del(ua, s);
 }
@@ -250,10 +259,10 @@ ua_s_over(struct ua_sess *s, enum ua_ev ev, uint16_t status,
    literal; a host name, until RFC 3263 resolution is wired here, the
    peer the dialog was set up with (outbound-proxy semantics). */
 static int
-sess_locate(struct ua_sess *s, struct txn_dest *dst)
+sess_locate(struct ua_sess *s, struct dlg *d, struct txn_dest *dst)
 {
 	struct pl hop;
-	int err = dlg_next_hop(s->dlg, &hop);
+	int err = dlg_next_hop(d, &hop);
 
 	if (!err)
 		err = ua_locate(&hop, dst);
@@ -275,14 +284,15 @@ ua_wants_contact(enum sip_method m)
 }
 
 /*
- * Build the request method in s's dialog with CSeq cseq into buf and
- * locate its destination. Returns 0 or an error.
+ * Build the request method in s's dialog d with CSeq cseq into buf and
+ * locate its destination; stu (or NULL) adds the RFC 4028 headers.
+ * Returns 0 or an error.
  */
 static int
-sess_build(struct ua_sess *s, const char *method, uint32_t cseq,
-	   const char *hdrs, const char *ctype, const char *body,
-	   size_t body_len, char *buf, size_t size, size_t *len,
-	   struct txn_dest *dst)
+sess_build(struct ua_sess *s, struct dlg *d, const char *method, uint32_t cseq,
+	   const struct sess_timer_uac *stu, const char *hdrs,
+	   const char *ctype, const char *body, size_t body_len, char *buf,
+	   size_t size, size_t *len, struct txn_dest *dst)
 {
 	struct pl m = {method, strlen(method)}, via;
 	enum sip_method mid = sip_method_id(&m);
@@ -290,14 +300,14 @@ sess_build(struct ua_sess *s, const char *method, uint32_t cseq,
 	struct sip_wbuf wb;
 	int err;
 
-	err = sess_locate(s, dst);
+	err = sess_locate(s, d, dst);
 	if (!err)
 		err = ua_via(s->ua, (enum tp_proto)dst->proto, vbuf,
 			     sizeof(vbuf), &via);
 	if (err)
 		return err;
 	sip_wb_init(&wb, buf, size);
-	err = dlg_request_write(s->dlg, &wb, &m, cseq, &via, 70, NULL);
+	err = dlg_request_write(d, &wb, &m, cseq, &via, 70, NULL);
 	if (err)
 		return err;
 	ua_put_common(s->ua, &wb, (enum tp_proto)dst->proto,
@@ -305,6 +315,8 @@ sess_build(struct ua_sess *s, const char *method, uint32_t cseq,
 		      mid == SIP_M_INVITE || mid == SIP_M_UPDATE);
 	if (mid != SIP_M_ACK)
 		sip_wb_hdrf(&wb, SIP_HDR_USER_AGENT, "%s", s->ua->server);
+	if (stu)
+		sess_timer_uac_write(stu, &wb);
 	err = ua_put_hdrs(&wb, hdrs);
 	return err ? err : ua_end_body(&wb, ctype, body, body_len, len);
 }
@@ -332,8 +344,10 @@ ua_s_ack(struct ua_sess *s, uint32_t cseq, const char *ctype, const char *body,
 	size_t len;
 	int err;
 
-	err = sess_build(s, "ACK", cseq, NULL, ctype, body, body_len, buf,
-			 sizeof(buf), &len, &s->ack_dest);
+	err = sess_build(s, s->dlg, "ACK", cseq, NULL, NULL, ctype, body,
+			 body_len, buf, sizeof(buf), &len, &s->ack_dest);
+	if (!err)
+		ua_sdp_sent(s, ctype, body, body_len);
 	if (!err)
 		err = ua_memdup(&s->ack, buf, len);
 	if (err)
@@ -355,14 +369,26 @@ ua_s_send(struct ua_sess *s, struct ua_creq *c, const char *method,
 	  const char *hdrs, const char *ctype, const char *body,
 	  size_t body_len)
 {
+	return ua_s_send_dlg(s, s->dlg, c, method, hdrs, ctype, body, body_len);
+}
+
+/* The same in the dialog d (an early one of a UAC session, say). */
+int
+ua_s_send_dlg(struct ua_sess *s, struct dlg *d, struct ua_creq *c,
+	      const char *method, const char *hdrs, const char *ctype,
+	      const char *body, size_t body_len)
+{
 	char buf[UA_MSG_MAX];
 	struct txn_dest dst;
 	size_t len;
 	int err;
 
-	c->cseq = dlg_next_cseq(s->dlg);
-	err = sess_build(s, method, c->cseq, hdrs, ctype, body, body_len, buf,
-			 sizeof(buf), &len, &dst);
+	if (!d)
+		return EPROTO;
+	c->cseq = dlg_next_cseq(d);
+	err = sess_build(s, d, method, c->cseq, c->st_set ? &c->stu : NULL,
+			 hdrs, ctype, body, body_len, buf, sizeof(buf), &len,
+			 &dst);
 	if (!err)
 		err = txn_client_start(&c->txn, s->ua->txn, buf, len, &dst,
 				       ua_creq_resp_h, c);
@@ -530,4 +556,12 @@ const char *
 ua_sess_callid(const struct ua_sess *s)
 {
 	return s->callid;
+}
+
+uint32_t
+ua_sess_interval(const struct ua_sess *s, bool *refresher)
+{
+	if (refresher)
+		*refresher = s->st.interval && s->st.local_refresher;
+	return s->st.interval;
 }

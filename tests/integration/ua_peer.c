@@ -14,6 +14,12 @@
  *   uas-cancel    180; SIPp CANCELs (we answer 200 and 487)
  *   uas-reinvite  200; SIPp re-INVITEs (hold), we answer 200, SIPp BYEs
  *   uas-info      200; SIPp sends INFO (DTMF), we answer 200, SIPp BYEs
+ *   uas-prack     reliable 180 (RFC 3262) and a 200 held until SIPp's
+ *                 PRACK; SIPp ACKs and BYEs
+ *   uas-timer     RFC 4028: SIPp asks for 90 s (refresher=uac); we
+ *                 answer with Session-Expires; SIPp refreshes with a
+ *                 re-INVITE (same SDP) and an UPDATE, which the UA
+ *                 answers itself (answer_refreshes); SIPp BYEs
  * UAC modes (we call SIPp):
  *   uac-basic     SIPp answers 180, 200; we ACK, then BYE
  *   uac-remote-bye SIPp answers and hangs up
@@ -22,6 +28,12 @@
  *   uac-reinvite  SIPp answers; we re-INVITE (hold), then BYE
  *   uac-fork      SIPp sends two 180s with different To tags, then 200
  *                 on the second: two early dialogs, the second confirmed
+ *   uac-prack     SIPp answers a reliable 183 with SDP; we PRACK it,
+ *                 SIPp answers 200; we BYE
+ *   uac-timer     RFC 4028: SIPp answers 422 (Min-SE 120) to our
+ *                 Session-Expires 90; we retry with 120, SIPp takes the
+ *                 refreshes (refresher=uas) and sends an UPDATE, answered
+ *                 by the UA; we BYE
 
  *                 491 and retry after the §14.1 delay; SIPp's re-INVITE
  *                 gets our 491
@@ -77,6 +89,8 @@ struct peer {
 	unsigned n[UA_EV_COUNT]; /* events seen */
 	uint16_t last_status[UA_EV_COUNT];
 	bool by_remote;
+	uint32_t interval; /* RFC 4028, at the 2xx */
+	bool refresher;
 	unsigned reinvites_sent;
 	bool done;
 	int rc;
@@ -212,6 +226,33 @@ on_reinvite_now(void *arg)
 		finish(p, 1, "re-INVITE: %s", strerror(err));
 }
 
+/* The extension modes: what must have happened besides the end. */
+static bool
+judge_ext(struct peer *p, const struct ua_event *ev)
+{
+	struct ua_stats st;
+
+	ua_stats(p->ua, &st);
+	if (is(p, "uas-prack"))
+		return ev->ev == UA_EV_ENDED && ev->by_remote &&
+		       p->n[UA_EV_PRACK] == 1 && p->n[UA_EV_CONFIRMED] == 1 &&
+		       st.prack_in == 1;
+	if (is(p, "uac-prack"))
+		return ev->ev == UA_EV_ENDED && !ev->by_remote &&
+		       ev->status == 200 && p->n[UA_EV_PROGRESS] == 1 &&
+		       st.prack_out == 1;
+	if (is(p, "uas-timer"))
+		return ev->ev == UA_EV_ENDED && ev->by_remote &&
+		       p->n[UA_EV_REFRESHED] == 2 &&
+		       p->n[UA_EV_REINVITE] == 0 && p->n[UA_EV_REQUEST] == 0 &&
+		       st.refresh_in == 2;
+	if (is(p, "uac-timer"))
+		return ev->ev == UA_EV_ENDED && !ev->by_remote &&
+		       ev->status == 200 && p->n[UA_EV_REFRESHED] == 1 &&
+		       st.st_422 == 1 && p->interval == 120 && !p->refresher;
+	return true;
+}
+
 /* The end of the session decides the run. */
 static void
 judge(struct peer *p, const struct ua_event *ev)
@@ -220,9 +261,10 @@ judge(struct peer *p, const struct ua_event *ev)
 
 	report(p);
 	if (is(p, "uas-basic") || is(p, "uas-reinvite") || is(p, "uas-info") ||
-	    is(p, "uac-remote-bye"))
+	    is(p, "uac-remote-bye") || is(p, "uas-prack") || is(p, "uas-timer"))
 		ok = ev->ev == UA_EV_ENDED && ev->by_remote;
-	else if (is(p, "uas-bye") || is(p, "uac-basic") || is(p, "uac-fork"))
+	else if (is(p, "uas-bye") || is(p, "uac-basic") || is(p, "uac-fork") ||
+		 is(p, "uac-prack") || is(p, "uac-timer"))
 		ok = ev->ev == UA_EV_ENDED && !ev->by_remote &&
 		     ev->status == 200;
 	else if (is(p, "uas-cancel"))
@@ -241,6 +283,7 @@ judge(struct peer *p, const struct ua_event *ev)
 	if (ok && is(p, "uac-fork"))
 		ok = p->n[UA_EV_PROGRESS] == 2 &&
 		     strcmp(ua_sess_dlg(p->s)->rtag.p, "fork2") == 0;
+	ok = ok && judge_ext(p, ev);
 	finish(p, ok ? 0 : 1, "final event %u status %u", ev->ev, ev->status);
 }
 
@@ -259,10 +302,16 @@ on_ev(struct ua_sess *s, const struct ua_event *ev, void *arg)
 			on_hangup(p);
 		break;
 	case UA_EV_ANSWERED:
-		if (is(p, "uac-basic") || is(p, "uac-fork"))
+		p->interval = ua_sess_interval(p->s, &p->refresher);
+		if (is(p, "uac-basic") || is(p, "uac-fork") ||
+		    is(p, "uac-prack"))
 			tmr_start(&p->t_act, p->tmr, HANGUP_MS, on_hangup, p);
 		else if (is(p, "uac-reinvite"))
 			tmr_start(&p->t_act, p->tmr, 100, on_reinvite_now, p);
+		break;
+	case UA_EV_REFRESHED:
+		if (is(p, "uac-timer"))
+			tmr_start(&p->t_act, p->tmr, HANGUP_MS, on_hangup, p);
 		break;
 	case UA_EV_CONFIRMED:
 		if (is(p, "uas-bye"))
@@ -299,6 +348,11 @@ on_invite(struct ua *ua, struct ua_sess *s, const struct sip_msg *inv,
 	(void)inv;
 	p->s = mem_ref(s);
 	ua_sess_set_handler(s, on_ev, p);
+	if (is(p, "uas-prack")) {
+		/* The 200 waits for the PRACK of the reliable 180. */
+		if (ua_sess_answer_rel(s, 180, NULL, NULL, NULL, NULL, 0))
+			finish(p, 1, "reliable 180 not sent");
+	}
 	if (is(p, "uas-basic") || is(p, "uas-cancel"))
 		ua_sess_answer(s, 180, NULL, NULL, NULL, NULL, 0);
 	if (!is(p, "uas-cancel"))
@@ -387,6 +441,12 @@ main(int argc, char **argv)
 	ua_conf_default(&uc);
 	uc.host = IP;
 	uc.port = p.port;
+	if (strstr(p.mode, "-prack"))
+		uc.supported = "100rel";
+	if (strstr(p.mode, "-timer")) {
+		uc.session_expires = strncmp(p.mode, "uac", 3) == 0 ? 90 : 1800;
+		uc.answer_refreshes = true;
+	}
 	err = tmr_ctx_alloc(&p.tmr, NULL, NULL);
 	if (!err)
 		err = tp_ctx_alloc(&p.tp, p.base, NULL, on_recv, NULL, &p);

@@ -144,6 +144,48 @@ test_overrides(void)
 	CU_ASSERT_EQUAL(cfg_override(&c, "sip.=1", err, sizeof(err)), EINVAL);
 }
 
+/* The media, database, CDR, API and digest keys; the example file that
+   documents every key loads. */
+static void
+test_service_keys(void)
+{
+	CU_ASSERT_EQUAL_FATAL(
+		load("[media]\nenabled = no\nip_a = 127.0.0.2\nip_b = ::1\n"
+		     "port_min = 20000\nport_max = 20099\nworkers = 1\n"
+		     "[db]\ndsn = host=127.0.0.1 dbname=t\n"
+		     "[cdr]\nspool_dir = /tmp/sp\nnode = n1\nfsync_ms = 0\n"
+		     "[api]\nlisten = 127.0.0.1:8080\ntoken = abc\n"
+		     "[sip]\nrealm = r.example\nauth_user = u\n"
+		     "auth_pass = p\nsources = 10.0.0.0/8\n"
+		     "[route.x]\ntargets = 127.0.0.1:5080\n"
+		     "options_interval = 30\n"),
+		0);
+	CU_ASSERT_FALSE(c.media);
+	CU_ASSERT_STRING_EQUAL(c.media_ip_a, "127.0.0.2");
+	CU_ASSERT_STRING_EQUAL(c.media_ip_b, "::1");
+	CU_ASSERT_EQUAL(c.port_min, 20000);
+	CU_ASSERT_EQUAL(c.port_max, 20099);
+	CU_ASSERT_STRING_EQUAL(c.db_dsn, "host=127.0.0.1 dbname=t");
+	CU_ASSERT_STRING_EQUAL(c.cdr_spool, "/tmp/sp");
+	CU_ASSERT_STRING_EQUAL(c.node, "n1");
+	CU_ASSERT_EQUAL(c.cdr_fsync_ms, 0);
+	CU_ASSERT_STRING_EQUAL(c.api_token, "abc");
+	CU_ASSERT_STRING_EQUAL(c.realm, "r.example");
+	CU_ASSERT_STRING_EQUAL(c.auth_user, "u");
+	CU_ASSERT_STRING_EQUAL(c.sources, "10.0.0.0/8");
+	CU_ASSERT_EQUAL(c.routes[0].options_s, 30);
+	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(load("[media]\nip_a = nope\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(strstr(err, ":2: media.ip_a: not a numeric"), NULL);
+	CU_ASSERT_EQUAL(load("[media]\nport_min = 30000\nport_max = 30001\n"),
+			0);
+	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), EINVAL);
+	CU_ASSERT_EQUAL(load("[cdr]\nfsync = 1\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(strstr(err, "cdr.fsync: unknown key"), NULL);
+	CU_ASSERT_EQUAL(cfg_load(&c, TANDEM_CONF_EXAMPLE, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), 0);
+}
+
 void test_cfg_register(void);
 
 void
@@ -154,4 +196,5 @@ test_cfg_register(void)
 	TU_ADD(s, test_defaults_and_file);
 	TU_ADD(s, test_bad_lines);
 	TU_ADD(s, test_overrides);
+	TU_ADD(s, test_service_keys);
 }

@@ -1,0 +1,282 @@
+/* The management API's operations over the engine (api.h ops table):
+   counters from atomics, calls from their workers (b2b_query), drain,
+   readiness and Prometheus metrics. Runs on the API thread. */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOG_MODULE "api"
+#include "b2b_api.h"
+#include "media/relay.h"
+#include "lim.h"
+#include "policy.h"
+#include "stack/log.h"
+
+#define LD(x) ((json_int_t)atomic_load_explicit(&(x), memory_order_relaxed))
+
+static json_t *
+op_stats(void *arg)
+{
+	struct b2b *b = arg;
+	const struct b2b_stats *s = &b->st;
+	struct sipw_stats ws;
+	struct pol_snap *snap = bpol_get(b->pol);
+	json_t *o;
+
+	sipw_group_stats(b->g, &ws);
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		      "s:I, s:b, s:I}",
+		      "calls", LD(s->calls), "active", LD(s->active),
+		      "answered", LD(s->answered), "failed", LD(s->failed),
+		      "cancelled", LD(s->cancelled), "rejected",
+		      LD(s->rejected), "rejected_load", LD(s->rejected_load),
+		      "attempts", LD(s->attempts), "failovers",
+		      LD(s->failovers), "relayed", LD(s->relayed), "ended",
+		      LD(s->ended), "draining", atomic_load(&b->draining),
+		      "policy_version",
+		      (json_int_t)(snap ? pol_snap_version(snap) : 0));
+	pol_snap_deref(snap);
+	json_object_set_new(
+		o, "sip",
+		json_pack("{s:I, s:I, s:I, s:I, s:I}", "source_dropped",
+			  LD(s->src_dropped), "rx", (json_int_t)ws.rx,
+			  "handoff_out", (json_int_t)ws.handoff_out,
+			  "handoff_drop", (json_int_t)ws.handoff_drop,
+			  "workers", (json_int_t)b->nw));
+	if (b->relay) {
+		struct relay_ctx_stats rs;
+
+		relay_ctx_stats(b->relay, &rs);
+		json_object_set_new(o, "media",
+				    json_pack("{s:i, s:i, s:i}", "sessions",
+					      (int)rs.sessions, "ports_used",
+					      (int)rs.ports_used, "ports_total",
+					      (int)rs.ports_total));
+	}
+	return o;
+}
+
+static json_t *
+op_calls(void *arg, const struct api_call_filter *f)
+{
+	struct b2b *b = arg;
+	json_t *arr = json_array();
+	unsigned i;
+
+	for (i = 0; arr && i < b->nw; i++) {
+		struct b2b_query q = {.kind = B2B_Q_LIST,
+				      .trunk = f ? f->trunk : NULL,
+				      .number = f ? f->number : NULL,
+				      .state = f ? f->state : NULL,
+				      .out = arr};
+
+		if (b2b_query(b, i, &q) == ETIMEDOUT)
+			LOG_WARN("worker %u did not answer", i);
+	}
+	return arr;
+}
+
+/* "c<worker>-<seq>": the worker owning the call. */
+static int
+worker_of(const struct b2b *b, const char *id, unsigned *i)
+{
+	char *end;
+	unsigned long w;
+
+	if (id[0] != 'c')
+		return ENOENT;
+	w = strtoul(id + 1, &end, 10);
+	if (end == id + 1 || *end != '-' || w >= b->nw)
+		return ENOENT;
+	*i = (unsigned)w;
+	return 0;
+}
+
+static json_t *
+op_call(void *arg, const char *id)
+{
+	struct b2b *b = arg;
+	struct b2b_query q = {.kind = B2B_Q_SHOW, .id = id};
+	unsigned i;
+
+	if (worker_of(b, id, &i) || b2b_query(b, i, &q) || q.err)
+		return NULL;
+	return q.out;
+}
+
+static int
+op_hangup(void *arg, const char *id, const char *reason)
+{
+	struct b2b *b = arg;
+	struct b2b_query q = {.kind = B2B_Q_HANGUP, .id = id, .reason = reason};
+	unsigned i;
+	int err = worker_of(b, id, &i);
+
+	if (!err)
+		err = b2b_query(b, i, &q);
+	if (err == EAGAIN)
+		err = ENOENT;
+	return err ? err : q.err;
+}
+
+/* GET /trunks: the policy's trunks with reachability and load. */
+static json_t *
+op_trunks(void *arg)
+{
+	static const char *const role[] = {"carrier", "pbx"};
+	static const char *const tp[] = {"udp", "tcp", "tls"};
+	struct b2b *b = arg;
+	struct pol_snap *s = bpol_get(b->pol);
+	json_t *arr = json_array();
+	size_t i, n = pol_snap_ntrunks(s);
+
+	for (i = 0; arr && i < n; i++) {
+		const struct pol_trunk *t = pol_snap_trunk(s, i);
+		struct lim_slot *sl = lim_slot(b->lim, t->id);
+		const char *state = !t->enabled	      ? "disabled"
+				    : lim_is_down(sl) ? "down"
+				    : t->options_s    ? "up"
+						      : "unprobed";
+
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, "
+				  "s:i, s:i}",
+				  "name", t->name ? t->name : "", "role",
+				  role[t->role == POL_ROLE_PBX], "host",
+				  t->host ? t->host : "", "port", (int)t->port,
+				  "transport",
+				  tp[t->transport <= POL_TP_TLS ? t->transport
+								: 0],
+				  "state", state, "active", (int)lim_active(sl),
+				  "max_calls", (int)t->max_calls, "max_cps",
+				  (int)t->max_cps, "options_s",
+				  (int)t->options_s));
+	}
+	pol_snap_deref(s);
+	return arr;
+}
+
+static int
+op_reload(void *arg)
+{
+	(void)arg;
+	/* The daemon's SIGHUP path re-reads the file with its overrides. */
+	return raise(SIGHUP) ? EIO : 0;
+}
+
+static int
+op_drain(void *arg, bool on)
+{
+	struct b2b *b = arg;
+
+	LOG_INFO("%s by the management API", on ? "draining" : "undrained");
+	b2b_drain(b, on);
+	return 0;
+}
+
+static bool
+op_ready(void *arg, const char **why)
+{
+	struct b2b *b = arg;
+	struct pol_snap *snap;
+
+	if (atomic_load(&b->draining)) {
+		*why = "draining";
+		return false;
+	}
+	snap = bpol_get(b->pol);
+	if (!snap) {
+		*why = "no policy";
+		return false;
+	}
+	pol_snap_deref(snap);
+	return true;
+}
+
+static void
+op_metrics(void *arg, struct api_metrics *m)
+{
+	struct b2b *b = arg;
+	const struct b2b_stats *s = &b->st;
+	struct sipw_stats ws;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} ctr[] = {
+#define C(f, h) {"tandem_calls_" #f "_total", h, offsetof(struct b2b_stats, f)}
+		C(calls, "INVITEs that became calls"),
+		C(answered, "calls answered"),
+		C(failed, "calls that ended in a failure response"),
+		C(cancelled, "calls cancelled by the caller"),
+		C(rejected, "calls refused by policy"),
+		C(rejected_load, "calls refused by limits or drain (503)"),
+		C(attempts, "B-leg INVITEs sent"),
+		C(failovers, "next target tried"),
+		C(relayed, "in-dialog requests relayed between legs"),
+		C(ended, "calls over"),
+#undef C
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++)
+		api_metric_counter(
+			m, ctr[i].name, ctr[i].help, NULL,
+			atomic_load_explicit(
+				(const atomic_uint_fast64_t *)((const char *)s +
+							       ctr[i].off),
+				memory_order_relaxed));
+	api_metric_counter(m, "tandem_sip_source_dropped_total",
+			   "out-of-dialog requests over a source's rate", NULL,
+			   (uint64_t)LD(s->src_dropped));
+	api_metric_gauge(m, "tandem_calls_active", "calls alive now", NULL,
+			 (double)LD(s->active));
+	api_metric_gauge(m, "tandem_draining", "1 while draining", NULL,
+			 atomic_load(&b->draining) ? 1 : 0);
+	sipw_group_stats(b->g, &ws);
+	api_metric_counter(m, "tandem_sip_received_total",
+			   "SIP messages received", NULL, ws.rx);
+	api_metric_counter(m, "tandem_sip_handoff_dropped_total",
+			   "messages dropped between workers", NULL,
+			   ws.handoff_drop);
+	if (b->relay) {
+		struct relay_ctx_stats rs;
+
+		relay_ctx_stats(b->relay, &rs);
+		api_metric_gauge(m, "tandem_media_sessions",
+				 "relay sessions open", NULL, rs.sessions);
+		api_metric_gauge(m, "tandem_media_ports_used",
+				 "RTP/RTCP port pairs in use", NULL,
+				 rs.ports_used);
+	}
+}
+
+static const struct api_ops ops = {
+	.stats = op_stats,
+	.calls = op_calls,
+	.call = op_call,
+	.hangup = op_hangup,
+	.trunks = op_trunks,
+	.reload = op_reload,
+	.drain = op_drain,
+	.ready = op_ready,
+	.metrics = op_metrics,
+};
+
+int
+b2b_api_start(struct b2b *b, struct api **ap, char *err, size_t errsz)
+{
+	int e;
+
+	*ap = NULL;
+	if (!b->cfg.api_listen[0])
+		return 0;
+	e = api_start(ap, b->cfg.api_listen,
+		      b->cfg.api_token[0] ? b->cfg.api_token : NULL, &ops, b);
+	if (e)
+		snprintf(err, errsz, "management API on %s: %s",
+			 b->cfg.api_listen, strerror(e));
+	return e;
+}

@@ -1,0 +1,49 @@
+/* Admission control (issue 7 item 5): per-trunk concurrent-call counters
+   and calls-per-second token buckets shared by every signaling worker.
+   Slots are keyed by the trunk's policy id, so counts survive policy
+   reloads (calls in progress keep counting against their trunk). */
+#ifndef TANDEM_LIM_H
+#define TANDEM_LIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct lim_table;
+struct lim_slot;
+
+/* Why lim_take() refused. */
+enum lim_refusal { LIM_OK, LIM_CALLS, LIM_CPS };
+
+/* A table of nslots (rounded up to a power of two) slots. Returns 0,
+   EINVAL or ENOMEM. */
+int lim_alloc(struct lim_table **tp, unsigned nslots);
+void lim_free(struct lim_table *t);
+
+/* The slot of trunk id (> 0), claimed on first use; NULL when the table
+   is full (then no limit applies: say so in the log) or id <= 0. Any
+   thread; lock-free. */
+struct lim_slot *lim_slot(struct lim_table *t, int64_t id);
+
+/*
+ * Admit one call on slot s at now_ms: the token bucket (max_cps per
+ * second, a burst of max_cps; 0 = no rate limit) first, then the
+ * concurrent count (max_calls; 0 = unlimited). On LIM_OK the call counts
+ * until lim_release(). Any thread (a short mutex per slot).
+ */
+enum lim_refusal lim_take(struct lim_slot *s, uint32_t max_calls,
+			  uint32_t max_cps, uint64_t now_ms);
+/* Admit against the concurrent count only (an outbound attempt). */
+enum lim_refusal lim_take_calls(struct lim_slot *s, uint32_t max_calls);
+void lim_release(struct lim_slot *s);
+/* Trunk reachability (OPTIONS probing, b2bua/probe.c): a down trunk is
+   skipped by routing until it answers again. Any thread. */
+void lim_set_down(struct lim_slot *s, bool down);
+bool lim_is_down(struct lim_slot *s);
+/* The prober's bookkeeping (its worker only): when the trunk was last
+   probed, and whether a probe is out. */
+uint64_t *lim_probe_ms(struct lim_slot *s);
+bool *lim_probing(struct lim_slot *s);
+/* Calls counted now. */
+unsigned lim_active(struct lim_slot *s);
+
+#endif

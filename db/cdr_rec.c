@@ -1,0 +1,377 @@
+/* CDR records: UUIDv7 ids (RFC 9562 5.7), names, and the CRC-framed
+   binary encoding of the spool (db/cdr_int.h). */
+#include "db/cdr_int.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+int
+cdr_id_make(uint8_t id[16], int64_t now_ms)
+{
+	uint64_t t = (uint64_t)now_ms & 0xffffffffffffull;
+	int i;
+
+	if (getrandom(id + 6, 10, 0) != 10)
+		return errno ? errno : EIO;
+	for (i = 0; i < 6; i++)
+		id[i] = (uint8_t)(t >> (40 - 8 * i));
+	id[6] = (uint8_t)(0x70 | (id[6] & 0x0f)); /* version 7 */
+	id[8] = (uint8_t)(0x80 | (id[8] & 0x3f)); /* variant 10 */
+	return 0;
+}
+
+void
+cdr_id_text(const uint8_t id[16], char buf[CDR_ID_TEXT_SZ])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			buf[o++] = '-';
+		buf[o++] = hex[id[i] >> 4];
+		buf[o++] = hex[id[i] & 15];
+	}
+	buf[o] = '\0';
+}
+
+int64_t
+cdr_id_time(const uint8_t id[16])
+{
+	uint64_t t = 0;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		t = t << 8 | id[i];
+	return (int64_t)t;
+}
+
+const char *
+cdr_disp_name(enum cdr_disp d)
+{
+	static const char *const n[CDR_D_COUNT] = {
+		"answered",	  "busy",   "no_answer",
+		"cancelled",	  "failed", "rejected_policy",
+		"rejected_limits"};
+
+	return (unsigned)d < CDR_D_COUNT ? n[d] : "?";
+}
+
+const char *
+cdr_side_name(enum cdr_side s)
+{
+	static const char *const n[CDR_H_COUNT] = {"none", "caller", "callee",
+						   "tandem"};
+
+	return (unsigned)s < CDR_H_COUNT ? n[s] : "?";
+}
+
+void
+cdr_strset(char *dst, size_t sz, const char *src)
+{
+	size_t n;
+
+	if (!sz)
+		return;
+	n = src ? strnlen(src, sz - 1) : 0;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
+void
+cdr_rec_bill(struct cdr_rec *r)
+{
+	r->duration_ms = 0;
+	if (r->answer_ms > 0 && r->end_ms > r->answer_ms)
+		r->duration_ms = r->end_ms - r->answer_ms;
+	r->billable_s = (uint32_t)((r->duration_ms + 999) / 1000);
+}
+
+/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), as zlib's crc32(). */
+static const uint32_t crc_tab[256] = {
+	0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u,
+	0x706af48fu, 0xe963a535u, 0x9e6495a3u, 0x0edb8832u, 0x79dcb8a4u,
+	0xe0d5e91eu, 0x97d2d988u, 0x09b64c2bu, 0x7eb17cbdu, 0xe7b82d07u,
+	0x90bf1d91u, 0x1db71064u, 0x6ab020f2u, 0xf3b97148u, 0x84be41deu,
+	0x1adad47du, 0x6ddde4ebu, 0xf4d4b551u, 0x83d385c7u, 0x136c9856u,
+	0x646ba8c0u, 0xfd62f97au, 0x8a65c9ecu, 0x14015c4fu, 0x63066cd9u,
+	0xfa0f3d63u, 0x8d080df5u, 0x3b6e20c8u, 0x4c69105eu, 0xd56041e4u,
+	0xa2677172u, 0x3c03e4d1u, 0x4b04d447u, 0xd20d85fdu, 0xa50ab56bu,
+	0x35b5a8fau, 0x42b2986cu, 0xdbbbc9d6u, 0xacbcf940u, 0x32d86ce3u,
+	0x45df5c75u, 0xdcd60dcfu, 0xabd13d59u, 0x26d930acu, 0x51de003au,
+	0xc8d75180u, 0xbfd06116u, 0x21b4f4b5u, 0x56b3c423u, 0xcfba9599u,
+	0xb8bda50fu, 0x2802b89eu, 0x5f058808u, 0xc60cd9b2u, 0xb10be924u,
+	0x2f6f7c87u, 0x58684c11u, 0xc1611dabu, 0xb6662d3du, 0x76dc4190u,
+	0x01db7106u, 0x98d220bcu, 0xefd5102au, 0x71b18589u, 0x06b6b51fu,
+	0x9fbfe4a5u, 0xe8b8d433u, 0x7807c9a2u, 0x0f00f934u, 0x9609a88eu,
+	0xe10e9818u, 0x7f6a0dbbu, 0x086d3d2du, 0x91646c97u, 0xe6635c01u,
+	0x6b6b51f4u, 0x1c6c6162u, 0x856530d8u, 0xf262004eu, 0x6c0695edu,
+	0x1b01a57bu, 0x8208f4c1u, 0xf50fc457u, 0x65b0d9c6u, 0x12b7e950u,
+	0x8bbeb8eau, 0xfcb9887cu, 0x62dd1ddfu, 0x15da2d49u, 0x8cd37cf3u,
+	0xfbd44c65u, 0x4db26158u, 0x3ab551ceu, 0xa3bc0074u, 0xd4bb30e2u,
+	0x4adfa541u, 0x3dd895d7u, 0xa4d1c46du, 0xd3d6f4fbu, 0x4369e96au,
+	0x346ed9fcu, 0xad678846u, 0xda60b8d0u, 0x44042d73u, 0x33031de5u,
+	0xaa0a4c5fu, 0xdd0d7cc9u, 0x5005713cu, 0x270241aau, 0xbe0b1010u,
+	0xc90c2086u, 0x5768b525u, 0x206f85b3u, 0xb966d409u, 0xce61e49fu,
+	0x5edef90eu, 0x29d9c998u, 0xb0d09822u, 0xc7d7a8b4u, 0x59b33d17u,
+	0x2eb40d81u, 0xb7bd5c3bu, 0xc0ba6cadu, 0xedb88320u, 0x9abfb3b6u,
+	0x03b6e20cu, 0x74b1d29au, 0xead54739u, 0x9dd277afu, 0x04db2615u,
+	0x73dc1683u, 0xe3630b12u, 0x94643b84u, 0x0d6d6a3eu, 0x7a6a5aa8u,
+	0xe40ecf0bu, 0x9309ff9du, 0x0a00ae27u, 0x7d079eb1u, 0xf00f9344u,
+	0x8708a3d2u, 0x1e01f268u, 0x6906c2feu, 0xf762575du, 0x806567cbu,
+	0x196c3671u, 0x6e6b06e7u, 0xfed41b76u, 0x89d32be0u, 0x10da7a5au,
+	0x67dd4accu, 0xf9b9df6fu, 0x8ebeeff9u, 0x17b7be43u, 0x60b08ed5u,
+	0xd6d6a3e8u, 0xa1d1937eu, 0x38d8c2c4u, 0x4fdff252u, 0xd1bb67f1u,
+	0xa6bc5767u, 0x3fb506ddu, 0x48b2364bu, 0xd80d2bdau, 0xaf0a1b4cu,
+	0x36034af6u, 0x41047a60u, 0xdf60efc3u, 0xa867df55u, 0x316e8eefu,
+	0x4669be79u, 0xcb61b38cu, 0xbc66831au, 0x256fd2a0u, 0x5268e236u,
+	0xcc0c7795u, 0xbb0b4703u, 0x220216b9u, 0x5505262fu, 0xc5ba3bbeu,
+	0xb2bd0b28u, 0x2bb45a92u, 0x5cb36a04u, 0xc2d7ffa7u, 0xb5d0cf31u,
+	0x2cd99e8bu, 0x5bdeae1du, 0x9b64c2b0u, 0xec63f226u, 0x756aa39cu,
+	0x026d930au, 0x9c0906a9u, 0xeb0e363fu, 0x72076785u, 0x05005713u,
+	0x95bf4a82u, 0xe2b87a14u, 0x7bb12baeu, 0x0cb61b38u, 0x92d28e9bu,
+	0xe5d5be0du, 0x7cdcefb7u, 0x0bdbdf21u, 0x86d3d2d4u, 0xf1d4e242u,
+	0x68ddb3f8u, 0x1fda836eu, 0x81be16cdu, 0xf6b9265bu, 0x6fb077e1u,
+	0x18b74777u, 0x88085ae6u, 0xff0f6a70u, 0x66063bcau, 0x11010b5cu,
+	0x8f659effu, 0xf862ae69u, 0x616bffd3u, 0x166ccf45u, 0xa00ae278u,
+	0xd70dd2eeu, 0x4e048354u, 0x3903b3c2u, 0xa7672661u, 0xd06016f7u,
+	0x4969474du, 0x3e6e77dbu, 0xaed16a4au, 0xd9d65adcu, 0x40df0b66u,
+	0x37d83bf0u, 0xa9bcae53u, 0xdebb9ec5u, 0x47b2cf7fu, 0x30b5ffe9u,
+	0xbdbdf21cu, 0xcabac28au, 0x53b39330u, 0x24b4a3a6u, 0xbad03605u,
+	0xcdd70693u, 0x54de5729u, 0x23d967bfu, 0xb3667a2eu, 0xc4614ab8u,
+	0x5d681b02u, 0x2a6f2b94u, 0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu,
+	0x2d02ef8du,
+};
+
+uint32_t
+cdr_crc32(uint32_t crc, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	crc = ~crc;
+	while (n--)
+		crc = crc_tab[(crc ^ *b++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ---- payload encoding: one table drives both directions ------------- */
+
+enum fkind { FK_NUM, FK_STR };
+
+struct fdesc {
+	uint16_t off;
+	uint16_t size;
+	uint8_t kind;
+};
+
+#define F_NUM(s, m)                                                            \
+	{                                                                      \
+		offsetof(struct s, m), sizeof(((struct s *)0)->m), FK_NUM      \
+	}
+#define F_STR(s, m)                                                            \
+	{                                                                      \
+		offsetof(struct s, m), sizeof(((struct s *)0)->m), FK_STR      \
+	}
+
+static const struct fdesc rec_fields[] = {
+	{offsetof(struct cdr_rec, id), 16, FK_NUM},
+	F_STR(cdr_rec, node),
+	F_STR(cdr_rec, a_callid),
+	F_STR(cdr_rec, b_callid),
+	F_STR(cdr_rec, session_id),
+	F_STR(cdr_rec, src_trunk),
+	F_STR(cdr_rec, dst_trunk),
+	F_STR(cdr_rec, calling_in),
+	F_STR(cdr_rec, called_in),
+	F_STR(cdr_rec, calling_out),
+	F_STR(cdr_rec, called_out),
+	F_NUM(cdr_rec, attempt_ms),
+	F_NUM(cdr_rec, provisional_ms),
+	F_NUM(cdr_rec, answer_ms),
+	F_NUM(cdr_rec, end_ms),
+	F_NUM(cdr_rec, duration_ms),
+	F_NUM(cdr_rec, billable_s),
+	F_NUM(cdr_rec, disp),
+	F_NUM(cdr_rec, hangup),
+	F_NUM(cdr_rec, a_status),
+	F_NUM(cdr_rec, b_status),
+	F_STR(cdr_rec, a_reason),
+	F_STR(cdr_rec, b_reason),
+	F_STR(cdr_rec, a_codecs),
+	F_STR(cdr_rec, b_codecs),
+	F_NUM(cdr_rec, a_srtp),
+	F_NUM(cdr_rec, b_srtp),
+	F_NUM(cdr_rec, ab.packets),
+	F_NUM(cdr_rec, ab.lost),
+	F_NUM(cdr_rec, ab.jitter_us),
+	F_NUM(cdr_rec, ab.mos),
+	F_NUM(cdr_rec, ba.packets),
+	F_NUM(cdr_rec, ba.lost),
+	F_NUM(cdr_rec, ba.jitter_us),
+	F_NUM(cdr_rec, ba.mos),
+	F_NUM(cdr_rec, nroutes),
+};
+
+static const struct fdesc route_fields[] = {
+	F_STR(cdr_route, target),
+	F_NUM(cdr_route, status),
+	F_NUM(cdr_route, start_ms),
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static size_t
+enc_fields(const void *obj, const struct fdesc *f, size_t nf, uint8_t *out)
+{
+	const uint8_t *base = obj;
+	size_t i, o = 0, n;
+
+	for (i = 0; i < nf; i++) {
+		const uint8_t *v = base + f[i].off;
+
+		if (f[i].kind == FK_NUM) {
+			memcpy(out + o, v, f[i].size);
+			o += f[i].size;
+			continue;
+		}
+		n = strnlen((const char *)v, f[i].size - 1u);
+		out[o++] = (uint8_t)n;
+		memcpy(out + o, v, n);
+		o += n;
+	}
+	return o;
+}
+
+/* Decode into obj (zeroed by the caller); 0 or EBADMSG. */
+static int
+dec_fields(void *obj, const struct fdesc *f, size_t nf, const uint8_t *in,
+	   size_t len, size_t *pos)
+{
+	uint8_t *base = obj;
+	size_t i, o = *pos, n;
+
+	for (i = 0; i < nf; i++) {
+		uint8_t *v = base + f[i].off;
+
+		if (f[i].kind == FK_NUM) {
+			if (len - o < f[i].size)
+				return EBADMSG;
+			memcpy(v, in + o, f[i].size);
+			o += f[i].size;
+			continue;
+		}
+		if (o >= len)
+			return EBADMSG;
+		n = in[o++];
+		if (n >= f[i].size || len - o < n || memchr(in + o, 0, n))
+			return EBADMSG;
+		memcpy(v, in + o, n);
+		v[n] = '\0';
+		o += n;
+	}
+	*pos = o;
+	return 0;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+size_t
+cdr_frame_encode(const struct cdr_rec *r, uint8_t *buf)
+{
+	uint8_t *pl = buf + CDR_FRAME_HDR;
+	size_t n = 0, i, nr = r->nroutes;
+
+	pl[n++] = CDR_PAYLOAD_VER;
+	n += enc_fields(r, rec_fields, NELEM(rec_fields), pl + n);
+	if (nr > CDR_ROUTES_MAX) { /* the count byte went out as is */
+		nr = CDR_ROUTES_MAX;
+		pl[n - 1] = (uint8_t)nr;
+	}
+	for (i = 0; i < nr; i++)
+		n += enc_fields(&r->routes[i], route_fields,
+				NELEM(route_fields), pl + n);
+	put32(buf, CDR_FRAME_MAGIC);
+	put32(buf + 4, (uint32_t)n);
+	put32(buf + 8, cdr_crc32(0, pl, n));
+	return CDR_FRAME_HDR + n;
+}
+
+static int
+dec_payload(const uint8_t *p, size_t len, struct cdr_rec *r)
+{
+	size_t pos = 1, i;
+
+	memset(r, 0, sizeof(*r));
+	if (len < 1 || p[0] != CDR_PAYLOAD_VER)
+		return EBADMSG;
+	if (dec_fields(r, rec_fields, NELEM(rec_fields), p, len, &pos))
+		return EBADMSG;
+	if (r->nroutes > CDR_ROUTES_MAX || (unsigned)r->disp >= CDR_D_COUNT ||
+	    (unsigned)r->hangup >= CDR_H_COUNT)
+		return EBADMSG;
+	for (i = 0; i < r->nroutes; i++)
+		if (dec_fields(&r->routes[i], route_fields, NELEM(route_fields),
+			       p, len, &pos))
+			return EBADMSG;
+	return pos == len ? 0 : EBADMSG;
+}
+
+/* Garbage at p: skip to the next possible magic, keeping the last 3
+   bytes (a magic may be split at the end of what was read). */
+static size_t
+resync(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i + 4 <= n; i++)
+		if (get32(p + i) == CDR_FRAME_MAGIC)
+			return i;
+	return n > 4 ? n - 3 : 1;
+}
+
+enum cdr_frame_res
+cdr_frame_next(const uint8_t *p, size_t n, struct cdr_rec *r, size_t *used)
+{
+	uint32_t len;
+
+	*used = 0;
+	if (n < 4)
+		return CDR_F_SHORT;
+	if (get32(p) != CDR_FRAME_MAGIC) {
+		*used = resync(p, n);
+		return CDR_F_BAD;
+	}
+	if (n < CDR_FRAME_HDR)
+		return CDR_F_SHORT;
+	len = get32(p + 4);
+	if (len == 0 || len > CDR_FRAME_MAX - CDR_FRAME_HDR) {
+		*used = resync(p, n);
+		return CDR_F_BAD;
+	}
+	if (n - CDR_FRAME_HDR < len)
+		return CDR_F_SHORT;
+	if (get32(p + 8) != cdr_crc32(0, p + CDR_FRAME_HDR, len) ||
+	    dec_payload(p + CDR_FRAME_HDR, len, r)) {
+		*used = resync(p, n);
+		return CDR_F_BAD;
+	}
+	*used = CDR_FRAME_HDR + len;
+	return CDR_F_OK;
+}
