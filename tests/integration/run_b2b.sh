@@ -83,10 +83,11 @@ unavail_failover)
 	;;
 refer)
 	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o sip.refer=yes)
 	NODIRECT="tandemd handles the REFER"
 	;;
 digest)
-	# the route's credentials: keys to be added to b2bua/cfg.c
+	# the route's credentials for the PBX challenge
 	OPTS=(-o route.pbx.auth_user=tandem -o route.pbx.auth_pass=s3cret)
 	NODIRECT="tandemd answers the challenge"
 	;;
