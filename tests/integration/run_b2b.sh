@@ -63,6 +63,7 @@ OPTS=()
 NODIRECT=""
 C2_AFTER=""   # s after the carrier: a second carrier (b2b_CASE_carrier2.xml)
 TERM_AFTER="" # s after the carrier: SIGTERM to tandemd (drain)
+WAIT_LOG=""   # the carrier waits until tandemd has logged this
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -98,6 +99,14 @@ info_timeout)
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
 cancel_early) NODIRECT="tandemd sends the 100" ;;
+trunk_down)
+	# nothing listens on the first trunk; OPTIONS every second (t1 100 ms)
+	PBXS=("pbx2:$P2_IP")
+	OPTS=(-o route.pbx.options_interval=1 -o sip.t1=100
+		-o route.pbx2.prefix=1555 -o "route.pbx2.targets=$P2_IP:@P2@")
+	WAIT_LOG="trunk pbx/1 is DOWN"
+	NODIRECT="tandemd probes the trunk"
+	;;
 tcp_target)
 	PBXS=("pbx:$P1_IP:tcp")
 	OPTS=(-o sip.tcp=yes -o "route.pbx.targets=$P1_IP:@P1@/tcp")
@@ -444,6 +453,16 @@ for i in $(seq 0 $((NPBX - 1))); do
 	[ "$DIRECT" -eq 0 ] || DEST="$ip:$port"
 done
 
+if [ -n "$WAIT_LOG" ]; then
+	for _ in $(seq 1 150); do
+		grep -q "$WAIT_LOG" "$WORK/tandemd.log" && break
+		sleep 0.1
+	done
+	grep -q "$WAIT_LOG" "$WORK/tandemd.log" || {
+		fail "tandemd did not log \"$WAIT_LOG\" within 15 s"
+		exit 1
+	}
+fi
 start_sipp carrier "$C_IP" "$C_PORT" "$C_MPORT" -cid_str "carrier-%u-%p@%s" \
 	"$DEST"
 CARRIER_PID=$SIPP_PID
@@ -491,6 +510,10 @@ if [ "$DIRECT" -eq 0 ]; then
 		if [ "$gap" -lt 1500 ] || [ "$gap" -gt 2500 ]; then
 			fail "CANCEL $gap ms after the INVITE, want 2000 +-500"
 		fi
+	fi
+	if [ "$CASE" = trunk_down ] &&
+		grep -q "attempt.*@$P1_IP:$P1_PORT" "$WORK/tandemd.log"; then
+		fail "the call was tried on the trunk that is down"
 	fi
 	tags=$(carrier_tags | wc -l)
 	[ "$tags" -le 1 ] || fail "carrier saw $tags To tags: $(carrier_tags | tr '\n' ' ')"
