@@ -1,0 +1,525 @@
+#!/usr/bin/env bash
+# One B2BUA call-flow test (the B2BUA issue, RFC 3261 + 3262/3311/4028/
+# 3515/2976 flows) through a real tandemd between a "carrier" SIPp and
+# one or two "PBX" SIPps; registered with ctest by CMakeLists.txt here.
+#
+#   run_b2b.sh CASE TANDEMD SCENARIO_DIR
+#
+# Loopback addresses, distinct per role so topology hiding can be
+# checked: carrier 127.0.0.2, tandemd 127.0.0.1, PBX 127.0.0.3 (second
+# target 127.0.0.4). Writes a config, starts tandemd with -o overrides,
+# the PBX SIPp(s) (scenarios/b2b_CASE_pbx*.xml), then the carrier
+# (scenarios/b2b_CASE_carrier.xml). Every process is bounded (SIPp by
+# -timeout and -m 1, all by a wall-clock kill by PID); every exit code is
+# checked; tandemd is stopped by SIGTERM and must exit 0. The scenarios
+# assert what each far side received (<ereg> checks); this script adds a
+# leak scan of every received message and the To-tag coherence of the
+# carrier's INVITE responses.
+#
+# TANDEMD=direct is a dry run without tandemd: the carrier calls the
+# answering (last) PBX itself, and the checks that only a B2BUA can pass
+# (the ones assigning to $th) are turned off. Cases tandemd handles on
+# its own (no route, 483, 403, session refresh, REFER, digest, limits,
+# drain) skip there.
+#
+# Exit 0 pass, 1 fail, 2 usage, 77 skip (sipp missing). Kills only the
+# PIDs it started. Env: SIPP (the sipp binary), KEEP=1 keeps the logs.
+set -euo pipefail
+
+if [ $# -ne 3 ]; then
+	echo "usage: $0 CASE TANDEMD|direct SCENARIO_DIR" >&2
+	exit 2
+fi
+CASE=$1
+TANDEMD=$2
+SCEN=$(cd "$3" && pwd)
+SIPP=${SIPP:-sipp}
+WALL=40     # s: every process is killed after this
+SIPP_TMO=25 # s: SIPp's own -timeout
+DIRECT=0
+[ "$TANDEMD" = direct ] && DIRECT=1
+
+if ! command -v "$SIPP" >/dev/null 2>&1; then
+	echo "SKIP: $CASE: sipp not found"
+	exit 77
+fi
+if [ "$DIRECT" -eq 0 ] && [ ! -x "$TANDEMD" ]; then
+	echo "no tandemd at $TANDEMD" >&2
+	exit 2
+fi
+
+C_IP=127.0.0.2 # carrier
+T_IP=127.0.0.1 # tandemd
+P1_IP=127.0.0.3
+P2_IP=127.0.0.4
+# The scenarios call 15550001111 (matches [route.pbx]) and transfer to
+# 15560002222 ([route.xfer]); 49990000000 matches no route.
+
+# ---- the cases ------------------------------------------------------------
+# PBXS: the PBX SIPps, "file-suffix:ip[:tcp]" each, the answering one last;
+# OPTS: -o overrides; NODIRECT: why the dry run cannot play it.
+PBXS=("pbx:$P1_IP")
+OPTS=()
+NODIRECT=""
+C2_AFTER=""   # s after the carrier: a second carrier (b2b_CASE_carrier2.xml)
+TERM_AFTER="" # s after the carrier: SIGTERM to tandemd (drain)
+WAIT_LOG=""   # the carrier waits until tandemd has logged this
+TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
+case "$CASE" in
+basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
+	hold_carrier | hold_pbx | offerless_reinvite | update | info_dtmf | \
+	prack | max_forwards) ;;
+session_timer) NODIRECT="tandemd answers the refresh" ;;
+busy_failover)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o "$TWO" -o "route.pbx.failover=408,480,486,503")
+	;;
+noanswer_failover)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o "$TWO" -o limits.no_answer_s=2)
+	;;
+unavail_failover)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o "$TWO")
+	;;
+refer)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o sip.refer=yes)
+	NODIRECT="tandemd handles the REFER"
+	;;
+digest)
+	# the route's credentials for the PBX challenge
+	OPTS=(-o route.pbx.auth_user=tandem -o route.pbx.auth_pass=s3cret)
+	NODIRECT="tandemd answers the challenge"
+	;;
+info_timeout)
+	OPTS=(-o sip.t1=100) # Timer F 6.4 s
+	NODIRECT="tandemd answers 408"
+	;;
+busy_relayed | message | reinvite_rejected | invite_retrans | \
+	sdp_video_refused) ;;
+cancel_early) NODIRECT="tandemd sends the 100" ;;
+trunk_down)
+	# nothing listens on the first trunk; OPTIONS every second (t1 100 ms)
+	PBXS=("pbx2:$P2_IP")
+	OPTS=(-o route.pbx.options_interval=1 -o sip.t1=100
+		-o route.pbx2.prefix=1555 -o "route.pbx2.targets=$P2_IP:@P2@")
+	WAIT_LOG="trunk pbx/1 is DOWN"
+	NODIRECT="tandemd probes the trunk"
+	;;
+tcp_target)
+	PBXS=("pbx:$P1_IP:tcp")
+	OPTS=(-o sip.tcp=yes -o "route.pbx.targets=$P1_IP:@P1@/tcp")
+	NODIRECT="the carrier speaks UDP, the PBX TCP"
+	;;
+options)
+	PBXS=()
+	NODIRECT="tandemd answers"
+	;;
+rewrite)
+	OPTS=(-o route.pbx.strip=1 -o route.pbx.add=00)
+	NODIRECT="tandemd rewrites the number"
+	;;
+max_duration)
+	OPTS=(-o limits.max_duration_s=2)
+	NODIRECT="tandemd ends the call"
+	;;
+timeout_failover)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o "$TWO" -o sip.t1=100) # Timer B 6.4 s
+	;;
+overload)
+	OPTS=(-o limits.max_calls=1)
+	C2_AFTER=0.7 # carrier2 starts while the first call is up
+	NODIRECT="tandemd answers"
+	;;
+drain)
+	OPTS=(-o limits.drain_timeout_s=10)
+	TERM_AFTER=1 # SIGTERM during the call, then carrier2
+	C2_AFTER=0.3
+	NODIRECT="tandemd drains"
+	;;
+no_route | max_forwards_zero)
+	PBXS=()
+	NODIRECT="tandemd answers"
+	;;
+unknown_source)
+	PBXS=()
+	C_IP=127.0.0.5 # no trunk there
+	NODIRECT="tandemd answers"
+	;;
+*)
+	echo "unknown case $CASE" >&2
+	exit 2
+	;;
+esac
+if [ "$DIRECT" -eq 1 ] && [ -n "$NODIRECT" ]; then
+	echo "SKIP: $CASE: no dry run ($NODIRECT)"
+	exit 77
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-b2b-$CASE.XXXXXX")
+PIDS=()
+FAILED=0
+TD_PID=""
+
+cleanup() {
+	local rc=$? p f
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ]; then
+		for f in "$WORK"/*.out "$WORK"/*.err "$WORK"/tandemd.log \
+			"$WORK"/*.msg; do
+			[ -s "$f" ] || continue
+			echo "----- ${f##*/}"
+			tail -n 100 "$f"
+		done
+	fi
+	if [ "$rc" -eq 0 ] && [ -z "${KEEP:-}" ]; then
+		rm -rf "$WORK"
+	else
+		echo "logs kept in $WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $CASE: $*"
+	FAILED=1
+}
+
+# ---- ports ------------------------------------------------------------------
+
+# ip_hex IP: the address as /proc/net/udp prints it (little-endian)
+ip_hex() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$1"
+	printf '%02X%02X%02X%02X' "$d" "$c" "$b" "$a"
+}
+
+# block_free BASE: no socket on any address uses BASE..BASE+39
+block_free() {
+	local p re=""
+	for p in $(seq "$1" $(($1 + 39))); do
+		re="$re|$(printf '%04X' "$p")"
+	done
+	! cat /proc/net/udp /proc/net/tcp /proc/net/udp6 /proc/net/tcp6 \
+		2>/dev/null | awk '{ print $2 }' | grep -Eq ":(${re#|})$"
+}
+
+# A block of 40 ports picked by PID in 20000..59999, the next one if busy.
+BASE=$((20000 + ($$ % 1000) * 40))
+for _ in $(seq 1 100); do
+	block_free "$BASE" && break
+	BASE=$((BASE + 40))
+	[ "$BASE" -lt 60000 ] || BASE=20000
+done
+block_free "$BASE" || {
+	echo "no free port block" >&2
+	exit 1
+}
+T_PORT=$BASE
+C_PORT=$((BASE + 1))
+P1_PORT=$((BASE + 2))
+P2_PORT=$((BASE + 3))
+C2_PORT=$((BASE + 4))
+C_MPORT=$((BASE + 6)) # SIPp binds media_port and media_port + 2
+P1_MPORT=$((BASE + 10))
+P2_MPORT=$((BASE + 14))
+C2_MPORT=$((BASE + 18))
+RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
+RTP_MAX=$((BASE + 39))
+
+# listening IP PORT [tcp]: something is bound to udp IP:PORT (or
+# 0.0.0.0:PORT), or listens on tcp IP:PORT
+listening() {
+	local hex
+	hex=$(printf '%04X' "$2")
+	if [ "${3:-udp}" = tcp ]; then
+		grep -Eq "^ *[0-9]+: ($(ip_hex "$1")|00000000):$hex 00000000:0000 0A" \
+			/proc/net/tcp
+	else
+		grep -Eq "^ *[0-9]+: ($(ip_hex "$1")|00000000):$hex " /proc/net/udp
+	fi
+}
+
+wait_listening() { # IP PORT PID [tcp]
+	local rc=0
+	for _ in $(seq 1 100); do
+		listening "$1" "$2" "${4:-udp}" && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! kill -0 "$3" 2>/dev/null; then
+		wait "$3" || rc=$?
+		fail "the process for ${4:-udp} $1:$2 exited $rc before listening"
+	else
+		fail "nothing listens on ${4:-udp} $1:$2"
+	fi
+	exit 1
+}
+
+# ---- processes ----------------------------------------------------------------
+
+DEADLINE=$(($(date +%s) + WALL))
+
+# wait_bounded PID NAME: its exit status in WAIT_RC; killed (and 137)
+# when it outlives the wall-clock deadline
+wait_bounded() {
+	while kill -0 "$1" 2>/dev/null; do
+		if [ "$(date +%s)" -ge "$DEADLINE" ]; then
+			fail "$2 still running after ${WALL}s: killed"
+			kill -KILL "$1" 2>/dev/null || true
+			break
+		fi
+		sleep 0.1
+	done
+	WAIT_RC=0
+	wait "$1" || WAIT_RC=$?
+}
+
+# scenario NAME: the file for this case; in the dry run a copy whose
+# B2BUA-only checks ($th) assign without checking
+scenario() {
+	local f="$SCEN/b2b_${CASE}_$1.xml"
+	[ -f "$f" ] || {
+		echo "no scenario $f" >&2
+		exit 2
+	}
+	if [ "$DIRECT" -eq 1 ]; then
+		sed -e '/assign_to="th"/s/ check_it\(_inverse\)\{0,1\}="true"//' \
+			"$f" >"$WORK/$1.xml"
+		f="$WORK/$1.xml"
+	fi
+	echo "$f"
+}
+
+# start_sipp NAME IP PORT MPORT ARGS...: pid in SIPP_PID
+start_sipp() {
+	local name=$1 ip=$2 port=$3 mport=$4 sf
+	shift 4
+	sf=$(scenario "$name")
+	(cd "$WORK" && exec "$SIPP" -sf "$sf" -i "$ip" -p "$port" -mi "$ip" \
+		-mp "$mport" -m 1 -nostdin -timeout "${SIPP_TMO}s" \
+		-timeout_error -trace_msg -message_file "$WORK/$name.msg" \
+		-trace_err -error_file "$WORK/$name.err" \
+		-key tandem "$T_IP" -key tport "$T_PORT" "$@") \
+		>"$WORK/$name.out" 2>&1 </dev/null &
+	SIPP_PID=$!
+	PIDS+=("$SIPP_PID")
+}
+
+write_config() {
+	cat >"$WORK/tandem.conf" <<EOF
+; run_b2b.sh $CASE
+[sip]
+listen = $T_IP
+port = $T_PORT
+t1 = 500
+t2 = 4000
+server = Tandem-IT
+sources = 127.0.0.2/32
+
+[limits]
+max_calls = 100
+no_answer_s = 15
+max_duration_s = 60
+drain_timeout_s = 3
+
+[media]
+port_min = $RTP_MIN
+port_max = $RTP_MAX
+
+[log]
+level = debug
+target = stderr
+
+[route.pbx]
+prefix = 1555
+targets = $P1_IP:$P1_PORT
+
+[route.xfer]
+prefix = 1556
+targets = $P2_IP:$P2_PORT
+EOF
+}
+
+start_tandemd() {
+	local o opts=()
+	for o in "${OPTS[@]}"; do
+		o=${o//@P1@/$P1_PORT}
+		opts+=("${o//@P2@/$P2_PORT}")
+	done
+	write_config
+	"$TANDEMD" -c "$WORK/tandem.conf" "${opts[@]}" \
+		>"$WORK/tandemd.log" 2>&1 </dev/null &
+	TD_PID=$!
+	PIDS+=("$TD_PID")
+	wait_listening "$T_IP" "$T_PORT" "$TD_PID"
+}
+
+stop_tandemd() {
+	if [ -n "$TERM_AFTER" ]; then
+		# drained: tandemd ends by itself once its last call has ended
+		DEADLINE=$(($(date +%s) + 3))
+		wait_bounded "$TD_PID" "tandemd (draining, its calls ended)"
+		[ "$WAIT_RC" -eq 0 ] || fail "tandemd exited $WAIT_RC after draining"
+		return
+	fi
+	if ! kill -0 "$TD_PID" 2>/dev/null; then
+		wait "$TD_PID" || true
+		fail "tandemd died during the call"
+		return
+	fi
+	kill -TERM "$TD_PID"
+	DEADLINE=$(($(date +%s) + 10))
+	wait_bounded "$TD_PID" tandemd
+	[ "$WAIT_RC" -eq 0 ] || fail "tandemd exited $WAIT_RC after SIGTERM"
+}
+
+# ---- what the far sides received ------------------------------------------
+
+# received LOG: every message the SIPp received, blank-line separated
+received() {
+	[ -f "$1" ] || return 0
+	awk '/^-----------------------------------------------/ { rx = 0; next }
+		/^(UDP|TCP) message received/ { rx = 1; print ""; next }
+		rx' "$1"
+}
+
+# leak LOG REGEXP WHAT: no received message matches
+leak() {
+	local hits
+	hits=$(received "$1" | grep -E "$2" | head -n 5 || true)
+	[ -z "$hits" ] || fail "${1##*/} received $3: $hits"
+}
+
+# rx_ms LOG METHOD: when the SIPp first received METHOD (ms since midnight)
+rx_ms() {
+	[ -f "$1" ] || { echo 0; return; }
+	awk -v m="$2" '/^-----------------------------------------------/ {
+			split($3, a, ":"); t = (a[1] * 3600 + a[2] * 60 + a[3]) * 1000
+			next }
+		/^(UDP|TCP) message received/ { rx = 1; next }
+		rx && NF { if ($1 == m) { printf "%d\n", t; exit } rx = 0 }' "$1"
+}
+
+# call_ids LOG: the Call-IDs of the messages the SIPp received
+call_ids() {
+	received "$1" | sed -n 's/^\(Call-ID\|i\): *//p' | tr -d '\r' | sort -u
+}
+
+# carrier_tags: the To tags of the carrier's INVITE responses above 100
+# (CSeq 1): one A-leg dialog, one tag
+carrier_tags() {
+	received "$WORK/carrier.msg" | awk '
+		/^SIP\/2.0 / { code = $2; tag = ""; next }
+		/^(To|t):/ { if (match($0, /tag=[^;> \r]*/))
+			tag = substr($0, RSTART + 4, RLENGTH - 4); next }
+		/^CSeq: *1 INVITE/ { if (code > 100 && tag != "") print tag }
+		/^$/ { code = 0 }' | sort -u
+}
+
+# ---- the run ------------------------------------------------------------------
+
+if [ "$DIRECT" -eq 0 ]; then
+	start_tandemd
+	DEST="$T_IP:$T_PORT"
+fi
+NPBX=${#PBXS[@]}
+PBX_PIDS=()
+PBX_NAMES=()
+for i in $(seq 0 $((NPBX - 1))); do
+	IFS=: read -r name ip proto <<<"${PBXS[$i]}"
+	proto=${proto:-udp}
+	if [ "$ip" = "$P1_IP" ]; then port=$P1_PORT mport=$P1_MPORT; else
+		port=$P2_PORT mport=$P2_MPORT
+	fi
+	# the dry run plays only the answering PBX
+	if [ "$DIRECT" -eq 1 ] && [ "$i" -ne $((NPBX - 1)) ]; then continue; fi
+	if [ "$proto" = tcp ]; then
+		start_sipp "$name" "$ip" "$port" "$mport" -t t1
+	else
+		start_sipp "$name" "$ip" "$port" "$mport"
+	fi
+	wait_listening "$ip" "$port" "$SIPP_PID" "$proto"
+	PBX_PIDS+=("$SIPP_PID")
+	PBX_NAMES+=("$name")
+	[ "$DIRECT" -eq 0 ] || DEST="$ip:$port"
+done
+
+if [ -n "$WAIT_LOG" ]; then
+	for _ in $(seq 1 150); do
+		grep -q "$WAIT_LOG" "$WORK/tandemd.log" && break
+		sleep 0.1
+	done
+	grep -q "$WAIT_LOG" "$WORK/tandemd.log" || {
+		fail "tandemd did not log \"$WAIT_LOG\" within 15 s"
+		exit 1
+	}
+fi
+start_sipp carrier "$C_IP" "$C_PORT" "$C_MPORT" -cid_str "carrier-%u-%p@%s" \
+	"$DEST"
+CARRIER_PID=$SIPP_PID
+CARRIERS=(carrier)
+CARRIER_PIDS=("$CARRIER_PID")
+if [ -n "$TERM_AFTER" ]; then
+	sleep "$TERM_AFTER"
+	kill -TERM "$TD_PID"
+fi
+if [ -n "$C2_AFTER" ]; then
+	sleep "$C2_AFTER"
+	start_sipp carrier2 "$C_IP" "$C2_PORT" "$C2_MPORT" \
+		-cid_str "carrier-%u-%p@%s" "$DEST"
+	CARRIERS+=(carrier2)
+	CARRIER_PIDS+=("$SIPP_PID")
+fi
+for i in "${!CARRIER_PIDS[@]}"; do
+	wait_bounded "${CARRIER_PIDS[$i]}" "${CARRIERS[$i]}"
+	[ "$WAIT_RC" -eq 0 ] || fail "${CARRIERS[$i]} SIPp exited $WAIT_RC"
+done
+for i in "${!PBX_PIDS[@]}"; do
+	wait_bounded "${PBX_PIDS[$i]}" "${PBX_NAMES[$i]}"
+	[ "$WAIT_RC" -eq 0 ] || fail "${PBX_NAMES[$i]} SIPp exited $WAIT_RC"
+done
+[ "$DIRECT" -eq 1 ] || stop_tandemd
+PIDS=()
+
+if [ "$DIRECT" -eq 0 ]; then
+	for n in "${CARRIERS[@]}"; do
+		ids=$(call_ids "$WORK/$n.msg" | wc -l)
+		[ "$ids" -le 1 ] || fail "$n received $ids calls (Call-IDs): $(call_ids "$WORK/$n.msg" | tr '\n' ' ')"
+		leak "$WORK/$n.msg" '127\.0\.0\.(3|4|13)([^0-9]|$)|pbxtag|rrmark=pbx|X-Pbx-Secret' \
+			"PBX topology"
+	done
+	for n in "${PBX_NAMES[@]}"; do
+		ids=$(call_ids "$WORK/$n.msg" | wc -l)
+		[ "$ids" -le 1 ] || fail "$n received $ids calls (Call-IDs): $(call_ids "$WORK/$n.msg" | tr '\n' ' ')"
+		leak "$WORK/$n.msg" '127\.0\.0\.(2|5|12)([^0-9]|$)|crtag|carrier-[0-9]|rrmark=carrier|X-Carrier-Secret' \
+			"carrier topology"
+	done
+	if [ "$CASE" = noanswer_failover ]; then
+		# limits.no_answer_s=2: the CANCEL 2 s after the INVITE
+		gap=$(($(rx_ms "$WORK/pbx1.msg" CANCEL) - $(rx_ms "$WORK/pbx1.msg" INVITE)))
+		echo "measured: no-answer CANCEL after $gap ms (want 2000 +-500)"
+		if [ "$gap" -lt 1500 ] || [ "$gap" -gt 2500 ]; then
+			fail "CANCEL $gap ms after the INVITE, want 2000 +-500"
+		fi
+	fi
+	if [ "$CASE" = trunk_down ] &&
+		grep -q "attempt.*@$P1_IP:$P1_PORT" "$WORK/tandemd.log"; then
+		fail "the call was tried on the trunk that is down"
+	fi
+	tags=$(carrier_tags | wc -l)
+	[ "$tags" -le 1 ] || fail "carrier saw $tags To tags: $(carrier_tags | tr '\n' ' ')"
+fi
+
+if [ "$FAILED" -ne 0 ]; then
+	exit 1
+fi
+echo "PASS: $CASE$([ "$DIRECT" -eq 0 ] || echo " (dry run, no tandemd)")"
