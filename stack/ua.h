@@ -47,9 +47,10 @@ struct ua_conf {
 	uint32_t min_se;	  /* our Min-SE, s (0 or < 90: 90) */
 	bool session_refresher;	  /* when the choice is ours, we refresh */
 	bool answer_refreshes;	  /* a received re-INVITE/UPDATE that only
-				     refreshes the session (no SDP, or SDP
-				     with the o= session id and version of
-				     the last one received) is answered by
+				     refreshes the session (an UPDATE
+				     without SDP, or SDP with the o=
+				     session id and version of the last
+				     one received) is answered by
 				     the UA with our last SDP and reported
 				     as UA_EV_REFRESHED, not as REINVITE /
 				     REQUEST; default false */

@@ -154,16 +154,18 @@ ua_st_uac_2xx(struct ua_sess *s, const struct sess_timer_uac *stu,
 
 /* ---- refreshes we answer -------------------------------------------- */
 
-/* A re-INVITE / UPDATE that changes nothing: no SDP, or SDP with the o=
-   session id and version of the last one received (RFC 3264 §8: an
-   unchanged version means an unchanged session). */
+/* A re-INVITE / UPDATE that changes nothing: an UPDATE without SDP, or
+   SDP with the o= session id and version of the last one received (RFC
+   3264 §8: an unchanged version means an unchanged session). A re-INVITE
+   without SDP asks for a fresh offer (§14.1, §13.2.1) and is the app's:
+   a B2BUA relays it so the far side makes that offer. */
 static bool
 is_refresh(const struct ua_sess *s, const struct sip_msg *msg)
 {
 	char o[UA_SDP_O_MAX];
 
 	if (!msg->body.l)
-		return true;
+		return msg->mid == SIP_M_UPDATE;
 	return msg_sdp(msg) && s->rsdp_o[0] &&
 	       sdp_o_of(&msg->body, o, sizeof(o)) && strcmp(o, s->rsdp_o) == 0;
 }
