@@ -259,6 +259,12 @@ admit(struct call *c, const struct pol_verdict *v)
 	return EBUSY;
 }
 
+bool
+call_trunk_usable(void *b, const struct pol_trunk *t)
+{
+	return !lim_is_down(lim_slot(((struct b2b *)b)->lim, t->id));
+}
+
 static int
 route(struct call *c, const struct sip_msg *inv, const struct tp_recv *src)
 {
@@ -273,6 +279,8 @@ route(struct call *c, const struct sip_msg *inv, const struct tp_recv *src)
 		      : src->proto == TP_TLS ? POL_TP_TLS
 					     : POL_TP_UDP,
 		.now = (int64_t)time(NULL),
+		.usable = call_trunk_usable,
+		.usable_arg = bw->b2b,
 	};
 	unsigned i;
 

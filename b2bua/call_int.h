@@ -119,6 +119,8 @@ int call_take_hdrs(struct call *c, const struct sip_msg *inv);
 void call_b_hdrs(const struct call *c, const struct call_target *t,
 		 const char *host, char *buf, size_t size);
 bool call_is_self(const struct b2b *b, const struct pol_trunk *t);
+/* pol_req.usable for b (a struct b2b *): not found down by OPTIONS. */
+bool call_trunk_usable(void *b, const struct pol_trunk *t);
 
 /* call_auth.c: inbound digest per trunk. */
 int call_auth_init(struct b2b_worker *bw);

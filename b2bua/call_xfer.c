@@ -118,7 +118,9 @@ xfer_place(struct call *c, int x, const char *number)
 		c->natt ? &c->tg[c->att[c->natt - 1].target] : NULL;
 	const char *calling =
 		y == LEG_A ? c->calling : (cur ? cur->called : "");
-	struct pol_req rq = {.now = (int64_t)time(NULL)};
+	struct pol_req rq = {.now = (int64_t)time(NULL),
+			     .usable = call_trunk_usable,
+			     .usable_arg = bw->b2b};
 	struct sockaddr_in any = {.sin_family = AF_INET};
 	char called[3 * POL_NUM_MAX], from_u[3 * POL_NUM_MAX], th[72], lh[72];
 	char ruri[352], to[320], from[320];
@@ -135,7 +137,8 @@ xfer_place(struct call *c, int x, const char *number)
 	for (i = 0; i < v->ntargets; i++) {
 		const struct pol_trunk *t = v->targets[i].trunk;
 
-		if (call_is_self(bw->b2b, t) || call_target_dest(t, &cn.dest))
+		if (call_is_self(bw->b2b, t) || !call_trunk_usable(bw->b2b, t) ||
+		    call_target_dest(t, &cn.dest))
 			continue;
 		call_user_escape(v->targets[i].called, called, sizeof(called));
 		call_user_escape(calling[0] ? calling : "anonymous", from_u,

@@ -183,6 +183,11 @@ struct pol_req {
 	struct pl called, calling;
 	int64_t now;  /* UTC seconds */
 	uint32_t rnd; /* random value for the weighted order */
+	/* Optional: false for a trunk known unreachable now (OPTIONS
+	   probing). A route none of whose targets is usable is passed over
+	   for the next one that fits; NULL: every trunk is usable. */
+	bool (*usable)(void *arg, const struct pol_trunk *t);
+	void *usable_arg;
 };
 
 struct pol_cid {
@@ -230,7 +235,9 @@ void pol_verdict_fini(struct pol_verdict *v);
  * (first matching rule of the source trunk, then of all trunks), check
  * block/allow lists, pick the route (longest called prefix; among routes
  * on one prefix: source trunk before group before any, longer calling
- * prefix, lower priority; closed time windows skip a route), order its
+ * prefix, lower priority; closed time windows skip a route, and so does a
+ * route whose targets are all unusable by req->usable, unless no later
+ * route is usable either: then the first of them stands), order its
  * targets (priority, then weighted by req->rnd) and rewrite outbound per
  * target. Outcomes are data in v: status 403 unknown source, 403/603
  * listed, 484 number too long, 404 no route, 480 no route open now, 500

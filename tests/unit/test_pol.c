@@ -534,6 +534,72 @@ test_lpm_reference(void)
 	pol_snap_deref(s);
 }
 
+/* Trunks found down (req->usable): a route with no usable target is
+   passed over for the next route that fits (a shorter prefix, a later
+   priority); when none is usable the first fitting route stands, so the
+   caller reports the trunk down rather than "no route". */
+static bool
+not_down(void *arg, const struct pol_trunk *t)
+{
+	const int64_t *down = arg;
+	size_t i;
+
+	for (i = 0; down[i]; i++)
+		if (down[i] == t->id)
+			return false;
+	return true;
+}
+
+static void
+test_trunk_down(void)
+{
+	struct pol_build *b = base();
+	struct pol_verdict v;
+	struct pol_snap *s;
+	struct pol_req r;
+	int64_t down[4] = {0};
+
+	add_route(b, 1, 0, "+4930", "", 100); /* to pbx, then backup */
+	add_route(b, 2, 0, "+4930", "", 200); /* to carrier2 */
+	add_route(b, 3, 0, "+49", "", 100);   /* to carrier */
+	add_target(b, 1, 1, 2, 0, 1);
+	add_target(b, 2, 1, 4, 1, 1);
+	add_target(b, 3, 2, 3, 0, 1);
+	add_target(b, 4, 3, 1, 0, 1);
+	s = compile(b, DST_BERLIN);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	memset(&r, 0, sizeof(r));
+	r.src = addr("10.9.9.9", 5060);
+	pl_set(&r.called, "+4930123", 8);
+	r.usable = not_down;
+	r.usable_arg = down;
+
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	CU_ASSERT_EQUAL(v.ntargets, 2);
+	down[0] = 2; /* one target of route 1 left: it stays, both listed */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	CU_ASSERT_EQUAL(v.ntargets, 2);
+	down[1] = 4; /* route 1 all down: the next priority on the prefix */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 2);
+	CU_ASSERT_STRING_EQUAL(v.targets[0].trunk->name, "carrier2");
+	down[2] = 3; /* then the shorter prefix */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 3);
+	CU_ASSERT_STRING_EQUAL(v.targets[0].trunk->name, "carrier");
+	down[3] = 1; /* nothing usable: the first route stands */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.status, 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	r.usable = NULL; /* no predicate: as before */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
 void test_pol_register(void);
 
 void
@@ -547,6 +613,7 @@ test_pol_register(void)
 	TU_ADD(s, test_windows_autumn);
 	TU_ADD(s, test_rewrite_lists);
 	TU_ADD(s, test_refused);
+	TU_ADD(s, test_trunk_down);
 	TU_ADD(s, test_lpm_reference);
 	TU_ADD(s, test_store_threads);
 }
