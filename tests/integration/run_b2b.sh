@@ -64,6 +64,9 @@ NODIRECT=""
 C2_AFTER=""   # s after the carrier: a second carrier (b2b_CASE_carrier2.xml)
 TERM_AFTER="" # s after the carrier: SIGTERM to tandemd (drain)
 WAIT_LOG=""   # the carrier waits until tandemd has logged this
+C_ARGS=()     # more SIPp arguments for the carrier
+NOCARRIER=""  # no call: the PBX SIPp(s) alone talk to tandemd
+PBX_FIRST=""  # the PBX SIPp(s) listen before tandemd starts
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -98,6 +101,26 @@ info_timeout)
 	;;
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
+redirect)
+	# pbx1 answers 302 naming 5555 at the [route.xfer] trunk (pbx2)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	NODIRECT="tandemd follows the 302"
+	;;
+digest_in)
+	# the carrier authenticates to tandemd (407, sip.auth_user)
+	OPTS=(-o sip.auth_user=trunkuser -o sip.auth_pass=c4rrier)
+	C_ARGS=(-au trunkuser -ap c4rrier -s 15550001111)
+	NODIRECT="tandemd challenges"
+	;;
+register)
+	# tandemd registers with the PBX trunk: challenge, 200, refresh
+	PBXS=("registrar:$P1_IP")
+	OPTS=(-o route.pbx.register=yes -o route.pbx.auth_user=tdm
+		-o route.pbx.auth_pass=secret -o route.pbx.register_expires=60)
+	NOCARRIER=1
+	PBX_FIRST=1
+	NODIRECT="tandemd registers"
+	;;
 cancel_early) NODIRECT="tandemd sends the 100" ;;
 trunk_down)
 	# nothing listens on the first trunk; OPTIONS every second (t1 100 ms)
@@ -308,7 +331,8 @@ start_sipp() {
 		-mp "$mport" -m 1 -nostdin -timeout "${SIPP_TMO}s" \
 		-timeout_error -trace_msg -message_file "$WORK/$name.msg" \
 		-trace_err -error_file "$WORK/$name.err" \
-		-key tandem "$T_IP" -key tport "$T_PORT" "$@") \
+		-key tandem "$T_IP" -key tport "$T_PORT" -key p2port "$P2_PORT" \
+		"$@") \
 		>"$WORK/$name.out" 2>&1 </dev/null &
 	SIPP_PID=$!
 	PIDS+=("$SIPP_PID")
@@ -427,7 +451,7 @@ carrier_tags() {
 
 # ---- the run ------------------------------------------------------------------
 
-if [ "$DIRECT" -eq 0 ]; then
+if [ "$DIRECT" -eq 0 ] && [ -z "$PBX_FIRST" ]; then
 	start_tandemd
 	DEST="$T_IP:$T_PORT"
 fi
@@ -452,6 +476,10 @@ for i in $(seq 0 $((NPBX - 1))); do
 	PBX_NAMES+=("$name")
 	[ "$DIRECT" -eq 0 ] || DEST="$ip:$port"
 done
+if [ "$DIRECT" -eq 0 ] && [ -n "$PBX_FIRST" ]; then
+	start_tandemd
+	DEST="$T_IP:$T_PORT"
+fi
 
 if [ -n "$WAIT_LOG" ]; then
 	for _ in $(seq 1 150); do
@@ -463,11 +491,14 @@ if [ -n "$WAIT_LOG" ]; then
 		exit 1
 	}
 fi
-start_sipp carrier "$C_IP" "$C_PORT" "$C_MPORT" -cid_str "carrier-%u-%p@%s" \
-	"$DEST"
-CARRIER_PID=$SIPP_PID
-CARRIERS=(carrier)
-CARRIER_PIDS=("$CARRIER_PID")
+CARRIERS=()
+CARRIER_PIDS=()
+if [ -z "$NOCARRIER" ]; then
+	start_sipp carrier "$C_IP" "$C_PORT" "$C_MPORT" \
+		-cid_str "carrier-%u-%p@%s" "${C_ARGS[@]}" "$DEST"
+	CARRIERS=(carrier)
+	CARRIER_PIDS=("$SIPP_PID")
+fi
 if [ -n "$TERM_AFTER" ]; then
 	sleep "$TERM_AFTER"
 	kill -TERM "$TD_PID"
