@@ -232,7 +232,8 @@ pkt_account(struct relay_stream *st, bool rtcp, const uint8_t *buf, size_t len,
 
 	if (rtcp) {
 		RELAY_INC(st->st.rtcp, 1);
-		if (rtp_rtcp_check(buf, len))
+		/* SRTCP carries its index and tag after the packets */
+		if (!RELAY_GET(st->st.srtp_in) && rtp_rtcp_check(buf, len))
 			RELAY_INC(st->st.malformed, 1);
 		return;
 	}
@@ -288,6 +289,15 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 	}
 	if (!dest_of(out, rtcp, &ok, &dst, &dlen)) {
 		RELAY_INC(st->st.drop_noremote, 1);
+		return;
+	}
+	/* RFC 3711 §3.3/§3.4: authenticate (and decrypt) what the peer
+	   protected, protect for the other peer; a failure (bad tag,
+	   replay, malformed) never reaches the other leg */
+	if (st->srtp_fail ||
+	    (st->xf && (rtcp ? sec_xform_rtcp(st->xf, buf, &len, RELAY_SLOT)
+			     : sec_xform_rtp(st->xf, buf, &len, RELAY_SLOT)))) {
+		RELAY_INC(st->st.drop_srtp, 1);
 		return;
 	}
 	tx_add(w, st, rtcp ? RELAY_SK_RTCP : RELAY_SK_RTP, out->sock[ok].fd,
