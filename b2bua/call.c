@@ -66,6 +66,8 @@ call_destroy(void *arg)
 	c->rs = relay_sess_close(c->rs);
 	pol_snap_deref(c->snap);
 	free(c->offer);
+	free(c->a_sdp);
+	call_srtp_free(c);
 	free(c->a_pass);
 	free(c->last_sdp[LEG_A]);
 	free(c->last_sdp[LEG_B]);
@@ -379,6 +381,25 @@ attempt_place(struct call *c, unsigned i)
 	err = call_target_dest(t->trunk, &cn.dest);
 	if (err)
 		return err;
+	c->b_trunk = t->trunk;
+	if (c->offer && c->a_sdp && c->offer_for &&
+	    c->offer_for->srtp != t->trunk->srtp) {
+		/* SRTP toward this target differs: offer it anew */
+		const char *body = NULL;
+		size_t len = 0;
+		char *o;
+
+		err = call_sdp_cross(c, LEG_A, c->a_sdp, c->a_sdp_len, false,
+				     &body, &len);
+		o = err ? NULL : malloc(len ? len : 1);
+		if (!o)
+			return err ? err : ENOMEM;
+		memcpy(o, body, len);
+		free(c->offer);
+		c->offer = o;
+		c->offer_len = len;
+		c->offer_for = t->trunk;
+	}
 	call_user_escape(t->called, called, sizeof(called));
 	call_user_escape(t->calling[0] ? t->calling : "anonymous", calling,
 			 sizeof(calling));
@@ -487,8 +508,9 @@ b_progress(struct call *c, const struct ua_event *ev)
 	if (!c->t_prov)
 		c->t_prov = call_now_ms();
 	phrase_of(ev->msg, ph, sizeof(ph));
-	if (call_body_cross(c, LEG_B, ev->msg, &ctype, &body, &len, tb,
-			    sizeof(tb)))
+	/* an answer to A's offer; an offer when A's INVITE had none */
+	if (call_body_cross(c, LEG_B, ev->msg, c->offer != NULL, &ctype, &body,
+			    &len, tb, sizeof(tb)))
 		ctype = body = NULL, len = 0; /* relay the ringing anyway */
 	/* RFC 3262 per leg: a reliable provisional from the callee is
 	   relayed reliably when the caller supports 100rel, else plainly
@@ -530,8 +552,8 @@ b_answered(struct call *c, const struct ua_event *ev)
 		return;
 	}
 	phrase_of(ev->msg, ph, sizeof(ph));
-	if (call_body_cross(c, LEG_B, ev->msg, &ctype, &body, &len, tb,
-			    sizeof(tb))) {
+	if (call_body_cross(c, LEG_B, ev->msg, c->offer != NULL, &ctype, &body,
+			    &len, tb, sizeof(tb))) {
 		LOGP_WARN(c->id, "B-leg answer SDP unusable");
 		c->stop = true;
 		call_leg_end(c, LEG_B, 488, "Not Acceptable Here");
@@ -778,16 +800,29 @@ reject(struct b2b_worker *bw, struct ua_sess *a, const struct sip_msg *inv,
 	(void)ua_sess_answer(a, st, ph, hdrs, NULL, NULL, 0);
 }
 
+/* The B-leg offer, built for the first target's trunk (its SRTP mode);
+   attempt_place() builds it again from a_sdp for a target whose mode
+   differs. */
 static int
 take_offer(struct call *c, const struct sip_msg *inv)
 {
 	const char *ctype = NULL, *body = NULL;
 	size_t len = 0;
-	int err = call_body_cross(c, LEG_A, inv, &ctype, &body, &len,
-				  c->offer_type, sizeof(c->offer_type));
+	int err;
 
+	c->b_trunk = c->ntg ? c->tg[0].trunk : NULL;
+	c->offer_for = c->b_trunk;
+	err = call_body_cross(c, LEG_A, inv, false, &ctype, &body, &len,
+			      c->offer_type, sizeof(c->offer_type));
 	if (err || !body)
 		return err;
+	if (c->rs && inv->body.l) {
+		c->a_sdp = malloc(inv->body.l);
+		if (!c->a_sdp)
+			return ENOMEM;
+		memcpy(c->a_sdp, inv->body.p, inv->body.l);
+		c->a_sdp_len = inv->body.l;
+	}
 	c->offer = malloc(len ? len : 1);
 	if (!c->offer)
 		return ENOMEM;

@@ -125,6 +125,8 @@ call_cdr(struct call *c)
 	cdr_strset(r.a_reason, sizeof(r.a_reason), c->a_reason);
 	cdr_strset(r.b_reason, sizeof(r.b_reason), c->b_reason);
 	fill_attempts(c, &r);
+	r.a_srtp = call_srtp_used(c, LEG_A);
+	r.b_srtp = call_srtp_used(c, LEG_B);
 	media_of(c, RELAY_LEG_A, &r.ab);
 	media_of(c, RELAY_LEG_B, &r.ba);
 	cdr_rec_bill(&r);

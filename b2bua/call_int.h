@@ -43,6 +43,10 @@ struct call {
 	struct ua_sess *prev[CALL_PREV_MAX]; /* refs of finished attempts */
 	unsigned nprev;
 	struct relay_sess *rs;	     /* NULL: bodies pass unchanged */
+	struct call_srtp *srtp;	     /* SRTP keys per leg (call_srtp.c), NULL
+					until a trunk asks for SRTP */
+	const struct pol_trunk *b_trunk; /* trunk of the B-leg (attempt being
+					    placed or running), from snap */
 	struct pol_snap *snap;	     /* ref: targets borrow trunks from it */
 	const struct pol_trunk *src; /* the caller's trunk, from snap */
 	struct lim_slot *src_slot;   /* counted against src, or NULL */
@@ -64,6 +68,10 @@ struct call {
 	char *offer; /* B-leg offer (rewritten) or NULL: offerless */
 	size_t offer_len;
 	char offer_type[64];
+	char *a_sdp; /* the A-leg's own offer (raw), to build the offer again
+			for a target whose SRTP mode differs */
+	size_t a_sdp_len;
+	const struct pol_trunk *offer_for; /* the trunk offer was built for */
 	uint64_t osess;		   /* our o= session id (both legs) */
 	char *last_sdp[LEG_COUNT]; /* last description sent to each leg
 				      (rewritten), for a transfer */
@@ -106,8 +114,23 @@ uint64_t call_now_ms(void);
    *ctype / *body NULL when msg has none. Returns 0 or an errno (the SDP
    could not be read or rewritten: answer 488). */
 int call_body_cross(struct call *c, int from, const struct sip_msg *msg,
-		    const char **ctype, const char **body, size_t *len,
-		    char *tbuf, size_t tsz);
+		    bool answer, const char **ctype, const char **body,
+		    size_t *len, char *tbuf, size_t tsz);
+/* The same for an SDP body already out of its message. */
+int call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
+		   bool answer, const char **body, size_t *len);
+
+/* call_srtp.c: SRTP per leg by the trunks' modes. _in() on a description
+   from leg `from` before the relay rewrite (takes and strips the peer's
+   a=crypto; EPROTO when the leg's trunk requires SRTP and it has none),
+   _out() after it, toward leg `to` (adds ours where that leg gets SRTP,
+   sets the relay's transforms). answer: the description answers an offer
+   (RFC 3264), else it is one. */
+enum pol_srtp call_srtp_mode(const struct call *c, int leg);
+int call_srtp_in(struct call *c, int from, struct sdp *sdp, bool answer);
+int call_srtp_out(struct call *c, int to, struct sdp *sdp, bool answer);
+bool call_srtp_used(const struct call *c, int leg);
+void call_srtp_free(struct call *c);
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */
 void call_relay_event(struct call *c, int from, const struct ua_event *ev);

@@ -86,6 +86,22 @@ parse_bool(const char *v, bool *out)
 	return NULL;
 }
 
+/* off, optional, mandatory: enum pol_srtp (db/pol.h) in that order */
+static const char *
+parse_srtp(const char *v, uint8_t *out)
+{
+	static const char *const names[] = {"off", "optional", "mandatory"};
+	uint8_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (!strcasecmp(v, names[i])) {
+			*out = i;
+			return NULL;
+		}
+	}
+	return "not off, optional or mandatory";
+}
+
 static const char *
 parse_str(const char *v, char *dst, size_t size)
 {
@@ -249,6 +265,8 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_bool(v, &r->reg);
 	if (!strcmp(key, "register_expires"))
 		return set_uint(&r->reg_expires, v, 30, 86400);
+	if (!strcmp(key, "srtp"))
+		return parse_srtp(v, &r->srtp);
 	return "unknown key";
 }
 
@@ -318,6 +336,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->realm, sizeof(c->realm));
 		if (!strcmp(key, "sources"))
 			return parse_str(v, c->sources, sizeof(c->sources));
+		if (!strcmp(key, "srtp"))
+			return parse_srtp(v, &c->srtp);
 		return "unknown key";
 	}
 	if (!strcmp(sec, "media"))

@@ -34,6 +34,7 @@ struct cfg_route {
 	char auth_user[64]; /* outbound digest credentials of the targets */
 	char auth_pass[64];
 	bool reg;	      /* the targets need us registered with them */
+	uint8_t srtp;	      /* enum pol_srtp of the targets: off */
 	unsigned reg_expires; /* asked registration lifetime, s; 3600 */
 };
 
@@ -55,6 +56,8 @@ struct cfg {
 	char auth_pass[64];	  /* with these digest credentials; "" = no */
 	char sources[256];	  /* static policy: CIDRs calls may come from,
 				     comma separated; "" = any */
+	uint8_t srtp;		  /* static policy: enum pol_srtp of the
+				     callers' trunk; off */
 	/* [limits] */
 	unsigned max_calls;	  /* concurrent calls; 10000 */
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */

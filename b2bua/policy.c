@@ -48,6 +48,7 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.out_pass = r->auth_user[0] ? r->auth_pass : NULL,
 			.reg = r->reg && r->auth_user[0],
 			.reg_expires = r->reg_expires,
+			.srtp = (enum pol_srtp)r->srtp,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {
@@ -92,6 +93,7 @@ bpol_static_build(const struct cfg *c, int64_t now, struct pol_snap **snapp,
 		.cidrs = c->sources[0] ? c->sources : "0.0.0.0/0,::/0",
 		.in_user = c->auth_user[0] ? c->auth_user : NULL,
 		.in_pass = c->auth_user[0] ? c->auth_pass : NULL,
+		.srtp = (enum pol_srtp)c->srtp,
 		.enabled = true,
 	};
 	struct pol_build *b = NULL;
