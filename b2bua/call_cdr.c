@@ -125,6 +125,8 @@ call_cdr(struct call *c)
 	cdr_strset(r.a_reason, sizeof(r.a_reason), c->a_reason);
 	cdr_strset(r.b_reason, sizeof(r.b_reason), c->b_reason);
 	fill_attempts(c, &r);
+	cdr_strset(r.a_codecs, sizeof(r.a_codecs), c->codecs);
+	cdr_strset(r.b_codecs, sizeof(r.b_codecs), c->codecs);
 	r.a_srtp = call_srtp_used(c, LEG_A);
 	r.b_srtp = call_srtp_used(c, LEG_B);
 	media_of(c, RELAY_LEG_A, &r.ab);

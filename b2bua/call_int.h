@@ -72,6 +72,7 @@ struct call {
 			for a target whose SRTP mode differs */
 	size_t a_sdp_len;
 	const struct pol_trunk *offer_for; /* the trunk offer was built for */
+	char codecs[64]; /* of the last answer's audio m-line (CDR) */
 	uint64_t osess;		   /* our o= session id (both legs) */
 	char *last_sdp[LEG_COUNT]; /* last description sent to each leg
 				      (rewritten), for a transfer */
@@ -126,6 +127,12 @@ int call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
    _out() after it, toward leg `to` (adds ours where that leg gets SRTP,
    sets the relay's transforms). answer: the description answers an offer
    (RFC 3264), else it is one. */
+/* call_codec.c: an offer from leg `from` restricted to the codecs both
+   legs' trunks allow (ENOENT: none left on an m-line, answer 488); the
+   codecs of an answer noted for the CDR. */
+int call_codecs_filter(struct call *c, int from, struct sdp *sdp);
+void call_codecs_note(struct call *c, const struct sdp *sdp);
+
 enum pol_srtp call_srtp_mode(const struct call *c, int leg);
 int call_srtp_in(struct call *c, int from, struct sdp *sdp, bool answer);
 int call_srtp_out(struct call *c, int to, struct sdp *sdp, bool answer);

@@ -43,6 +43,10 @@ call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
 	int err;
 
 	err = sdp_decode(sdp, in, inlen, NULL);
+	if (!err && !answer)
+		err = call_codecs_filter(c, from, sdp);
+	else if (!err)
+		call_codecs_note(c, sdp);
 	if (!err)
 		err = call_srtp_in(c, from, sdp, answer);
 	if (!err)

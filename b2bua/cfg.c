@@ -267,6 +267,8 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return set_uint(&r->reg_expires, v, 30, 86400);
 	if (!strcmp(key, "srtp"))
 		return parse_srtp(v, &r->srtp);
+	if (!strcmp(key, "codecs"))
+		return parse_str(v, r->codecs, sizeof(r->codecs));
 	return "unknown key";
 }
 
@@ -338,6 +340,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->sources, sizeof(c->sources));
 		if (!strcmp(key, "srtp"))
 			return parse_srtp(v, &c->srtp);
+		if (!strcmp(key, "codecs"))
+			return parse_str(v, c->codecs, sizeof(c->codecs));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "media"))

@@ -35,6 +35,7 @@ struct cfg_route {
 	char auth_pass[64];
 	bool reg;	      /* the targets need us registered with them */
 	uint8_t srtp;	      /* enum pol_srtp of the targets: off */
+	char codecs[128];     /* codec allow list of the targets; "" any */
 	unsigned reg_expires; /* asked registration lifetime, s; 3600 */
 };
 
@@ -58,6 +59,8 @@ struct cfg {
 				     comma separated; "" = any */
 	uint8_t srtp;		  /* static policy: enum pol_srtp of the
 				     callers' trunk; off */
+	char codecs[128];	  /* static policy: the callers' trunk's
+				     codec allow list; "" = any */
 	/* [limits] */
 	unsigned max_calls;	  /* concurrent calls; 10000 */
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */

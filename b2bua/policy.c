@@ -49,6 +49,7 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.reg = r->reg && r->auth_user[0],
 			.reg_expires = r->reg_expires,
 			.srtp = (enum pol_srtp)r->srtp,
+			.codecs = r->codecs[0] ? r->codecs : NULL,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {
@@ -94,6 +95,7 @@ bpol_static_build(const struct cfg *c, int64_t now, struct pol_snap **snapp,
 		.in_user = c->auth_user[0] ? c->auth_user : NULL,
 		.in_pass = c->auth_user[0] ? c->auth_pass : NULL,
 		.srtp = (enum pol_srtp)c->srtp,
+		.codecs = c->codecs[0] ? c->codecs : NULL,
 		.enabled = true,
 	};
 	struct pol_build *b = NULL;
