@@ -8,6 +8,7 @@
 #define LOG_MODULE "call"
 #include "call_int.h"
 #include "db/cdr.h"
+#include "media/rtp.h"
 #include "stack/log.h"
 
 static enum cdr_disp
@@ -67,6 +68,9 @@ media_of(const struct call *c, enum relay_leg leg, struct cdr_media *m)
 	m->packets = st.packets;
 	m->lost = st.lost > 0 ? (uint64_t)st.lost : 0;
 	m->jitter_us = st.jitter_us;
+	/* expected RTP packets: those received plus those lost */
+	m->mos = rtp_mos_x100(m->lost, st.packets - st.rtcp + m->lost,
+			      st.jitter_us, 0);
 }
 
 static void

@@ -177,3 +177,28 @@ rtp_rxstat_jitter(const struct rtp_rxstat *st)
 {
 	return st->jitter_q4 >> 4;
 }
+
+uint16_t
+rtp_mos_x100(uint64_t lost, uint64_t expected, uint32_t jitter_us,
+	     uint32_t delay_ms)
+{
+	double eff, r, loss, mos;
+
+	if (!expected)
+		return 0;
+	if (lost > expected)
+		lost = expected;
+	eff = (double)delay_ms + 2.0 * (double)jitter_us / 1000.0 + 10.0;
+	r = eff < 160.0 ? 93.2 - eff / 40.0 : 93.2 - (eff - 120.0) / 10.0;
+	loss = 100.0 * (double)lost / (double)expected;
+	r -= 2.5 * loss;
+	if (r < 0.0)
+		r = 0.0;
+	if (r > 100.0)
+		r = 100.0;
+	/* G.107 Annex B: MOS = 1 + 0.035 R + 7e-6 R (R - 60) (100 - R) */
+	mos = 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r);
+	if (mos < 1.0)
+		mos = 1.0;
+	return (uint16_t)(mos * 100.0 + 0.5);
+}

@@ -77,4 +77,16 @@ uint64_t rtp_rxstat_expected(const struct rtp_rxstat *st);
 /* Interarrival jitter in timestamp units (A.8). */
 uint32_t rtp_rxstat_jitter(const struct rtp_rxstat *st);
 
+/*
+ * Listening-quality estimate of a G.711-class stream from what the relay
+ * sees: the ITU-T G.107 E-model reduced the usual way for monitoring
+ * (R = 93.2 less a delay impairment for the one-way delay plus a jitter
+ * buffer of twice the jitter plus 10 ms, less 2.5 per percent of packets
+ * lost; MOS from R by G.107 Annex B). lost / expected are packets (lost
+ * clamped to 0..expected), delay_ms the one-way delay if known (0 else).
+ * Returns MOS x 100 (100..441), or 0 when nothing was expected.
+ */
+uint16_t rtp_mos_x100(uint64_t lost, uint64_t expected, uint32_t jitter_us,
+		      uint32_t delay_ms);
+
 #endif

@@ -150,6 +150,25 @@ test_jitter(void)
 	CU_ASSERT_EQUAL(rtp_rxstat_lost(&st), 0);
 }
 
+/* MOS estimate against values worked by hand from the formula:
+   no loss, no jitter: eff 10 ms, R = 93.2 - 0.25 = 92.95,
+   MOS = 1 + 3.25325 + 7e-6 * 92.95 * 32.95 * 7.05 = 4.4044 -> 440;
+   5 % loss, 20 ms jitter: eff 50, R = 93.2 - 1.25 - 12.5 = 79.45,
+   MOS = 1 + 2.78075 + 7e-6 * 79.45 * 19.45 * 20.55 = 3.9960 -> 400;
+   delay 300 ms, no loss: eff 310, R = 93.2 - 19 = 74.2,
+   MOS = 1 + 2.597 + 7e-6 * 74.2 * 14.2 * 25.8 = 3.7873 -> 379;
+   all lost: R 0, MOS 1. */
+static void
+test_mos(void)
+{
+	CU_ASSERT_EQUAL(rtp_mos_x100(0, 1000, 0, 0), 440);
+	CU_ASSERT_EQUAL(rtp_mos_x100(50, 1000, 20000, 0), 400);
+	CU_ASSERT_EQUAL(rtp_mos_x100(0, 1000, 0, 300), 379);
+	CU_ASSERT_EQUAL(rtp_mos_x100(1000, 1000, 0, 0), 100);
+	CU_ASSERT_EQUAL(rtp_mos_x100(5000, 1000, 0, 0), 100);
+	CU_ASSERT_EQUAL(rtp_mos_x100(0, 0, 0, 0), 0);
+}
+
 void test_rtp_register(void);
 void
 test_rtp_register(void)
@@ -160,4 +179,5 @@ test_rtp_register(void)
 	TU_ADD(s, test_rtcp);
 	TU_ADD(s, test_loss);
 	TU_ADD(s, test_jitter);
+	TU_ADD(s, test_mos);
 }
