@@ -98,6 +98,13 @@ struct relay_stats {
 	bool srtp_in;		/* the peer sends SRTP (we unprotect) */
 	bool srtp_out;		/* what this stream forwards is protected
 				   for the other leg's peer */
+	/* What the peer says in its RTCP about the media it receives from
+	   us (RFC 3550 §6.4, first report block of its last SR/RR; SRTCP
+	   read after unprotect): */
+	uint64_t peer_reports;	 /* RTCP reports with a block seen */
+	uint8_t peer_fraction;	 /* fraction lost, /256 */
+	int32_t peer_lost;	 /* cumulative lost */
+	uint32_t peer_jitter_us; /* its interarrival jitter, microseconds */
 	int64_t lost;		/* RTP loss estimate (RFC 3550 A.3) */
 	uint32_t jitter;	/* interarrival jitter, ts units (A.8) */
 	uint32_t jitter_us;	/* the same in microseconds */

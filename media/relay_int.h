@@ -38,6 +38,9 @@ struct relay_astats {
 	_Atomic uint64_t packets, bytes, rtcp, forwarded;
 	_Atomic uint64_t drop_source, drop_noremote, drop_hold, drop_send;
 	_Atomic uint64_t drop_big, malformed, relatched, drop_srtp;
+	_Atomic uint64_t peer_reports;
+	_Atomic uint32_t peer_fraction, peer_jitter_us;
+	_Atomic int32_t peer_lost;
 	_Atomic int64_t lost;
 	_Atomic uint32_t jitter, jitter_us;
 	_Atomic uint64_t last_ms; /* monotonic ms of the last accepted one */

@@ -259,6 +259,10 @@ relay_stream_stats(const struct relay_sess *sess, enum relay_leg leg,
 	out->malformed = RELAY_GET(a->malformed);
 	out->relatched = RELAY_GET(a->relatched);
 	out->drop_srtp = RELAY_GET(a->drop_srtp);
+	out->peer_reports = RELAY_GET(a->peer_reports);
+	out->peer_fraction = (uint8_t)RELAY_GET(a->peer_fraction);
+	out->peer_lost = RELAY_GET(a->peer_lost);
+	out->peer_jitter_us = RELAY_GET(a->peer_jitter_us);
 	out->srtp_in = RELAY_GET(a->srtp_in);
 	out->srtp_out = RELAY_GET(a->srtp_out);
 	out->lost = RELAY_GET(a->lost);

@@ -38,6 +38,19 @@ int rtp_hdr_decode(const uint8_t *buf, size_t len, struct rtp_hdr *h);
  */
 int rtp_rtcp_check(const uint8_t *buf, size_t len);
 
+/* The first reception report block of a compound RTCP packet (RFC 3550
+   §6.4.1/§6.4.2, in an SR or RR): what the sender of the RTCP says about
+   the media it receives. */
+struct rtp_rtcp_rb {
+	uint32_t ssrc;	   /* the source reported on */
+	uint8_t fraction;  /* lost since the last report, /256 */
+	int32_t cum_lost;  /* cumulative, 24-bit signed */
+	uint32_t jitter;   /* interarrival jitter, ts units */
+};
+/* Find it in a buffer that passed rtp_rtcp_check(). 0, or ENOENT when no
+   SR/RR with a report block is there. Never reads outside buf. */
+int rtp_rtcp_rb_find(const uint8_t *buf, size_t len, struct rtp_rtcp_rb *rb);
+
 /* RFC 5761 §4: on a multiplexed port, a second byte of 192..223 is RTCP
    (RTP payload types 64..95 with the marker bit would collide; RFC 5761
    tells senders to avoid them). False for datagrams shorter than 2. */

@@ -85,15 +85,26 @@ sec_xform_rtp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
 }
 
 int
-sec_xform_rtcp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
+sec_xform_rtcp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp,
+		   size_t cap,
+		   void (*mid)(void *arg, const uint8_t *buf, size_t len),
+		   void *arg)
 {
 	int err = 0;
 
 	if (x->in)
 		err = sec_rtcp_unprotect(x->in, buf, lenp);
+	if (!err && mid)
+		mid(arg, buf, *lenp);
 	if (!err && x->out)
 		err = sec_rtcp_protect(x->out, buf, lenp, cap);
 	return err;
+}
+
+int
+sec_xform_rtcp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
+{
+	return sec_xform_rtcp_mid(x, buf, lenp, cap, NULL, NULL);
 }
 
 const struct sec_stream *

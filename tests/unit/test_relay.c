@@ -313,6 +313,22 @@ test_srtp_bridge(void)
 	enc[3] = 9;
 	peer_send(&c.a, c.pa, enc, len);
 	CU_ASSERT_EQUAL(peer_recv(&c.b, got, sizeof(got), 200, NULL), -1);
+	/* SRTCP from A with a report block: read once unprotected */
+	{
+		uint8_t rr[32] __attribute__((aligned(4))) = {
+			0x81, 201, 0, 7, 0x11, 0x22, 0x33, 0x44};
+
+		rr[12] = 26;		     /* fraction lost ~10 % */
+		rr[15] = 3;		     /* 3 lost */
+		rr[23] = 160;		     /* jitter 160 ts = 20 ms */
+		memcpy(enc, rr, sizeof(rr));
+		len = sizeof(rr);
+		CU_ASSERT_FATAL(sec_rtcp_protect(a_tx, enc, &len,
+						 sizeof(enc)) == 0);
+		peer_send(&c.ac, c.pa + 1, enc, len);
+		n = peer_recv(&c.bc, got, sizeof(got), 1000, NULL);
+		CU_ASSERT(n == 32 && memcmp(got, rr, 32) == 0);
+	}
 	/* SRTCP from A: decrypted to the plain RR */
 	memcpy(enc, rtcp_rr, sizeof(rtcp_rr));
 	len = sizeof(rtcp_rr);
@@ -320,8 +336,12 @@ test_srtp_bridge(void)
 	peer_send(&c.ac, c.pa + 1, enc, len);
 	n = peer_recv(&c.bc, got, sizeof(got), 1000, NULL);
 	CU_ASSERT(n == 8 && memcmp(got, rtcp_rr, 8) == 0);
-	st = wait_packets(c.s, RELAY_LEG_A, 0, 8);
-	CU_ASSERT_EQUAL(st.forwarded, 6);
+	st = wait_packets(c.s, RELAY_LEG_A, 0, 9);
+	CU_ASSERT_EQUAL(st.forwarded, 7);
+	CU_ASSERT_EQUAL(st.peer_reports, 1);
+	CU_ASSERT_EQUAL(st.peer_fraction, 26);
+	CU_ASSERT_EQUAL(st.peer_lost, 3);
+	CU_ASSERT_EQUAL(st.peer_jitter_us, 20000);
 	CU_ASSERT_EQUAL(st.drop_srtp, 2);
 	CU_ASSERT_EQUAL(st.malformed, 0);
 	CU_ASSERT(st.srtp_in && !st.srtp_out);
