@@ -8,6 +8,7 @@
    for the CDR. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -180,4 +181,58 @@ call_codecs_note(struct call *c, const struct sdp *sdp)
 		}
 		return;
 	}
+}
+
+/*
+ * A transfer: the new peer of leg x answered the description the old one
+ * was offered, and the other leg was never told (no re-INVITE): it keeps
+ * sending with the numbers of the old answer, while the new peer expects
+ * those of its own (RFC 3264 §5.1). Map them, per m-line, for what the
+ * other leg sends: old number of a codec (encoding and rate) -> new.
+ */
+void
+call_ptmap_xfer(struct call *c, int x, const struct sdp *ans)
+{
+	int y = 1 - x;
+	struct sdp *old;
+	unsigned m, i;
+
+	if (!c->rs || !c->last_sdp[y])
+		return;
+	old = malloc(sizeof(*old));
+	if (!old || sdp_decode(old, c->last_sdp[y], c->last_sdp_len[y], NULL)) {
+		free(old);
+		return;
+	}
+	for (m = 0; m < ans->nmedia && m < old->nmedia && m < RELAY_MAX_STREAMS;
+	     m++) {
+		uint8_t map[128];
+		bool any = false;
+
+		for (i = 0; i < 128; i++)
+			map[i] = (uint8_t)i;
+		for (i = 0; ans->media[m].rtp && i < ans->media[m].nfmt; i++) {
+			struct sdp_rtpmap rm;
+			uint8_t pn = ans->media[m].pt[i], po;
+			char enc[32];
+
+			if (sdp_rtpmap_find(ans, m, pn, &rm) ||
+			    rm.enc.l >= sizeof(enc))
+				continue;
+			snprintf(enc, sizeof(enc), "%.*s", (int)rm.enc.l,
+				 rm.enc.p);
+			if (sdp_pt_find(old, m, enc, rm.rate, &po) || po == pn)
+				continue;
+			map[po & 0x7f] = pn;
+			any = true;
+			LOGP_INFO(c->id,
+				  "transfer: %s from the %s-leg sent as PT %u "
+				  "instead of %u",
+				  enc, y == LEG_A ? "A" : "B", pn, po);
+		}
+		if (relay_stream_port(c->rs, (enum relay_leg)y, m))
+			(void)relay_stream_ptmap(c->rs, (enum relay_leg)y, m,
+						 any ? map : NULL);
+	}
+	free(old);
 }

@@ -132,11 +132,16 @@ int call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
    codecs of an answer noted for the CDR. */
 int call_codecs_filter(struct call *c, int from, struct sdp *sdp);
 void call_codecs_note(struct call *c, const struct sdp *sdp);
+/* A transfer's new leg x answered: map the payload types the other leg
+   sends to the numbers the new peer chose. */
+void call_ptmap_xfer(struct call *c, int x, const struct sdp *ans);
 
 enum pol_srtp call_srtp_mode(const struct call *c, int leg);
 int call_srtp_in(struct call *c, int from, struct sdp *sdp, bool answer);
 int call_srtp_out(struct call *c, int to, struct sdp *sdp, bool answer);
 bool call_srtp_used(const struct call *c, int leg);
+/* Give the relay the current keys of every stream again. */
+void call_srtp_apply(struct call *c);
 void call_srtp_free(struct call *c);
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */

@@ -259,6 +259,15 @@ call_srtp_out(struct call *c, int to, struct sdp *sdp, bool answer)
 	return 0;
 }
 
+void
+call_srtp_apply(struct call *c)
+{
+	unsigned m;
+
+	for (m = 0; c->srtp && c->rs && m < RELAY_MAX_STREAMS; m++)
+		apply_relay(c, m);
+}
+
 bool
 call_srtp_used(const struct call *c, int leg)
 {

@@ -51,13 +51,18 @@ xfer_answered(struct call *c, const struct ua_event *ev)
 		call_xfer_abort(c);
 		return;
 	}
+	/* the new peer's answer: its SRTP key (if any) replaces the old
+	   peer's, its payload type numbers are mapped for the other leg */
 	if (!m || !m->body.l || sdp_decode(sdp, m->body.p, m->body.l, NULL) ||
+	    call_srtp_in(c, x, sdp, true) ||
 	    relay_sess_sdp_apply(c->rs, (enum relay_leg)x, sdp, false, true)) {
 		LOGP_WARN(c->id, "transfer: the new leg's answer is unusable");
 		notify(c, x, 488, "Not Acceptable Here", true);
 		call_xfer_abort(c);
 		return;
 	}
+	call_srtp_apply(c);
+	call_ptmap_xfer(c, x, sdp);
 	notify(c, x, ev->status, "OK", true);
 	/* The new leg takes the place of the old one, which gets its BYE
 	   (RFC 5589 §6: the transferor would send it; we do not wait). */

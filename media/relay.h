@@ -198,6 +198,17 @@ struct sec_key;
 int relay_stream_srtp(struct relay_sess *sess, enum relay_leg leg,
 		      unsigned idx, const struct sec_key *in,
 		      const struct sec_key *out);
+/*
+ * Payload type mapping of what leg's peer sends on stream idx (RFC 3264
+ * §5.1: each side sends with the numbers the receiver chose; when the two
+ * legs chose different numbers for one codec, e.g. after a transfer, the
+ * relay rewrites them): map[pt] is the number to send on for pt (0..127);
+ * NULL restores the identity. Applied to RTP only, on the plain packet
+ * (after SRTP unprotect, before protect). Copied. Does not block. 0,
+ * EINVAL (stream not open) or ENOMEM.
+ */
+int relay_stream_ptmap(struct relay_sess *sess, enum relay_leg leg,
+		       unsigned idx, const uint8_t *map);
 /* Snapshot of the statistics of leg's peer on stream idx. Does not block.
    Returns 0 or EINVAL. */
 int relay_stream_stats(const struct relay_sess *sess, enum relay_leg leg,

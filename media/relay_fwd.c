@@ -241,6 +241,16 @@ rtcp_reports(void *arg, const uint8_t *buf, size_t len)
 		  (uint32_t)((uint64_t)rb.jitter * 1000000u / st->rate));
 }
 
+/* The second byte of an RTP header: marker bit kept, PT mapped. */
+static void
+pt_map(void *arg, uint8_t *buf, size_t len)
+{
+	const struct relay_stream *st = arg;
+
+	if (len >= 12)
+		buf[1] = (uint8_t)((buf[1] & 0x80) | st->ptmap[buf[1] & 0x7f]);
+}
+
 /* Header checks and receive statistics; never prevents forwarding. */
 static void
 pkt_account(struct relay_stream *st, bool rtcp, const uint8_t *buf, size_t len,
@@ -323,10 +333,13 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 					RELAY_GET(st->st.srtp_in) ? rtcp_reports
 								  : NULL,
 					st)
-		   : sec_xform_rtp(st->xf, buf, &len, RELAY_SLOT)))) {
+		   : sec_xform_rtp_mid(st->xf, buf, &len, RELAY_SLOT,
+				       st->ptmap ? pt_map : NULL, st)))) {
 		RELAY_INC(st->st.drop_srtp, 1);
 		return;
 	}
+	if (!st->xf && st->ptmap && !rtcp)
+		pt_map(st, buf, len);
 	tx_add(w, st, rtcp ? RELAY_SK_RTCP : RELAY_SK_RTP, out->sock[ok].fd,
 	       dst, dlen, buf, len);
 }

@@ -92,6 +92,7 @@ struct relay_stream {
 	uint64_t window_until; /* latching allowed before this (ms) */
 	struct sec_xform *xf; /* owned: SRTP of this direction, NULL: none */
 	bool srtp_fail;	      /* keys given but unusable: drop all */
+	uint8_t *ptmap;	      /* owned: 128 PT numbers, NULL: identity */
 	struct rtp_rxstat rx;
 	struct relay_astats st;
 	/* cold */
@@ -130,6 +131,7 @@ enum relay_cmd_type {
 	RELAY_CMD_OPEN,	  /* register the sockets of a stream */
 	RELAY_CMD_REMOTE, /* apply a relay_remote */
 	RELAY_CMD_SRTP,	  /* set the SRTP transform of a stream */
+	RELAY_CMD_PTMAP,  /* set the PT map of a stream */
 	RELAY_CMD_CLOSE,  /* close sockets, release ports, drop share */
 	RELAY_CMD_SYNC,	  /* signal the waiting caller */
 	RELAY_CMD_STOP,	  /* leave the loop */
@@ -150,6 +152,7 @@ struct relay_cmd {
 	int fd[RELAY_SK_COUNT];	 /* OPEN: owned by the command, then worker */
 	uint16_t port;		 /* OPEN */
 	struct relay_remote rem; /* REMOTE */
+	uint8_t *ptmap;		 /* PTMAP: owned by the command, then worker */
 	struct sec_key key[2];	 /* SRTP: in, out */
 	bool has_key[2];
 	struct relay_sync *sync; /* SYNC: borrowed, waiter's stack */

@@ -222,6 +222,37 @@ relay_stream_srtp(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 	return 0;
 }
 
+int
+relay_stream_ptmap(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
+		   const uint8_t *map)
+{
+	struct relay_cmd *cmd;
+	unsigned i;
+
+	if (!idx_ok(sess, leg, idx) || !sess->port[leg][idx])
+		return EINVAL;
+	for (i = 0; map && i < 128; i++)
+		if (map[i] > 127)
+			return EINVAL;
+	cmd = cmd_new(sess, RELAY_CMD_PTMAP);
+	if (!cmd)
+		return ENOMEM;
+	cmd->leg = (uint8_t)leg;
+	cmd->idx = (uint8_t)idx;
+	for (i = 0; map && i < 128 && map[i] == i; i++)
+		;
+	if (map && i < 128) { /* not the identity */
+		cmd->ptmap = malloc(128);
+		if (!cmd->ptmap) {
+			free(cmd);
+			return ENOMEM;
+		}
+		memcpy(cmd->ptmap, map, 128);
+	}
+	relay_worker_post(sess->core->w, cmd);
+	return 0;
+}
+
 struct relay_ctx *
 relay_sess_ctx(const struct relay_sess *sess)
 {

@@ -56,6 +56,8 @@ stream_close(struct relay_stream *st)
 		relay_ports_give(st->core->ctx, st->port);
 	st->open = false;
 	st->xf = mem_deref(st->xf);
+	free(st->ptmap);
+	st->ptmap = NULL;
 }
 
 /* New keys for a stream: the transform is built here, on the worker that
@@ -148,6 +150,11 @@ cmd_run(struct relay_worker *w, struct relay_cmd *cmd)
 	case RELAY_CMD_SRTP:
 		cmd_srtp(cmd);
 		break;
+	case RELAY_CMD_PTMAP:
+		free(core->s[cmd->leg][cmd->idx].ptmap);
+		core->s[cmd->leg][cmd->idx].ptmap = cmd->ptmap;
+		cmd->ptmap = NULL;
+		break;
 	case RELAY_CMD_CLOSE:
 		core_close(w, core);
 		break;
@@ -172,6 +179,7 @@ cmd_free(struct relay_cmd *cmd)
 		if (cmd->fd[k] >= 0)
 			close(cmd->fd[k]);
 	}
+	free(cmd->ptmap);
 	if (cmd->type == RELAY_CMD_SRTP) {
 		sec_key_wipe(&cmd->key[0]);
 		sec_key_wipe(&cmd->key[1]);

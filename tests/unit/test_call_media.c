@@ -5,9 +5,14 @@
    §7.1), pass-through when both legs are off. A real relay context on
    127.0.0.1 holds the streams; the relay's transforms are checked from
    its statistics. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "b2bua/b2b.h"
 #include "b2bua/call_int.h"
@@ -254,6 +259,90 @@ test_srtp_optional_and_pass(void)
 	teardown();
 }
 
+static int
+lo_sock(uint16_t *port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static uint16_t
+mport(const char *sdp)
+{
+	const char *p = strstr(sdp, "m=audio ");
+	unsigned v = 0;
+
+	return p && sscanf(p + 8, "%u", &v) == 1 ? (uint16_t)v : 0;
+}
+
+static void
+desc(char *buf, size_t sz, uint16_t port, const char *fmts, unsigned te)
+{
+	snprintf(buf, sz,
+		 "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		 "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %u RTP/AVP %s\r\n"
+		 "a=rtpmap:%u telephone-event/8000\r\n",
+		 port, fmts, te);
+}
+
+/* A transfer of the B-leg: the new peer answers telephone-event as 96
+   where the old one (and so what A was told) said 101; A keeps sending
+   101 and the new peer gets 96, PCMU (0) untouched. */
+static void
+test_xfer_ptmap(void)
+{
+	uint8_t pkt[172] = {0x80, 101, 0, 1}, rx[512];
+	struct pollfd pfd;
+	uint16_t pa, pb, pb2, ta_port;
+	int fa = lo_sock(&pa), fb = lo_sock(&pb), fb2 = lo_sock(&pb2);
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	char d[512];
+	ssize_t n;
+
+	setup();
+	desc(d, sizeof(d), pa, "0 101", 101);
+	CU_ASSERT_EQUAL_FATAL(cross(LEG_A, d, false), 0);
+	desc(d, sizeof(d), pb, "0 101", 101);
+	CU_ASSERT_EQUAL_FATAL(cross(LEG_B, d, true), 0);
+	ta_port = mport(got); /* Tandem's A-side port */
+	CU_ASSERT_FATAL(ta_port != 0);
+	/* the new B peer's answer, as call_xfer.c applies it */
+	desc(d, sizeof(d), pb2, "0 96", 96);
+	CU_ASSERT_FATAL(sdp_decode(bw.sdp, d, strlen(d), NULL) == 0);
+	CU_ASSERT_FATAL(relay_sess_sdp_apply(c.rs, RELAY_LEG_B, bw.sdp, false,
+					     true) == 0);
+	call_ptmap_xfer(&c, LEG_B, bw.sdp);
+	relay_ctx_sync(ctx);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(ta_port);
+	CU_ASSERT(sendto(fa, pkt, sizeof(pkt), 0, (struct sockaddr *)&to,
+			 sizeof(to)) == (ssize_t)sizeof(pkt));
+	pfd.fd = fb2;
+	pfd.events = POLLIN;
+	CU_ASSERT_FATAL(poll(&pfd, 1, 1000) == 1);
+	n = recv(fb2, rx, sizeof(rx), 0);
+	CU_ASSERT(n == 172 && rx[1] == 96);
+	pkt[1] = 0;
+	pkt[3] = 2;
+	CU_ASSERT(sendto(fa, pkt, sizeof(pkt), 0, (struct sockaddr *)&to,
+			 sizeof(to)) == (ssize_t)sizeof(pkt));
+	CU_ASSERT_FATAL(poll(&pfd, 1, 1000) == 1);
+	n = recv(fb2, rx, sizeof(rx), 0);
+	CU_ASSERT(n == 172 && rx[1] == 0);
+	teardown();
+	close(fa);
+	close(fb);
+	close(fb2);
+}
+
 void test_call_media_register(void);
 
 void
@@ -265,4 +354,5 @@ test_call_media_register(void)
 	TU_ADD(s, test_srtp_carrier);
 	TU_ADD(s, test_srtp_pbx);
 	TU_ADD(s, test_srtp_optional_and_pass);
+	TU_ADD(s, test_xfer_ptmap);
 }

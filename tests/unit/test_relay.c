@@ -410,6 +410,54 @@ test_srtp_bridge(void)
 	sec_key_wipe(&kt2);
 }
 
+/* Payload type mapping per direction (after a transfer the legs may use
+   different numbers for one codec): marker bit kept, RTCP untouched,
+   identity restored with NULL; a bad map is refused. */
+static void
+test_ptmap(void)
+{
+	uint8_t pkt[172], got[512], map[128];
+	struct call c;
+	ssize_t n;
+	unsigned i;
+
+	for (i = 0; i < 128; i++)
+		map[i] = (uint8_t)i;
+	map[8] = 9;
+	map[101] = 96;
+	call_open(&c, 10000, true);
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 0, map) == 0);
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 2, map) == EINVAL);
+	map[0] = 200;
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 0, map) == EINVAL);
+	map[0] = 0;
+	relay_ctx_sync(c.ctx);
+	mk_rtp(pkt, 1, 160); /* PT 8 */
+	pkt[1] |= 0x80;	     /* marker */
+	peer_send(&c.a, c.pa, pkt, sizeof(pkt));
+	n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == (0x80 | 9) &&
+		  memcmp(got + 2, pkt + 2, 170) == 0);
+	pkt[1] = 101;
+	peer_send(&c.a, c.pa, pkt, sizeof(pkt));
+	n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == 96);
+	/* the other direction is not mapped */
+	peer_send(&c.b, c.pb, pkt, sizeof(pkt));
+	n = peer_recv(&c.a, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == 101);
+	/* RTCP is not RTP: untouched */
+	peer_send(&c.ac, c.pa + 1, rtcp_rr, sizeof(rtcp_rr));
+	n = peer_recv(&c.bc, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 8 && memcmp(got, rtcp_rr, 8) == 0);
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 0, NULL) == 0);
+	relay_ctx_sync(c.ctx);
+	peer_send(&c.a, c.pa, pkt, sizeof(pkt));
+	n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == 101);
+	call_close(&c);
+}
+
 /* RTCP multiplexed on the RTP port on leg A (RFC 5761), not on leg B. */
 static void
 test_rtcp_mux(void)
@@ -987,6 +1035,7 @@ test_relay_register(void)
 
 	TU_ADD(s, test_forward);
 	TU_ADD(s, test_srtp_bridge);
+	TU_ADD(s, test_ptmap);
 	TU_ADD(s, test_rtcp_mux);
 	TU_ADD(s, test_latch_signalled_ip);
 	TU_ADD(s, test_hijack_nat);
