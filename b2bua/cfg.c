@@ -360,6 +360,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 	if (!strcmp(sec, "db")) {
 		if (!strcmp(key, "dsn"))
 			return parse_str(v, c->db_dsn, sizeof(c->db_dsn));
+		if (!strcmp(key, "policy_cache"))
+			return parse_str(v, c->db_cache, sizeof(c->db_cache));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "limits")) {

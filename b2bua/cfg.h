@@ -83,6 +83,9 @@ struct cfg {
 	/* [db] */
 	char db_dsn[256]; /* libpq DSN of the policy database; "" = the
 			     static [route.*] table of this file */
+	char db_cache[256]; /* the last good database policy kept here, read
+			       when the database is unreachable at start;
+			       "" = <cdr_spool>/policy.cache, "off" = none */
 	/* [cdr] */
 	char cdr_dsn[256];     /* where CDRs go; "" = db.dsn; both empty:
 				  no CDRs */

@@ -131,6 +131,16 @@ bpol_start(struct bpol **pp, const struct cfg *c, char *err, size_t errsz)
 		goto fail;
 	if (c->db_dsn[0]) {
 		struct db_watch_cfg wc = {.dsn = c->db_dsn};
+		char cache[300] = "";
+
+		if (!strcmp(c->db_cache, "off"))
+			cache[0] = '\0';
+		else if (c->db_cache[0])
+			snprintf(cache, sizeof(cache), "%s", c->db_cache);
+		else if (c->cdr_spool[0])
+			snprintf(cache, sizeof(cache), "%s/policy.cache",
+				 c->cdr_spool);
+		wc.cache = cache;
 
 		e = db_watch_start(&p->watch, &wc, p->store);
 		if (e) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/log.h"
+
 /* NULL for SQL NULL. */
 static const char *
 val(const PGresult *r, int row, int col)
@@ -262,6 +264,13 @@ int
 db_policy_load(PGconn *c, int64_t now, struct pol_snap **snapp, char *err,
 	       size_t errsz)
 {
+	return db_policy_load_cache(c, now, NULL, snapp, err, errsz);
+}
+
+int
+db_policy_load_cache(PGconn *c, int64_t now, const char *cache,
+		     struct pol_snap **snapp, char *err, size_t errsz)
+{
 	char scratch[8];
 	struct pol_build *b = NULL;
 	PGresult *r;
@@ -292,6 +301,28 @@ db_policy_load(PGconn *c, int64_t now, struct pol_snap **snapp, char *err,
 	PQclear(PQexec(c, ret ? "ROLLBACK" : "COMMIT"));
 	if (!ret)
 		ret = pol_build_compile(b, now, snapp, err, errsz);
+	if (!ret && cache) {
+		char cerr[512];
+
+		/* the policy is good: keep it for a start without the
+		   database; failing to is not failing the load */
+		if (pol_cache_save(b, cache, cerr, sizeof(cerr)))
+			LOG_WARN("policy cache not written: %s", cerr);
+	}
+	pol_build_free(b);
+	return ret;
+}
+
+int
+db_policy_cache_load(const char *cache, int64_t now, struct pol_snap **snapp,
+		     char *err, size_t errsz)
+{
+	struct pol_build *b = NULL;
+	int ret = pol_cache_load(&b, cache, err, errsz);
+
+	if (ret)
+		return ret;
+	ret = pol_build_compile(b, now, snapp, err, errsz);
 	pol_build_free(b);
 	return ret;
 }

@@ -154,6 +154,18 @@ int pol_build_cid(struct pol_build *b, const struct pol_cid_cfg *c);
  * trunk, bad CIDR, unknown zone, bad prefix), or ENOMEM; the builder can
  * be freed either way.
  */
+/*
+ * The local policy cache (db/pol_cache.c): save the builder's rows to
+ * path atomically (a temporary file, fsync, rename; mode 0600), or read
+ * such a file into a new builder. load refuses a truncated or damaged
+ * file whole (EBADMSG) and names the bad line (EINVAL); err says which.
+ * Both return 0 or an errno.
+ */
+int pol_cache_save(const struct pol_build *b, const char *path, char *err,
+		   size_t errsz);
+int pol_cache_load(struct pol_build **bp, const char *path, char *err,
+		   size_t errsz);
+
 int pol_build_compile(struct pol_build *b, int64_t now, struct pol_snap **snapp,
 		      char *err, size_t errsz);
 
