@@ -471,8 +471,14 @@ attempt_next(struct call *c, uint16_t status, const char *phrase)
 	}
 	if (c->stop)
 		return;
-	snprintf(hdr, sizeof(hdr), "Reason: SIP;cause=%u;text=\"%s\"\r\n",
-		 status, phrase ? phrase : "");
+	if (c->b_cause) /* translated: the Reason tells the original */
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", c->b_cause,
+			 c->b_cause_text);
+	else
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", status,
+			 phrase ? phrase : "");
 	a_fail(c, status, phrase, hdr);
 }
 
@@ -666,7 +672,21 @@ b_failed(struct call *c, const struct ua_event *ev)
 	}
 	if (!is_failover(c, ev->status, ev->msg == NULL))
 		c->cur = c->ntg; /* final for the call: no further target */
+	if (c->b_trunk && c->b_trunk->status_map) {
+		/* policy translates the status the caller sees; the Reason
+		   keeps what the target said (RFC 3326) */
+		uint16_t to = pol_status_map(c->b_trunk->status_map, st);
+
+		if (to != st) {
+			c->b_cause = st;
+			snprintf(c->b_cause_text, sizeof(c->b_cause_text),
+				 "%s", ph);
+			st = to;
+			snprintf(ph, sizeof(ph), "%s", sip_status_phrase(to));
+		}
+	}
 	attempt_next(c, st, ph);
+	c->b_cause = 0;
 	call_maybe_done(c);
 }
 

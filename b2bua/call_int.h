@@ -73,6 +73,9 @@ struct call {
 	size_t a_sdp_len;
 	const struct pol_trunk *offer_for; /* the trunk offer was built for */
 	char codecs[64]; /* of the last answer's audio m-line (CDR) */
+	uint16_t b_cause;      /* set while a translated status is answered:
+				  the target's own, for the Reason */
+	char b_cause_text[64];
 	uint64_t osess;		   /* our o= session id (both legs) */
 	char *last_sdp[LEG_COUNT]; /* last description sent to each leg
 				      (rewritten), for a transfer */

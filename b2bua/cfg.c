@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cfg.h"
+#include "db/pol.h"
 
 void
 cfg_default(struct cfg *c)
@@ -269,6 +270,12 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_srtp(v, &r->srtp);
 	if (!strcmp(key, "codecs"))
 		return parse_str(v, r->codecs, sizeof(r->codecs));
+	if (!strcmp(key, "status_map")) {
+		if (!pol_status_map_ok(v))
+			return "not FROM=TO pairs of statuses 300..699, "
+			       "comma separated";
+		return parse_str(v, r->status_map, sizeof(r->status_map));
+	}
 	return "unknown key";
 }
 

@@ -36,6 +36,8 @@ struct cfg_route {
 	bool reg;	      /* the targets need us registered with them */
 	uint8_t srtp;	      /* enum pol_srtp of the targets: off */
 	char codecs[128];     /* codec allow list of the targets; "" any */
+	char status_map[128]; /* "486=600,...": their final statuses
+				 translated for the caller; "" none */
 	unsigned reg_expires; /* asked registration lifetime, s; 3600 */
 };
 

@@ -50,6 +50,7 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.reg_expires = r->reg_expires,
 			.srtp = (enum pol_srtp)r->srtp,
 			.codecs = r->codecs[0] ? r->codecs : NULL,
+			.status_map = r->status_map[0] ? r->status_map : NULL,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {

@@ -48,6 +48,9 @@ struct pol_trunk {
 	bool reg;
 	uint32_t reg_expires;
 	const char *codecs; /* allow list, comma separated; NULL: any */
+	const char *status_map; /* "486=600,503=480": final statuses of
+				   attempts toward the trunk answered to the
+				   caller as others; NULL: none */
 	enum pol_srtp srtp;
 	const char *media_addr;
 	bool hdr_pass; /* header policy: pass unknown headers (else strip) */
@@ -181,6 +184,11 @@ long pol_snap_live(void);
    listings); borrowed from s, NULL past the end. */
 size_t pol_snap_ntrunks(const struct pol_snap *s);
 const struct pol_trunk *pol_snap_trunk(const struct pol_snap *s, size_t i);
+/* status translated by a trunk's status_map ("FROM=TO,..."), or status
+   itself when the map does not name it. */
+uint16_t pol_status_map(const char *map, uint16_t status);
+/* Whether map is well formed (NULL and "" are). */
+bool pol_status_map_ok(const char *map);
 /* Trunk by id or name, NULL if absent; borrowed from s. */
 const struct pol_trunk *pol_trunk_by_id(const struct pol_snap *s, int64_t id);
 const struct pol_trunk *pol_trunk_by_name(const struct pol_snap *s,

@@ -17,6 +17,7 @@ const size_t pol_trunk_strs[] = {
 	offsetof(struct pol_trunk, out_user),
 	offsetof(struct pol_trunk, out_pass),
 	offsetof(struct pol_trunk, codecs),
+	offsetof(struct pol_trunk, status_map),
 	offsetof(struct pol_trunk, media_addr),
 };
 const size_t pol_trunk_nstrs = sizeof(pol_trunk_strs) / sizeof(size_t);
@@ -154,7 +155,8 @@ pol_build_trunk(struct pol_build *b, const struct pol_trunk *t)
 	struct pol_trunk c;
 	int err;
 
-	if (!b || !t || !t->name || !t->host)
+	if (!b || !t || !t->name || !t->host ||
+	    !pol_status_map_ok(t->status_map))
 		return EINVAL;
 	err = pol_trunk_copy(&c, t, NULL);
 	if (!err && (err = PUSH(b, trunks, &c)))
@@ -274,4 +276,58 @@ pol_build_cid(struct pol_build *b, const struct pol_cid_cfg *c)
 	if (!err && (err = PUSH(b, cids, &x)))
 		free((void *)(uintptr_t)x.pai_value);
 	return err;
+}
+
+/* "FROM=TO[,FROM=TO...]" with 3-digit statuses 300..699. */
+static const char *
+map_entry(const char *p, uint16_t *from, uint16_t *to)
+{
+	unsigned a = 0, b = 0, i;
+
+	for (i = 0; i < 3; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return NULL;
+		a = a * 10 + (unsigned)(*p - '0');
+	}
+	if (*p++ != '=')
+		return NULL;
+	for (i = 0; i < 3; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return NULL;
+		b = b * 10 + (unsigned)(*p - '0');
+	}
+	if (a < 300 || a > 699 || b < 300 || b > 699 || (*p && *p != ',') ||
+	    (*p == ',' && !p[1]))
+		return NULL;
+	*from = (uint16_t)a;
+	*to = (uint16_t)b;
+	return *p ? p + 1 : p;
+}
+
+bool
+pol_status_map_ok(const char *map)
+{
+	uint16_t a, b;
+
+	while (map && *map) {
+		map = map_entry(map, &a, &b);
+		if (!map)
+			return false;
+	}
+	return true;
+}
+
+uint16_t
+pol_status_map(const char *map, uint16_t status)
+{
+	uint16_t a, b;
+
+	while (map && *map) {
+		map = map_entry(map, &a, &b);
+		if (!map)
+			break;
+		if (a == status)
+			return b;
+	}
+	return status;
 }

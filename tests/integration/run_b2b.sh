@@ -101,6 +101,11 @@ info_timeout)
 	;;
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
+status_map)
+	# the PBX's 486 is answered 600 (policy), Reason cause=486
+	OPTS=(-o route.pbx.status_map=486=600,503=480)
+	NODIRECT="tandemd translates the status"
+	;;
 redirect)
 	# pbx1 answers 302 naming 5555 at the [route.xfer] trunk (pbx2)
 	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")

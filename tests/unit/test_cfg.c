@@ -182,6 +182,11 @@ test_service_keys(void)
 	CU_ASSERT_EQUAL(load("[media]\nport_min = 30000\nport_max = 30001\n"),
 			0);
 	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\nstatus_map = 486=700\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(strstr(err, ":2: route.x.status_map: not FROM=TO"),
+			    NULL);
+	CU_ASSERT_EQUAL(load("[route.x]\nstatus_map = 486=600,503=480\n"), 0);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].status_map, "486=600,503=480");
 	CU_ASSERT_EQUAL(load("[route.x]\nsrtp = sometimes\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(
 		strstr(err, ":2: route.x.srtp: not off, optional or mandatory"),

@@ -646,6 +646,35 @@ test_cache(void)
 	pol_snap_deref(s2);
 }
 
+/* Status translation maps ("FROM=TO,..."): lookups, refusals, and a
+   trunk with a bad map refused by the builder. */
+static void
+test_status_map(void)
+{
+	struct pol_build *b = NULL;
+	struct pol_trunk t = trunk(9, "x", NULL, 0);
+
+	CU_ASSERT_EQUAL(pol_status_map("486=600,503=480", 486), 600);
+	CU_ASSERT_EQUAL(pol_status_map("486=600,503=480", 503), 480);
+	CU_ASSERT_EQUAL(pol_status_map("486=600,503=480", 404), 404);
+	CU_ASSERT_EQUAL(pol_status_map(NULL, 486), 486);
+	CU_ASSERT_EQUAL(pol_status_map("", 486), 486);
+	CU_ASSERT(pol_status_map_ok(NULL) && pol_status_map_ok(""));
+	CU_ASSERT(pol_status_map_ok("404=484"));
+	CU_ASSERT(!pol_status_map_ok("486=200"));
+	CU_ASSERT(!pol_status_map_ok("486=600,"));
+	CU_ASSERT(!pol_status_map_ok("486:600"));
+	CU_ASSERT(!pol_status_map_ok("4860=600"));
+	CU_ASSERT(!pol_status_map_ok("486=600 "));
+	CU_ASSERT_EQUAL_FATAL(pol_build_alloc(&b), 0);
+	t.status_map = "486=600";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	t.id = 10;
+	t.status_map = "486=6000";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), EINVAL);
+	pol_build_free(b);
+}
+
 /* Trunks found down (req->usable): a route with no usable target is
    passed over for the next route that fits (a shorter prefix, a later
    priority); when none is usable the first fitting route stands, so the
@@ -727,6 +756,7 @@ test_pol_register(void)
 	TU_ADD(s, test_refused);
 	TU_ADD(s, test_trunk_down);
 	TU_ADD(s, test_cache);
+	TU_ADD(s, test_status_map);
 	TU_ADD(s, test_lpm_reference);
 	TU_ADD(s, test_store_threads);
 }
