@@ -103,6 +103,37 @@ parse_srtp(const char *v, uint8_t *out)
 	return "not off, optional or mandatory";
 }
 
+/* "X-A: 1 | X-B: 2" -> "X-A: 1\nX-B: 2" (each part trimmed, empty
+   parts dropped). 0 or ENOSPC. */
+static int
+bars_to_lines(const char *v, char *out, size_t size)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	while (*v) {
+		const char *e = strchr(v, '|'), *end = e ? e : v + strlen(v);
+		size_t n;
+
+		while (v < end && *v == ' ')
+			v++;
+		n = (size_t)(end - v);
+		while (n && v[n - 1] == ' ')
+			n--;
+		if (n) {
+			if (o + n + 2 > size)
+				return ENOSPC;
+			if (o)
+				out[o++] = '\n';
+			memcpy(out + o, v, n);
+			o += n;
+			out[o] = '\0';
+		}
+		v = e ? e + 1 : end;
+	}
+	return 0;
+}
+
 static const char *
 parse_str(const char *v, char *dst, size_t size)
 {
@@ -270,6 +301,26 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_srtp(v, &r->srtp);
 	if (!strcmp(key, "codecs"))
 		return parse_str(v, r->codecs, sizeof(r->codecs));
+	if (!strcmp(key, "header_policy")) {
+		if (!strcasecmp(v, "pass") || !strcasecmp(v, "strip")) {
+			r->hdr_pass = !strcasecmp(v, "pass");
+			return NULL;
+		}
+		return "not pass or strip";
+	}
+	if (!strcmp(key, "header_list"))
+		return parse_str(v, r->hdr_list, sizeof(r->hdr_list));
+	if (!strcmp(key, "header_add")) {
+		const char *bad = NULL;
+
+		if (bars_to_lines(v, r->hdr_add, sizeof(r->hdr_add)))
+			return "too long";
+		if (!pol_hdr_add_ok(r->hdr_add, &bad)) {
+			r->hdr_add[0] = '\0';
+			return bad;
+		}
+		return NULL;
+	}
 	if (!strcmp(key, "status_map")) {
 		if (!pol_status_map_ok(v))
 			return "not FROM=TO pairs of statuses 300..699, "

@@ -38,6 +38,10 @@ struct cfg_route {
 	char codecs[128];     /* codec allow list of the targets; "" any */
 	char status_map[128]; /* "486=600,...": their final statuses
 				 translated for the caller; "" none */
+	bool hdr_pass;	      /* header policy toward them: pass the
+				 caller's extension headers (else strip) */
+	char hdr_list[256];   /* the exceptions, comma separated */
+	char hdr_add[512];    /* header lines added (LF separated) */
 	unsigned reg_expires; /* asked registration lifetime, s; 3600 */
 };
 

@@ -51,6 +51,9 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.srtp = (enum pol_srtp)r->srtp,
 			.codecs = r->codecs[0] ? r->codecs : NULL,
 			.status_map = r->status_map[0] ? r->status_map : NULL,
+			.hdr_pass = r->hdr_pass,
+			.hdr_list = r->hdr_list[0] ? r->hdr_list : NULL,
+			.hdr_add = r->hdr_add[0] ? r->hdr_add : NULL,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {

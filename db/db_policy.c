@@ -76,6 +76,8 @@ row_trunk(struct pol_build *b, const PGresult *r, int i)
 	t.max_cps = (uint32_t)num(r, i, 22);
 	t.enabled = flag(r, i, 23);
 	t.status_map = val(r, i, 24);
+	t.hdr_list = val(r, i, 25);
+	t.hdr_add = val(r, i, 26);
 	return pol_build_trunk(b, &t);
 }
 
@@ -193,8 +195,9 @@ static const struct table tables[] = {
 	 "inbound_password, outbound_user, outbound_password, register, "
 	 "register_expires, array_to_string(codecs, ','), srtp, "
 	 "media_address, header_policy, pai_trust, options_interval, "
-	 "max_calls, max_cps, enabled, array_to_string(status_map, ',') "
-	 "FROM trunks",
+	 "max_calls, max_cps, enabled, array_to_string(status_map, ','), "
+	 "array_to_string(header_list, ','), "
+	 "array_to_string(header_add, E'\\n') FROM trunks",
 	 row_trunk},
 	{"routes",
 	 "SELECT id, src_trunk_id, src_group, called_prefix, calling_prefix, "

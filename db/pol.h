@@ -54,6 +54,12 @@ struct pol_trunk {
 	enum pol_srtp srtp;
 	const char *media_addr;
 	bool hdr_pass; /* header policy: pass unknown headers (else strip) */
+	const char *hdr_list; /* names (comma separated) that are the
+				 exceptions: stripped when hdr_pass, passed
+				 otherwise; NULL: none */
+	const char *hdr_add;  /* "Name: value" lines (LF separated) added
+				 toward the trunk, replacing the caller's
+				 header of that name; NULL: none */
 	bool pai_trust;
 	uint32_t options_s; /* OPTIONS probe interval, 0: off */
 	uint32_t max_calls; /* 0: unlimited */
@@ -189,6 +195,12 @@ const struct pol_trunk *pol_snap_trunk(const struct pol_snap *s, size_t i);
 uint16_t pol_status_map(const char *map, uint16_t status);
 /* Whether map is well formed (NULL and "" are). */
 bool pol_status_map_ok(const char *map);
+/* Whether a trunk's hdr_add lines are well formed and add nothing that
+   carries the dialog or the route (NULL and "" are fine); *why says
+   what is wrong. */
+bool pol_hdr_add_ok(const char *lines, const char **why);
+/* Whether name is in the comma-separated list (case-insensitive). */
+bool pol_name_listed(const char *list, const char *name, size_t len);
 /* Trunk by id or name, NULL if absent; borrowed from s. */
 const struct pol_trunk *pol_trunk_by_id(const struct pol_snap *s, int64_t id);
 const struct pol_trunk *pol_trunk_by_name(const struct pol_snap *s,

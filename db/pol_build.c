@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* String fields of struct pol_trunk, for deep copies and frees. */
 const size_t pol_trunk_strs[] = {
@@ -18,6 +19,8 @@ const size_t pol_trunk_strs[] = {
 	offsetof(struct pol_trunk, out_pass),
 	offsetof(struct pol_trunk, codecs),
 	offsetof(struct pol_trunk, status_map),
+	offsetof(struct pol_trunk, hdr_list),
+	offsetof(struct pol_trunk, hdr_add),
 	offsetof(struct pol_trunk, media_addr),
 };
 const size_t pol_trunk_nstrs = sizeof(pol_trunk_strs) / sizeof(size_t);
@@ -156,7 +159,8 @@ pol_build_trunk(struct pol_build *b, const struct pol_trunk *t)
 	int err;
 
 	if (!b || !t || !t->name || !t->host ||
-	    !pol_status_map_ok(t->status_map))
+	    !pol_status_map_ok(t->status_map) ||
+	    !pol_hdr_add_ok(t->hdr_add, NULL))
 		return EINVAL;
 	err = pol_trunk_copy(&c, t, NULL);
 	if (!err && (err = PUSH(b, trunks, &c)))
@@ -330,4 +334,74 @@ pol_status_map(const char *map, uint16_t status)
 			return b;
 	}
 	return status;
+}
+
+bool
+pol_name_listed(const char *list, const char *name, size_t len)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		const char *e;
+		size_t n;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		for (e = p; *e && *e != ','; e++)
+			;
+		n = (size_t)(e - p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n && n == len && !strncasecmp(p, name, n))
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+/* RFC 3261 §25.1 token characters. */
+static bool
+is_tokc(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || strchr("-.!%*_+`'~", ch);
+}
+
+bool
+pol_hdr_add_ok(const char *lines, const char **why)
+{
+	static const char deny[] =
+		"Via,v,From,f,To,t,Call-ID,i,CSeq,Contact,m,Route,"
+		"Record-Route,Max-Forwards,Content-Length,l,Content-Type,c,"
+		"Content-Encoding,e,Content-Disposition,Require,Proxy-Require,"
+		"Supported,k,Session-Expires,x,Min-SE,RSeq,RAck,"
+		"Authorization,Proxy-Authorization";
+	const char *p = lines, *dummy;
+
+	if (!why)
+		why = &dummy;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n'), *e = nl ? nl : p + strlen(p);
+		const char *q = p;
+
+		while (q < e && is_tokc(*q))
+			q++;
+		if (q == p || q >= e || *q != ':') {
+			*why = "not a \"Name: value\" header line";
+			return false;
+		}
+		if (pol_name_listed(deny, p, (size_t)(q - p))) {
+			*why = "that header carries the dialog or the route";
+			return false;
+		}
+		for (; q < e; q++) {
+			if (*q == '\r' || *q == '\0' ||
+			    ((unsigned char)*q < 0x20 && *q != '\t')) {
+				*why = "control character in the value";
+				return false;
+			}
+		}
+		p = nl ? nl + 1 : e;
+	}
+	return true;
 }

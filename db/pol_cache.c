@@ -149,6 +149,8 @@ rows(struct wbuf *w, const struct pol_build *b, size_t *count)
 		put_int(w, t->max_cps);
 		put_int(w, t->enabled);
 		put_str(w, t->status_map);
+		put_str(w, t->hdr_list);
+		put_str(w, t->hdr_add);
 		put(w, "\n", 1);
 	}
 	for (i = 0; i < b->routes.n; i++) {
@@ -395,7 +397,7 @@ row(struct pol_build *b, char **f, int nf)
 	case 'T': {
 		struct pol_trunk t = {0};
 
-		if (nf != 26)
+		if (nf != 28)
 			return EINVAL;
 		t.id = num(f, 1, 1, INT64_MAX, &bad);
 		t.name = f[2];
@@ -422,6 +424,8 @@ row(struct pol_build *b, char **f, int nf)
 		t.max_cps = (uint32_t)num(f, 23, 0, UINT32_MAX, &bad);
 		t.enabled = num(f, 24, 0, 1, &bad);
 		t.status_map = f[25];
+		t.hdr_list = f[26];
+		t.hdr_add = f[27];
 		return bad ? EINVAL : pol_build_trunk(b, &t);
 	}
 	case 'R': {

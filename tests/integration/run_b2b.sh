@@ -101,6 +101,12 @@ info_timeout)
 	;;
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
+headers)
+	# the PBX trunk's header policy: strip but X-Account, add two
+	OPTS=(-o route.pbx.header_policy=strip -o route.pbx.header_list=X-Account
+		-o "route.pbx.header_add=X-Tenant: acme | Subject: replaced")
+	NODIRECT="tandemd applies the header policy"
+	;;
 status_map)
 	# the PBX's 486 is answered 600 (policy), Reason cause=486
 	OPTS=(-o route.pbx.status_map=486=600,503=480)

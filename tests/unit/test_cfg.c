@@ -187,6 +187,14 @@ test_service_keys(void)
 			    NULL);
 	CU_ASSERT_EQUAL(load("[route.x]\nstatus_map = 486=600,503=480\n"), 0);
 	CU_ASSERT_STRING_EQUAL(c.routes[0].status_map, "486=600,503=480");
+	CU_ASSERT_EQUAL(load("[route.x]\nheader_add =  X-A: 1 |X-B: two  |\n"),
+			0);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].hdr_add, "X-A: 1\nX-B: two");
+	CU_ASSERT_EQUAL(load("[route.x]\nheader_add = X-A: 1 | Via: x\n"),
+			EINVAL);
+	CU_ASSERT_NOT_EQUAL(strstr(err, "route.x.header_add: that header"),
+			    NULL);
+	CU_ASSERT_EQUAL(load("[route.x]\nheader_policy = maybe\n"), EINVAL);
 	CU_ASSERT_EQUAL(load("[route.x]\nsrtp = sometimes\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(
 		strstr(err, ":2: route.x.srtp: not off, optional or mandatory"),

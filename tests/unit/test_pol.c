@@ -672,6 +672,28 @@ test_status_map(void)
 	t.id = 10;
 	t.status_map = "486=6000";
 	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), EINVAL);
+	/* header additions: lines, and never a dialog or routing header */
+	t.status_map = NULL;
+	t.hdr_add = "X-Tenant: acme\nSubject: hi";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	t.hdr_add = "X-A: 1\nContact: <sip:evil@example>";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), EINVAL);
+	{
+		const char *why = NULL;
+
+		CU_ASSERT(!pol_hdr_add_ok("via: x", &why));
+		CU_ASSERT_STRING_EQUAL(why,
+				       "that header carries the dialog or "
+				       "the route");
+		CU_ASSERT(!pol_hdr_add_ok("No colon here", &why));
+		CU_ASSERT(!pol_hdr_add_ok("X-A: a\rb", &why));
+		CU_ASSERT(!pol_hdr_add_ok(": empty name", &why));
+		CU_ASSERT(pol_hdr_add_ok("X-A: tab\there", &why));
+		CU_ASSERT(pol_hdr_add_ok(NULL, &why));
+	}
+	CU_ASSERT(pol_name_listed("X-A, x-account ,Y", "X-Account", 9));
+	CU_ASSERT(!pol_name_listed("X-A,X-Accoun", "X-Account", 9));
+	CU_ASSERT(!pol_name_listed(NULL, "X-A", 3));
 	pol_build_free(b);
 }
 
