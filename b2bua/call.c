@@ -12,6 +12,7 @@
 
 #define LOG_MODULE "call"
 #include "call_int.h"
+#include "tdns.h"
 #include "lim.h"
 #include "policy.h"
 #include "stack/log.h"
@@ -378,7 +379,7 @@ attempt_place(struct call *c, unsigned i)
 		lim_release(c->dst_slot);
 		c->dst_slot = sl;
 	}
-	err = call_target_dest(t->trunk, &cn.dest);
+	err = call_target_dest(b, t->trunk, &cn.dest);
 	if (err)
 		return err;
 	c->b_trunk = t->trunk;
@@ -405,8 +406,12 @@ attempt_place(struct call *c, unsigned i)
 			 sizeof(calling));
 	call_host_fmt(t->trunk->host, th, sizeof(th));
 	call_host_fmt(b->host, lh, sizeof(lh));
-	snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
-		 t->trunk->port ? t->trunk->port : 5060);
+	if (!t->trunk->port && tdns_is_name(t->trunk->host))
+		/* a domain located by SRV (RFC 3263 §4.2): no port */
+		snprintf(to, sizeof(to), "sip:%s@%s", called, th);
+	else
+		snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
+			 t->trunk->port ? t->trunk->port : 5060);
 	snprintf(ruri, sizeof(ruri), "%s%s", to,
 		 cn.dest.proto == TP_TCP ? ";transport=tcp" : "");
 	snprintf(from, sizeof(from), "sip:%s@%s", calling, lh);

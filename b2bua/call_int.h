@@ -152,7 +152,8 @@ void call_relay_event(struct call *c, int from, const struct ua_event *ev);
 /* call_out.c: the B-leg request. */
 void call_user_escape(const char *in, char *out, size_t size);
 void call_host_fmt(const char *host, char *out, size_t size);
-int call_target_dest(const struct pol_trunk *t, struct txn_dest *d);
+int call_target_dest(const struct b2b *b, const struct pol_trunk *t,
+		     struct txn_dest *d);
 int call_take_hdrs(struct call *c, const struct sip_msg *inv);
 void call_b_hdrs(const struct call *c, const struct call_target *t,
 		 const char *host, char *buf, size_t size);

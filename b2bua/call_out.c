@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "call_int.h"
+#include "tdns.h"
 
 /* A number as a URI user part: unreserved and a few user-unreserved
    marks as they are, everything else %-escaped (§25.1, '#' -> %23). */
@@ -43,11 +44,14 @@ call_host_fmt(const char *host, char *out, size_t size)
 }
 
 int
-call_target_dest(const struct pol_trunk *t, struct txn_dest *d)
+call_target_dest(const struct b2b *b, const struct pol_trunk *t,
+		 struct txn_dest *d)
 {
 	uint16_t port = t->port ? t->port : 5060;
 
 	memset(d, 0, sizeof(*d));
+	if (tdns_is_name(t->host))
+		return tdns_dest(b->tdns, t, d); /* RFC 3263, tdns.c */
 	if (t->host && strchr(t->host, ':')) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&d->addr;
 

@@ -16,6 +16,7 @@
 
 #define LOG_MODULE "call"
 #include "call_int.h"
+#include "tdns.h"
 #include "stack/log.h"
 #include "stack/mem.h"
 #include "stack/sdp.h"
@@ -143,15 +144,18 @@ xfer_place(struct call *c, int x, const char *number)
 		const struct pol_trunk *t = v->targets[i].trunk;
 
 		if (call_is_self(bw->b2b, t) || !call_trunk_usable(bw->b2b, t) ||
-		    call_target_dest(t, &cn.dest))
+		    call_target_dest(bw->b2b, t, &cn.dest))
 			continue;
 		call_user_escape(v->targets[i].called, called, sizeof(called));
 		call_user_escape(calling[0] ? calling : "anonymous", from_u,
 				 sizeof(from_u));
 		call_host_fmt(t->host, th, sizeof(th));
 		call_host_fmt(bw->b2b->host, lh, sizeof(lh));
-		snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
-			 t->port ? t->port : 5060);
+		if (!t->port && tdns_is_name(t->host))
+			snprintf(to, sizeof(to), "sip:%s@%s", called, th);
+		else
+			snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
+				 t->port ? t->port : 5060);
 		snprintf(ruri, sizeof(ruri), "%s%s", to,
 			 cn.dest.proto == TP_TCP ? ";transport=tcp" : "");
 		snprintf(from, sizeof(from), "sip:%s@%s", from_u, lh);

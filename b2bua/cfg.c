@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cfg.h"
+#include "tdns.h"
 #include "db/pol.h"
 
 void
@@ -152,6 +153,32 @@ parse_digits(const char *v, char *dst, size_t size)
 }
 
 /* "ip:port[/udp|/tcp]" or "[v6]:port", comma-separated. */
+/* A DNS host name (RFC 1123 labels), copied; 0 or -1. */
+static int
+parse_hostname(const char *v, char *dst, size_t size)
+{
+	size_t n = strlen(v), i, label = 0;
+
+	if (!n || n >= size || n > 253 || v[0] == '.' || v[0] == '-')
+		return -1;
+	for (i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if (ch == '.') {
+			if (!label || v[i - 1] == '-')
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || (ch == '-' && label)) ||
+		    ++label > 63)
+			return -1;
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
 static const char *
 parse_targets(const char *v, struct cfg_route *r)
 {
@@ -190,13 +217,19 @@ parse_targets(const char *v, struct cfg_route *r)
 			tok++;
 		} else {
 			colon = strrchr(tok, ':');
-			if (!colon)
-				return "target must be ip:port or [ipv6]:port";
 		}
-		*colon = '\0';
+		if (colon)
+			*colon = '\0';
 		why = parse_ip(tok, t->host, sizeof(t->host));
-		if (!why)
+		if (why && *tok != '[' && !parse_hostname(tok, t->host,
+							 sizeof(t->host)))
+			why = NULL; /* a DNS name (RFC 3263: resolved later) */
+		if (!why && colon)
 			why = parse_uint(colon + 1, 1, 65535, &port);
+		else if (!why && !tdns_is_name(t->host))
+			why = "target must be ip:port or [ipv6]:port";
+		else
+			port = 0; /* a name without a port: SRV */
 		if (why)
 			return why;
 		t->port = (uint16_t)port;
@@ -398,6 +431,9 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->sources, sizeof(c->sources));
 		if (!strcmp(key, "srtp"))
 			return parse_srtp(v, &c->srtp);
+		if (!strcmp(key, "dns_servers"))
+			return parse_str(v, c->dns_servers,
+					 sizeof(c->dns_servers));
 		if (!strcmp(key, "codecs"))
 			return parse_str(v, c->codecs, sizeof(c->codecs));
 		return "unknown key";

@@ -15,7 +15,7 @@
 /* One static route ([route.NAME] sections): the first-match-wins table
    a lab or a first start uses when no database policy is configured. */
 struct cfg_target {
-	char host[64]; /* numeric IP */
+	char host[64]; /* numeric IP or DNS name (RFC 3263) */
 	uint16_t port;
 	char transport[4]; /* "udp" or "tcp" */
 };
@@ -65,6 +65,8 @@ struct cfg {
 				     comma separated; "" = any */
 	uint8_t srtp;		  /* static policy: enum pol_srtp of the
 				     callers' trunk; off */
+	char dns_servers[256];	  /* resolver for trunks named by DNS,
+				     "ip[:port],..."; "" = resolv.conf */
 	char codecs[128];	  /* static policy: the callers' trunk's
 				     codec allow list; "" = any */
 	/* [limits] */

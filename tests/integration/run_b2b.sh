@@ -67,6 +67,8 @@ WAIT_LOG=""   # the carrier waits until tandemd has logged this
 C_ARGS=()     # more SIPp arguments for the carrier
 NOCARRIER=""  # no call: the PBX SIPp(s) alone talk to tandemd
 PBX_FIRST=""  # the PBX SIPp(s) listen before tandemd starts
+DNS_RECS=()   # records for a DNS stub on 127.0.0.1:@DNS@ (dns_stub.py)
+SCEN_CASE=""  # play the scenarios of that case instead of CASE's
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -101,6 +103,21 @@ info_timeout)
 	;;
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
+dns_a | dns_srv)
+	# the PBX trunk named by DNS, resolved through a stub server (RFC
+	# 3263): by A with the port given, or by SRV without one
+	DNS_RECS=("pbx.tandem.test=A:$P1_IP"
+		"_sip._udp.pbxsrv.tandem.test=SRV:10,1,@P1@,pbx.tandem.test")
+	if [ "$CASE" = dns_a ]; then
+		OPTS=(-o "route.pbx.targets=pbx.tandem.test:@P1@")
+	else
+		OPTS=(-o "route.pbx.targets=pbxsrv.tandem.test")
+	fi
+	OPTS+=(-o "sip.dns_servers=127.0.0.1:@DNS@")
+	NODIRECT="tandemd resolves the trunk"
+	WAIT_LOG="trunk host .* destination"
+	SCEN_CASE=basic_carrier_bye
+	;;
 headers)
 	# the PBX trunk's header policy: strip but X-Account, add two
 	OPTS=(-o route.pbx.header_policy=strip -o route.pbx.header_list=X-Account
@@ -262,6 +279,7 @@ C_PORT=$((BASE + 1))
 P1_PORT=$((BASE + 2))
 P2_PORT=$((BASE + 3))
 C2_PORT=$((BASE + 4))
+DNS_PORT=$((BASE + 5))
 C_MPORT=$((BASE + 6)) # SIPp binds media_port and media_port + 2
 P1_MPORT=$((BASE + 10))
 P2_MPORT=$((BASE + 14))
@@ -320,7 +338,7 @@ wait_bounded() {
 # scenario NAME: the file for this case; in the dry run a copy whose
 # B2BUA-only checks ($th) assign without checking
 scenario() {
-	local f="$SCEN/b2b_${CASE}_$1.xml"
+	local f="$SCEN/b2b_${SCEN_CASE:-$CASE}_$1.xml"
 	[ -f "$f" ] || {
 		echo "no scenario $f" >&2
 		exit 2
@@ -388,6 +406,7 @@ start_tandemd() {
 	local o opts=()
 	for o in "${OPTS[@]}"; do
 		o=${o//@P1@/$P1_PORT}
+		o=${o//@DNS@/$DNS_PORT}
 		opts+=("${o//@P2@/$P2_PORT}")
 	done
 	write_config
@@ -462,6 +481,14 @@ carrier_tags() {
 
 # ---- the run ------------------------------------------------------------------
 
+if [ "${#DNS_RECS[@]}" -gt 0 ]; then
+	recs=()
+	for r in "${DNS_RECS[@]}"; do recs+=("${r//@P1@/$P1_PORT}"); done
+	python3 "$(dirname "$0")/dns_stub.py" "127.0.0.1:$DNS_PORT" "$WALL" \
+		"${recs[@]}" >"$WORK/dns.out" 2>&1 </dev/null &
+	PIDS+=("$!")
+	wait_listening 127.0.0.1 "$DNS_PORT" "$!"
+fi
 if [ "$DIRECT" -eq 0 ] && [ -z "$PBX_FIRST" ]; then
 	start_tandemd
 	DEST="$T_IP:$T_PORT"

@@ -195,6 +195,17 @@ test_service_keys(void)
 	CU_ASSERT_NOT_EQUAL(strstr(err, "route.x.header_add: that header"),
 			    NULL);
 	CU_ASSERT_EQUAL(load("[route.x]\nheader_policy = maybe\n"), EINVAL);
+	/* targets named by DNS: with a port (A/AAAA) or without (SRV) */
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = pbx.example.org, "
+			     "sbc-2.example.org:5070/tcp\n"),
+			0);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].targets[0].host, "pbx.example.org");
+	CU_ASSERT_EQUAL(c.routes[0].targets[0].port, 0);
+	CU_ASSERT_EQUAL(c.routes[0].targets[1].port, 5070);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].targets[1].transport, "tcp");
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = bad_host:5060\n"), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = -x.org\n"), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = 10.0.0.1\n"), EINVAL);
 	CU_ASSERT_EQUAL(load("[route.x]\nsrtp = sometimes\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(
 		strstr(err, ":2: route.x.srtp: not off, optional or mandatory"),
