@@ -379,7 +379,12 @@ attempt_place(struct call *c, unsigned i)
 		lim_release(c->dst_slot);
 		c->dst_slot = sl;
 	}
-	err = call_target_dest(b, t->trunk, &cn.dest);
+	if (!c->dns_again)
+		c->dns_k = 0;
+	c->dns_again = false;
+	err = tdns_is_name(t->trunk->host)
+		      ? tdns_dest_at(b->tdns, t->trunk, c->dns_k, &cn.dest)
+		      : call_target_dest(b, t->trunk, &cn.dest);
 	if (err)
 		return err;
 	c->b_trunk = t->trunk;
@@ -652,6 +657,26 @@ b_failed(struct call *c, const struct ua_event *ev)
 	if (c->stop || c->a_final) {
 		call_maybe_done(c);
 		return;
+	}
+	if (!c->noanswer && (!ev->msg || st == 503) && c->natt &&
+	    c->natt < CALL_ATTEMPTS_MAX) {
+		/* RFC 3263 §4.3: a timeout, a transport error or a 503 from
+		   one server of a domain: the next one it lists */
+		unsigned ti = c->att[c->natt - 1].target;
+		const struct pol_trunk *tr = c->tg[ti].trunk;
+		struct txn_dest nd;
+
+		if (tdns_is_name(tr->host) &&
+		    !tdns_dest_at(c->bw->b2b->tdns, tr, c->dns_k + 1, &nd)) {
+			LOGP_INFO(c->id, "%s: next server of the domain",
+				  tr->host);
+			c->dns_k++;
+			c->dns_again = true;
+			c->cur = ti;
+			attempt_next(c, st, ph);
+			call_maybe_done(c);
+			return;
+		}
 	}
 	if (c->noanswer) {
 		st = 480;

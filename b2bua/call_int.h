@@ -73,6 +73,9 @@ struct call {
 	size_t a_sdp_len;
 	const struct pol_trunk *offer_for; /* the trunk offer was built for */
 	char codecs[64]; /* of the last answer's audio m-line (CDR) */
+	unsigned dns_k;	       /* DNS destination of the attempt's trunk */
+	bool dns_again;	       /* the next placement retries the same
+				  target at dns_k (RFC 3263 §4.3) */
 	uint16_t b_cause;      /* set while a translated status is answered:
 				  the target's own, for the Reason */
 	char b_cause_text[64];

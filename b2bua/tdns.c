@@ -227,7 +227,8 @@ tdns_tick(struct tdns *t, struct b2b_worker *bw, uint64_t now)
 }
 
 int
-tdns_dest(struct tdns *t, const struct pol_trunk *tr, struct txn_dest *d)
+tdns_dest_at(struct tdns *t, const struct pol_trunk *tr, unsigned k,
+	     struct txn_dest *d)
 {
 	struct tdns_ent *e;
 	int err = EHOSTUNREACH;
@@ -237,9 +238,16 @@ tdns_dest(struct tdns *t, const struct pol_trunk *tr, struct txn_dest *d)
 	pthread_mutex_lock(&t->lock);
 	e = ent_of(t, tr, false);
 	if (e && e->n && !strcmp(e->host, tr->host)) {
-		*d = e->dest[0];
-		err = 0;
+		err = k < e->n ? 0 : ENOENT;
+		if (!err)
+			*d = e->dest[k];
 	}
 	pthread_mutex_unlock(&t->lock);
 	return err;
+}
+
+int
+tdns_dest(struct tdns *t, const struct pol_trunk *tr, struct txn_dest *d)
+{
+	return tdns_dest_at(t, tr, 0, d);
 }

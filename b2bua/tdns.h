@@ -22,6 +22,10 @@ void tdns_tick(struct tdns *t, struct b2b_worker *bw, uint64_t now_ms);
 /* The first destination of a trunk named by DNS: 0, or EHOSTUNREACH
    when it has no answer (yet). Any thread. */
 int tdns_dest(struct tdns *t, const struct pol_trunk *tr, struct txn_dest *d);
+/* Destination k (0-based, in RFC 3263 order): 0 or ENOENT past the end
+   (EHOSTUNREACH without an answer). */
+int tdns_dest_at(struct tdns *t, const struct pol_trunk *tr, unsigned k,
+		 struct txn_dest *d);
 /* host is a name, not an IPv4/IPv6 literal. */
 bool tdns_is_name(const char *host);
 

@@ -103,13 +103,20 @@ info_timeout)
 	;;
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
-dns_a | dns_srv)
+dns_a | dns_srv | dns_failover)
 	# the PBX trunk named by DNS, resolved through a stub server (RFC
 	# 3263): by A with the port given, or by SRV without one
 	DNS_RECS=("pbx.tandem.test=A:$P1_IP"
 		"_sip._udp.pbxsrv.tandem.test=SRV:10,1,@P1@,pbx.tandem.test")
 	if [ "$CASE" = dns_a ]; then
 		OPTS=(-o "route.pbx.targets=pbx.tandem.test:@P1@")
+	elif [ "$CASE" = dns_failover ]; then
+		# the first server (priority 10) is silent: Timer B (t1 100
+		# ms: 6.4 s), then the next one of the domain (§4.3)
+		DNS_RECS+=("dead.tandem.test=A:$P2_IP"
+			"_sip._udp.pbx2srv.tandem.test=SRV:10,1,@P2@,dead.tandem.test"
+			"_sip._udp.pbx2srv.tandem.test=SRV:20,1,@P1@,pbx.tandem.test")
+		OPTS=(-o "route.pbx.targets=pbx2srv.tandem.test" -o sip.t1=100)
 	else
 		OPTS=(-o "route.pbx.targets=pbxsrv.tandem.test")
 	fi
@@ -483,7 +490,10 @@ carrier_tags() {
 
 if [ "${#DNS_RECS[@]}" -gt 0 ]; then
 	recs=()
-	for r in "${DNS_RECS[@]}"; do recs+=("${r//@P1@/$P1_PORT}"); done
+	for r in "${DNS_RECS[@]}"; do
+		r=${r//@P1@/$P1_PORT}
+		recs+=("${r//@P2@/$P2_PORT}")
+	done
 	python3 "$(dirname "$0")/dns_stub.py" "127.0.0.1:$DNS_PORT" "$WALL" \
 		"${recs[@]}" >"$WORK/dns.out" 2>&1 </dev/null &
 	PIDS+=("$!")
