@@ -17,8 +17,8 @@
 #include "stack/log.h"
 #include "stack/sdp.h"
 
-static const struct pol_trunk *
-trunk_of(const struct call *c, int leg)
+const struct pol_trunk *
+call_leg_trunk(const struct call *c, int leg)
 {
 	return leg == LEG_A ? c->src : c->b_trunk;
 }
@@ -117,8 +117,8 @@ pick(const struct sdp *sdp, unsigned m, const char *order, const char *other,
 int
 call_codecs_filter(struct call *c, int from, struct sdp *sdp)
 {
-	const struct pol_trunk *tt = trunk_of(c, 1 - from);
-	const struct pol_trunk *ft = trunk_of(c, from);
+	const struct pol_trunk *tt = call_leg_trunk(c, 1 - from);
+	const struct pol_trunk *ft = call_leg_trunk(c, from);
 	bool lt = has_list(tt), lf = has_list(ft);
 	uint8_t pts[SDP_MAX_FMT];
 	unsigned m, n, ncodec;

@@ -137,6 +137,8 @@ int call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
    legs' trunks allow (ENOENT: none left on an m-line, answer 488); the
    codecs of an answer noted for the CDR. */
 int call_codecs_filter(struct call *c, int from, struct sdp *sdp);
+/* The trunk of a leg: the caller's, or the B-leg attempt's (NULL). */
+const struct pol_trunk *call_leg_trunk(const struct call *c, int leg);
 void call_codecs_note(struct call *c, const struct sdp *sdp);
 /* A transfer's new leg x answered: map the payload types the other leg
    sends to the numbers the new peer chose. */

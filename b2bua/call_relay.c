@@ -49,9 +49,13 @@ call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
 		call_codecs_note(c, sdp);
 	if (!err)
 		err = call_srtp_in(c, from, sdp, answer);
-	if (!err)
+	if (!err) {
+		/* RFC 7362: a trunk behind NAT is latched from any source */
+		const struct pol_trunk *ft = call_leg_trunk(c, from);
+
 		err = relay_sess_sdp_apply(c->rs, (enum relay_leg)from, sdp,
-					   false, true);
+					   ft && ft->nat, true);
+	}
 	if (!err)
 		err = relay_sess_sdp_rewrite(c->rs, (enum relay_leg)(1 - from),
 					     sdp, true, false);

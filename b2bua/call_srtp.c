@@ -34,7 +34,7 @@ struct call_srtp {
 enum pol_srtp
 call_srtp_mode(const struct call *c, int leg)
 {
-	const struct pol_trunk *t = leg == LEG_A ? c->src : c->b_trunk;
+	const struct pol_trunk *t = call_leg_trunk(c, leg);
 
 	return t ? t->srtp : POL_SRTP_OFF;
 }

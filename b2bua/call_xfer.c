@@ -56,7 +56,10 @@ xfer_answered(struct call *c, const struct ua_event *ev)
 	   peer's, its payload type numbers are mapped for the other leg */
 	if (!m || !m->body.l || sdp_decode(sdp, m->body.p, m->body.l, NULL) ||
 	    call_srtp_in(c, x, sdp, true) ||
-	    relay_sess_sdp_apply(c->rs, (enum relay_leg)x, sdp, false, true)) {
+	    relay_sess_sdp_apply(c->rs, (enum relay_leg)x, sdp,
+				 call_leg_trunk(c, x) &&
+					 call_leg_trunk(c, x)->nat,
+				 true)) {
 		LOGP_WARN(c->id, "transfer: the new leg's answer is unusable");
 		notify(c, x, 488, "Not Acceptable Here", true);
 		call_xfer_abort(c);

@@ -334,6 +334,8 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_srtp(v, &r->srtp);
 	if (!strcmp(key, "codecs"))
 		return parse_str(v, r->codecs, sizeof(r->codecs));
+	if (!strcmp(key, "nat"))
+		return parse_bool(v, &r->nat);
 	if (!strcmp(key, "header_policy")) {
 		if (!strcasecmp(v, "pass") || !strcasecmp(v, "strip")) {
 			r->hdr_pass = !strcasecmp(v, "pass");
@@ -431,6 +433,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->sources, sizeof(c->sources));
 		if (!strcmp(key, "srtp"))
 			return parse_srtp(v, &c->srtp);
+		if (!strcmp(key, "nat"))
+			return parse_bool(v, &c->nat);
 		if (!strcmp(key, "dns_servers"))
 			return parse_str(v, c->dns_servers,
 					 sizeof(c->dns_servers));

@@ -38,6 +38,7 @@ struct cfg_route {
 	char codecs[128];     /* codec allow list of the targets; "" any */
 	char status_map[128]; /* "486=600,...": their final statuses
 				 translated for the caller; "" none */
+	bool nat;	      /* the targets are behind NAT (media latching) */
 	bool hdr_pass;	      /* header policy toward them: pass the
 				 caller's extension headers (else strip) */
 	char hdr_list[256];   /* the exceptions, comma separated */
@@ -65,6 +66,7 @@ struct cfg {
 				     comma separated; "" = any */
 	uint8_t srtp;		  /* static policy: enum pol_srtp of the
 				     callers' trunk; off */
+	bool nat;		  /* static policy: callers behind NAT */
 	char dns_servers[256];	  /* resolver for trunks named by DNS,
 				     "ip[:port],..."; "" = resolv.conf */
 	char codecs[128];	  /* static policy: the callers' trunk's

@@ -52,6 +52,7 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.codecs = r->codecs[0] ? r->codecs : NULL,
 			.status_map = r->status_map[0] ? r->status_map : NULL,
 			.hdr_pass = r->hdr_pass,
+			.nat = r->nat,
 			.hdr_list = r->hdr_list[0] ? r->hdr_list : NULL,
 			.hdr_add = r->hdr_add[0] ? r->hdr_add : NULL,
 			.enabled = true,
@@ -100,6 +101,7 @@ bpol_static_build(const struct cfg *c, int64_t now, struct pol_snap **snapp,
 		.in_pass = c->auth_user[0] ? c->auth_pass : NULL,
 		.srtp = (enum pol_srtp)c->srtp,
 		.codecs = c->codecs[0] ? c->codecs : NULL,
+		.nat = c->nat,
 		.enabled = true,
 	};
 	struct pol_build *b = NULL;

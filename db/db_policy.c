@@ -78,6 +78,7 @@ row_trunk(struct pol_build *b, const PGresult *r, int i)
 	t.status_map = val(r, i, 24);
 	t.hdr_list = val(r, i, 25);
 	t.hdr_add = val(r, i, 26);
+	t.nat = flag(r, i, 27);
 	return pol_build_trunk(b, &t);
 }
 
@@ -197,7 +198,7 @@ static const struct table tables[] = {
 	 "media_address, header_policy, pai_trust, options_interval, "
 	 "max_calls, max_cps, enabled, array_to_string(status_map, ','), "
 	 "array_to_string(header_list, ','), "
-	 "array_to_string(header_add, E'\\n') FROM trunks",
+	 "array_to_string(header_add, E'\\n'), behind_nat FROM trunks",
 	 row_trunk},
 	{"routes",
 	 "SELECT id, src_trunk_id, src_group, called_prefix, calling_prefix, "

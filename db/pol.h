@@ -61,6 +61,7 @@ struct pol_trunk {
 				 toward the trunk, replacing the caller's
 				 header of that name; NULL: none */
 	bool pai_trust;
+	bool nat; /* behind NAT: media latched from any source (RFC 7362) */
 	uint32_t options_s; /* OPTIONS probe interval, 0: off */
 	uint32_t max_calls; /* 0: unlimited */
 	uint32_t max_cps;

@@ -151,6 +151,7 @@ rows(struct wbuf *w, const struct pol_build *b, size_t *count)
 		put_str(w, t->status_map);
 		put_str(w, t->hdr_list);
 		put_str(w, t->hdr_add);
+		put_int(w, t->nat);
 		put(w, "\n", 1);
 	}
 	for (i = 0; i < b->routes.n; i++) {
@@ -397,7 +398,7 @@ row(struct pol_build *b, char **f, int nf)
 	case 'T': {
 		struct pol_trunk t = {0};
 
-		if (nf != 28)
+		if (nf != 29)
 			return EINVAL;
 		t.id = num(f, 1, 1, INT64_MAX, &bad);
 		t.name = f[2];
@@ -426,6 +427,7 @@ row(struct pol_build *b, char **f, int nf)
 		t.status_map = f[25];
 		t.hdr_list = f[26];
 		t.hdr_add = f[27];
+		t.nat = num(f, 28, 0, 1, &bad);
 		return bad ? EINVAL : pol_build_trunk(b, &t);
 	}
 	case 'R': {

@@ -22,3 +22,9 @@ ALTER TABLE trunks ADD COLUMN IF NOT EXISTS header_list text[] NOT NULL
 ALTER TABLE trunks ADD COLUMN IF NOT EXISTS header_add text[] NOT NULL
 	DEFAULT '{}'
 	CHECK (array_to_string(header_add, E'\n') !~ E'\r');
+
+-- Media latching per trunk (the media issue, item 2): a trunk behind NAT
+-- has its media learnt from any source address in the window after each
+-- offer/answer (RFC 7362), not only from the address its SDP names.
+ALTER TABLE trunks ADD COLUMN IF NOT EXISTS behind_nat boolean NOT NULL
+	DEFAULT false;

@@ -343,6 +343,66 @@ test_xfer_ptmap(void)
 	close(fb2);
 }
 
+static int
+sock_at(const char *ip, uint16_t *port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* A caller's trunk behind NAT (trunks.behind_nat): its media is latched
+   from an address other than the one its SDP names (RFC 7362); without
+   the flag such packets are dropped as a hijack. */
+static void
+test_nat_latch(void)
+{
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		uint8_t pkt[172] = {0x80, 0, 0, 1}, rx[512];
+		uint16_t pa, pb, pn, ta_port;
+		int fa = sock_at("127.0.0.1", &pa), fb = sock_at("127.0.0.1", &pb);
+		int fn = sock_at("127.0.0.5", &pn); /* the NAT's public side */
+		struct sockaddr_in to = {.sin_family = AF_INET};
+		struct pollfd pfd = {.fd = fb, .events = POLLIN};
+		struct relay_stats st;
+		char d[512];
+
+		setup();
+		ta.nat = pass == 1;
+		desc(d, sizeof(d), pa, "0 101", 101);
+		CU_ASSERT_EQUAL_FATAL(cross(LEG_A, d, false), 0);
+		desc(d, sizeof(d), pb, "0 101", 101);
+		CU_ASSERT_EQUAL_FATAL(cross(LEG_B, d, true), 0);
+		ta_port = mport(got);
+		relay_ctx_sync(ctx);
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		to.sin_port = htons(ta_port);
+		CU_ASSERT(sendto(fn, pkt, sizeof(pkt), 0,
+				 (struct sockaddr *)&to,
+				 sizeof(to)) == (ssize_t)sizeof(pkt));
+		CU_ASSERT_EQUAL(poll(&pfd, 1, 300), pass == 1 ? 1 : 0);
+		if (pass == 1)
+			CU_ASSERT_EQUAL(recv(fb, rx, sizeof(rx), 0), 172);
+		CU_ASSERT_FATAL(relay_stream_stats(c.rs, RELAY_LEG_A, 0, &st) ==
+				0);
+		CU_ASSERT_EQUAL(st.drop_source, pass == 1 ? 0 : 1);
+		CU_ASSERT_EQUAL(st.latched, pass == 1);
+		teardown();
+		close(fa);
+		close(fb);
+		close(fn);
+	}
+}
+
 void test_call_media_register(void);
 
 void
@@ -355,4 +415,5 @@ test_call_media_register(void)
 	TU_ADD(s, test_srtp_pbx);
 	TU_ADD(s, test_srtp_optional_and_pass);
 	TU_ADD(s, test_xfer_ptmap);
+	TU_ADD(s, test_nat_latch);
 }
