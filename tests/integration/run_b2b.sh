@@ -69,6 +69,7 @@ NOCARRIER=""  # no call: the PBX SIPp(s) alone talk to tandemd
 PBX_FIRST=""  # the PBX SIPp(s) listen before tandemd starts
 DNS_RECS=()   # records for a DNS stub on 127.0.0.1:@DNS@ (dns_stub.py)
 SCEN_CASE=""  # play the scenarios of that case instead of CASE's
+PEERS=()      # srtp_peer roles the scenarios start (their results checked)
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -103,6 +104,23 @@ info_timeout)
 	;;
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
+srtp_carrier)
+	# the carrier speaks SRTP (mandatory), the PBX plain RTP
+	OPTS=(-o sip.srtp=mandatory)
+	PEERS=(a b)
+	NODIRECT="tandemd terminates SRTP"
+	;;
+srtp_pbx)
+	# the PBX trunk requires SRTP, the carrier speaks plain RTP
+	OPTS=(-o route.pbx.srtp=mandatory)
+	PEERS=(a b)
+	NODIRECT="tandemd adds SRTP"
+	;;
+srtp_required)
+	OPTS=(-o sip.srtp=mandatory)
+	PBXS=()
+	NODIRECT="tandemd answers 488"
+	;;
 dns_a | dns_srv | dns_failover)
 	# the PBX trunk named by DNS, resolved through a stub server (RFC
 	# 3263): by A with the port given, or by SRV without one
@@ -291,6 +309,8 @@ C_MPORT=$((BASE + 6)) # SIPp binds media_port and media_port + 2
 P1_MPORT=$((BASE + 10))
 P2_MPORT=$((BASE + 14))
 C2_MPORT=$((BASE + 18))
+C_PEER=$((BASE + 9))  # srtp_peer media ports (SIPp's own: MPORT, +2)
+P_PEER=$((BASE + 13))
 RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
 RTP_MAX=$((BASE + 39))
 
@@ -368,7 +388,8 @@ start_sipp() {
 		-timeout_error -trace_msg -message_file "$WORK/$name.msg" \
 		-trace_err -error_file "$WORK/$name.err" \
 		-key tandem "$T_IP" -key tport "$T_PORT" -key p2port "$P2_PORT" \
-		"$@") \
+		-key cport "$C_PEER" -key pport "$P_PEER" \
+		-key srtp_peer "${SRTP_PEER:-srtp_peer}" "$@") \
 		>"$WORK/$name.out" 2>&1 </dev/null &
 	SIPP_PID=$!
 	PIDS+=("$SIPP_PID")
@@ -565,6 +586,20 @@ done
 for i in "${!PBX_PIDS[@]}"; do
 	wait_bounded "${PBX_PIDS[$i]}" "${PBX_NAMES[$i]}"
 	[ "$WAIT_RC" -eq 0 ] || fail "${PBX_NAMES[$i]} SIPp exited $WAIT_RC"
+done
+# the media ends the scenarios started (srtp_peer, bounded by their own
+# 10 s timeout): each must have received its packets intact
+for role in "${PEERS[@]}"; do
+	f="$WORK/peer_$role.out"
+	for _ in $(seq 1 150); do
+		grep -q '^rc=' "$f" 2>/dev/null && break
+		sleep 0.1
+	done
+	if grep -q '^rc=0$' "$f" 2>/dev/null; then
+		echo "measured: $(grep '^srtp_peer' "$f")"
+	else
+		fail "media end $role: $(tr '\n' ' ' <"$f" 2>/dev/null || echo 'did not run')"
+	fi
 done
 [ "$DIRECT" -eq 1 ] || stop_tandemd
 PIDS=()
