@@ -35,6 +35,12 @@
 #     the carrier reached 95 % of the rate asked (SIPp itself may be the
 #     limit). The first unclean step ends the ramp; the figure is the
 #     highest clean rate.
+# Read the ramp with the transaction lifetimes in mind: every call leaves
+# ~101 transaction-seconds behind it (Timers L, M, J 64*T1 = 32 s each, K
+# T4 = 5 s), and a worker holds at most txn max_live (65536) at once, so
+# at T1 500 ms one worker sustains about 650 cps indefinitely; a step
+# shorter than 32 s passes more. A step refused that way says so (503s,
+# "lack of transaction slots").
 # Everything is bounded: SIPp by -m and -timeout, every process by a
 # wall-clock kill by PID; only the PIDs started here are killed. Other
 # load on the machine moves the figures; run it on a quiet box.
@@ -94,7 +100,7 @@ HOLD_MS=${HOLD_MS:-1000}
 RETRANS_PCT=${RETRANS_PCT:-1}
 HZ=$(getconf CLK_TCK)
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-b2b-bench.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-bench-e2e.XXXXXX")
 PIDS=()
 TD_PID=""
 cleanup() {
@@ -399,7 +405,15 @@ for cps in $STEPS; do
 	[ $(((R_RETR + extra) * 100)) -lt $((calls * RETRANS_PCT)) ] ||
 		why="$why retransmissions;"
 	[ $((reached * 100)) -ge $((cps * 95)) ] || why="$why rate not reached;"
-	[ -z "$why" ] || verdict="NOT clean:$why"
+	if [ -n "$why" ]; then
+		# what the carrier got instead, and what tandemd said about it
+		verdict="NOT clean:$why $(grep -o 'received .SIP/2.0 [0-9]*' \
+			"$WORK/r$cps.carrier.err" 2>/dev/null | sort | uniq -c |
+			sed 's/received .SIP\/2.0/x/' | tr -s ' \n' ' ')"
+		n=$(grep -c 'No buffer space' "$WORK/r$cps.tandemd.log" || true)
+		[ "$n" -eq 0 ] || verdict="$verdict; tandemd: $n calls refused" \
+			"for lack of transaction slots (txn max_live per worker)"
+	fi
 	echo "  $cps cps x $calls calls: ok $R_OK failed $R_FAIL," \
 		"SIPp retrans $R_RETR, tandemd rx beyond 6/call $extra," \
 		"/stats answered $ans bad $bad, ~$reached cps reached;" \
