@@ -12,9 +12,11 @@
 # RTP is sent, log level warn), which bridges each one to a "PBX" SIPp
 # (127.0.0.3:5280) that answers. tandemd is restarted for every run so
 # the transactions a run leaves lingering (RFC 3261 Timer J, RFC 6026
-# Timer L/M: 64*T1 = 32 s) never weigh on the next. With PIN=1 (default)
-# tandemd runs with one signaling worker pinned to CPU 1 and both SIPps
-# on CPU 0 (the machine has 2 cores). The runs:
+# Timer L/M: 64*T1 = 32 s) never weigh on the next. By default tandemd
+# runs as deployed (sip.workers = 0: one worker per core) and nothing is
+# pinned; with PIN=1 tandemd runs one worker pinned to CPU 1 and both
+# SIPps on CPU 0 (same CPU per call within noise, but one worker has half
+# the transaction slots, see below). The runs:
 #  1. baseline: the carrier calls the PBX SIPp directly at BASE_CPS; the
 #     CPU per call of each SIPp, so the tandemd figures can be read
 #     against what the load generators themselves cost;
@@ -39,13 +41,14 @@
 # ~101 transaction-seconds behind it (Timers L, M, J 64*T1 = 32 s each, K
 # T4 = 5 s), and a worker holds at most txn max_live (65536) at once, so
 # at T1 500 ms one worker sustains about 650 cps indefinitely; a step
-# shorter than 32 s passes more. A step refused that way says so (503s,
+# shorter than 32 s passes more (STEP_S=60 STEP_MAX_CALLS=90000 measures
+# the sustained rate). A step refused that way says so (503s,
 # "lack of transaction slots").
 # Everything is bounded: SIPp by -m and -timeout, every process by a
 # wall-clock kill by PID; only the PIDs started here are killed. Other
 # load on the machine moves the figures; run it on a quiet box.
 #
-# Env: QUICK=1, SIPP, PIN=0|1, WORKERS (tandemd sip.workers, default 1
+# Env: QUICK=1, PHASES (default "1 2 3 4": which runs), SIPP, PIN=0|1, WORKERS (tandemd sip.workers, default 1
 # when pinned, else 0), STEPS, BASE_CPS, CPU_CALLS, CONC, HOLD_MS,
 # HOLD_LONG_MS, STEP_S, STEP_MAX_CALLS, RETRANS_PCT, KEEP=1 keeps logs.
 # Exit 0 when every run completed (whatever the figures), 1 on an error.
@@ -75,7 +78,7 @@ command -v curl >/dev/null || {
 T_IP=127.0.0.1 T_PORT=5260 API=127.0.0.1:18260
 C_IP=127.0.0.2 C_PORT=5270 C_MPORT=5272
 P_IP=127.0.0.3 P_PORT=5280 P_MPORT=5282
-PIN=${PIN:-1}
+PIN=${PIN:-0}
 if [ "$PIN" = 1 ]; then
 	WORKERS=${WORKERS:-1}
 	TD_CPU=(taskset -c 1)
@@ -91,12 +94,13 @@ if [ -n "${QUICK:-}" ]; then
 	CONC=${CONC:-1000} HOLD_LONG_MS=${HOLD_LONG_MS:-5000}
 	STEP_S=${STEP_S:-3} STEP_MAX_CALLS=${STEP_MAX_CALLS:-2000}
 else
-	STEPS=${STEPS:-"500 1000 1500 2000 2500 3000 4000 5000"}
+	STEPS=${STEPS:-"500 1000 2000 3000 4000 5000 6000 8000 10000"}
 	BASE_CPS=${BASE_CPS:-1000} CPU_CALLS=${CPU_CALLS:-20000}
 	CONC=${CONC:-10000} HOLD_LONG_MS=${HOLD_LONG_MS:-20000}
 	STEP_S=${STEP_S:-20} STEP_MAX_CALLS=${STEP_MAX_CALLS:-20000}
 fi
 HOLD_MS=${HOLD_MS:-1000}
+PHASES=${PHASES:-"1 2 3 4"}
 RETRANS_PCT=${RETRANS_PCT:-1}
 HZ=$(getconf CLK_TCK)
 
@@ -326,7 +330,11 @@ echo "b2b_bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
 	"PIN=$PIN, tandemd sip.workers=$WORKERS, media relay off," \
 	"$("$SIPP" -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -n1)"
 
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
+
 # ---- 1. baseline: SIPp to SIPp --------------------------------------------
+BASE_OK=0 BASE_C=0 BASE_P=0
+if phase 1; then
 echo "== 1. baseline: carrier SIPp -> PBX SIPp directly, $BASE_CPS cps," \
 	"$CPU_CALLS calls, hold ${HOLD_MS} ms"
 run base "$P_IP:$P_PORT" "$BASE_CPS" "$CPU_CALLS" "$HOLD_MS"
@@ -334,8 +342,10 @@ echo "  ok $R_OK failed $R_FAIL retrans $R_RETR;" \
 	"SIPp CPU per call: carrier $(per "$R_OK" "$R_CPU_C") us," \
 	"PBX $(per "$R_OK" "$R_CPU_P") us"
 BASE_C=$R_CPU_C BASE_P=$R_CPU_P BASE_OK=$R_OK
+fi
 
 # ---- 2. tandemd CPU per call ------------------------------------------------
+if phase 2; then
 echo "== 2. through tandemd: $BASE_CPS cps, $CPU_CALLS calls, hold ${HOLD_MS} ms"
 start_tandemd cpu
 read -r U0 S0 < <(cpu_split "$TD_PID")
@@ -349,8 +359,9 @@ echo "    of which user $(per "$R_OK" $((U1 - U0))) us," \
 	"system $(per "$R_OK" $((S1 - S0))) us (the kernel's UDP send and" \
 	"loopback delivery to the SIPps are counted in tandemd's system time)"
 echo "  SIPp CPU per call here: carrier $(per "$R_OK" "$R_CPU_C") us," \
-	"PBX $(per "$R_OK" "$R_CPU_P") us (baseline: $(per "$BASE_OK" "$BASE_C")," \
-	"$(per "$BASE_OK" "$BASE_P"))"
+	"PBX $(per "$R_OK" "$R_CPU_P") us$([ "$BASE_OK" -eq 0 ] ||
+		echo " (baseline: $(per "$BASE_OK" "$BASE_C")," \
+			"$(per "$BASE_OK" "$BASE_P"))")"
 echo "  tandemd after the run: VmRSS $(status_kb "$TD_PID" VmRSS) KiB," \
 	"VmHWM $(status_kb "$TD_PID" VmHWM) KiB"
 if [ -z "${QUICK:-}" ]; then
@@ -362,8 +373,10 @@ if [ -z "${QUICK:-}" ]; then
 		"VmRSS $(status_kb "$TD_PID" VmRSS) KiB"
 fi
 stop_tandemd
+fi
 
 # ---- 3. memory per concurrent call ------------------------------------------
+if phase 3; then
 echo "== 3. memory: $CONC concurrent calls held ${HOLD_LONG_MS} ms"
 start_tandemd mem
 sleep 0.5
@@ -379,8 +392,10 @@ echo "  VmRSS idle $IDLE KiB, during $R_RSS_MAX KiB:" \
 echo "  after the run: VmRSS $(status_kb "$TD_PID" VmRSS) KiB," \
 	"VmHWM $(status_kb "$TD_PID" VmHWM) KiB"
 stop_tandemd
+fi
 
 # ---- 4. max clean call rate ------------------------------------------------
+phase 4 || exit 0
 echo "== 4. call rate ramp: hold ${HOLD_MS} ms; clean = 0 failed, retrans" \
 	"< ${RETRANS_PCT}% of calls, >= 95% of the rate reached"
 BEST=0
@@ -410,9 +425,13 @@ for cps in $STEPS; do
 		verdict="NOT clean:$why $(grep -o 'received .SIP/2.0 [0-9]*' \
 			"$WORK/r$cps.carrier.err" 2>/dev/null | sort | uniq -c |
 			sed 's/received .SIP\/2.0/x/' | tr -s ' \n' ' ')"
+		# a worker at its transaction cap (txn max_live) answers new
+		# INVITEs 503 with Retry-After: 5 and fails B-legs with ENOBUFS
 		n=$(grep -c 'No buffer space' "$WORK/r$cps.tandemd.log" || true)
-		[ "$n" -eq 0 ] || verdict="$verdict; tandemd: $n calls refused" \
-			"for lack of transaction slots (txn max_live per worker)"
+		n5=$(grep -c '^Retry-After: 5' "$WORK/r$cps.carrier.err" || true)
+		[ $((n + n5)) -eq 0 ] || verdict="$verdict; transaction cap\
+ (txn max_live) reached: $n5 INVITEs refused 503 Retry-After 5, $n B-legs\
+ failed with ENOBUFS"
 	fi
 	echo "  $cps cps x $calls calls: ok $R_OK failed $R_FAIL," \
 		"SIPp retrans $R_RETR, tandemd rx beyond 6/call $extra," \
