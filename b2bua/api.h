@@ -58,6 +58,11 @@ struct api_ops {
 	/* GET /ready: false -> 503; *why (optional, a static string such as
 	   "draining" or "no policy") goes into the body. */
 	bool (*ready)(void *arg, const char **why);
+	/* GET /route?src=IP[:PORT]&called=N[&calling=N][&at=UNIX]: the
+	   policy's verdict for such a call (route_test_json), or NULL with
+	   *why set (a bad argument: 400). */
+	json_t *(*route)(void *arg, const char *src, const char *called,
+			 const char *calling, int64_t at, const char **why);
 	/* GET /metrics: append samples with api_metric_counter/gauge(). */
 	void (*metrics)(void *arg, struct api_metrics *m);
 };

@@ -272,6 +272,62 @@ out:
 	evhttp_clear_headers(&kv);
 }
 
+/* GET /route?src=&called=&calling=&at=: the policy dry-run. */
+static void
+h_route(struct api_req *q)
+{
+	const char *qs =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(q->r));
+	const char *src = NULL, *called = NULL, *calling = "", *why = NULL;
+	struct evkeyvalq kv;
+	struct evkeyval *e;
+	long long at = 0;
+	char msg[96];
+	json_t *v;
+
+	OP_OR_501(q, route);
+	TAILQ_INIT(&kv);
+	if (qs && evhttp_parse_query_str(qs, &kv) < 0) {
+		reply_error(q, 400, "malformed query");
+		goto out;
+	}
+	TAILQ_FOREACH(e, &kv, next)
+	{
+		char *end;
+
+		if (!strcmp(e->key, "src")) {
+			src = e->value;
+		} else if (!strcmp(e->key, "called")) {
+			called = e->value;
+		} else if (!strcmp(e->key, "calling")) {
+			calling = e->value;
+		} else if (!strcmp(e->key, "at")) {
+			at = strtoll(e->value, &end, 10);
+			if (!e->value[0] || *end || at < 0) {
+				reply_error(q, 400, "at must be a UNIX time");
+				goto out;
+			}
+		} else {
+			snprintf(msg, sizeof(msg), "unknown parameter: %.40s",
+				 e->key);
+			reply_error(q, 400, msg);
+			goto out;
+		}
+	}
+	if (!src || !called) {
+		reply_error(q, 400, "src and called are required");
+		goto out;
+	}
+	v = q->a->ops->route(q->a->arg, src, called, calling, (int64_t)at,
+			     &why);
+	if (v)
+		reply_op(q, v, 500, "route unavailable");
+	else
+		reply_error(q, why ? 400 : 503, why ? why : "no policy");
+out:
+	evhttp_clear_headers(&kv);
+}
+
 /* DELETE /calls/{id} with an optional body {"reason": "..."}. */
 static void
 h_hangup(struct api_req *q)
@@ -412,6 +468,7 @@ static const struct api_route routes[] = {
 	{"/calls", true, EVHTTP_REQ_GET, h_call, false},
 	{"/calls", true, EVHTTP_REQ_DELETE, h_hangup, false},
 	{"/trunks", false, EVHTTP_REQ_GET, h_trunks, false},
+	{"/route", false, EVHTTP_REQ_GET, h_route, false},
 	{"/reload", false, EVHTTP_REQ_POST, h_reload, false},
 	{"/drain", false, EVHTTP_REQ_POST, h_drain, false},
 	{"/undrain", false, EVHTTP_REQ_POST, h_undrain, false},

@@ -12,6 +12,7 @@
 #include "lim.h"
 #include "probe.h"
 #include "reg.h"
+#include "tdns.h"
 #include "db/cdr.h"
 #include "media/relay.h"
 #include "policy.h"
@@ -94,6 +95,7 @@ on_tick(void *arg)
 	if (++bw->ticks % (1000 / TICK_MS) == 0)
 		call_media_check(bw);
 	if (sipw_index(bw->w) == 0) {
+		tdns_tick(bw->b2b->tdns, bw, tmr_now(sipw_tmr(bw->w)));
 		probe_tick(bw, tmr_now(sipw_tmr(bw->w)));
 		reg_tick(bw, tmr_now(sipw_tmr(bw->w)));
 	}
@@ -326,7 +328,9 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 		if (e)
 			goto fail;
 	}
-	e = lim_alloc(&b->lim, 4096);
+	e = tdns_alloc(&b->tdns, cfg->dns_servers);
+	if (!e)
+		e = lim_alloc(&b->lim, 4096);
 	if (!e)
 		e = bpol_start(&b->pol, cfg, err, errsz);
 	if (!e)
@@ -382,6 +386,8 @@ b2b_free(struct b2b *b)
 		free(bw->body);
 		free(bw->src);
 	}
+	tdns_free(b->tdns); /* before the worker bases go */
+	b->tdns = NULL;
 	b->g = mem_deref(b->g);
 	b->relay = mem_deref(b->relay);
 	cdr_writer_stop(b->cdr); /* after the calls: their CDRs are in */

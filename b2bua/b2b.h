@@ -108,6 +108,7 @@ struct b2b {
 	struct bpol *pol;
 	struct cdr_writer *cdr; /* NULL: no CDR database configured */
 	struct lim_table *lim;	/* per-trunk admission control */
+	struct tdns *tdns;	/* trunks named by DNS (tdns.c) */
 	unsigned nw;
 	struct b2b_worker bw[SIPW_MAX];
 	atomic_bool draining;	/* new calls get 503 */

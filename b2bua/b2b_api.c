@@ -6,12 +6,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define LOG_MODULE "api"
 #include "b2b_api.h"
 #include "media/relay.h"
 #include "lim.h"
 #include "policy.h"
+#include "route_test.h"
+#include "call_int.h"
 #include "stack/log.h"
 
 #define LD(x) ((json_int_t)atomic_load_explicit(&(x), memory_order_relaxed))
@@ -119,6 +122,40 @@ op_hangup(void *arg, const char *id, const char *reason)
 	if (err == EAGAIN)
 		err = ENOENT;
 	return err ? err : q.err;
+}
+
+/* GET /route: the verdict of the current policy for a call from src,
+   exactly as a call would get it (trunks found down passed over). */
+static json_t *
+op_route(void *arg, const char *src, const char *called, const char *calling,
+	 int64_t at, const char **why)
+{
+	struct b2b *b = arg;
+	struct sockaddr_storage ss;
+	struct pol_req rq = {.src = (struct sockaddr *)&ss,
+			     .usable = call_trunk_usable,
+			     .usable_arg = b};
+	struct pol_verdict v;
+	struct pol_snap *s;
+	json_t *o = NULL;
+
+	if (route_test_src(src, &ss)) {
+		*why = "src must be IP, IP:PORT or [IPv6]:PORT";
+		return NULL;
+	}
+	s = bpol_get(b->pol);
+	if (!s)
+		return NULL;
+	if (pol_verdict_init(&v) == 0) {
+		pl_set(&rq.called, called, strlen(called));
+		pl_set(&rq.calling, calling, strlen(calling));
+		rq.now = at ? at : (int64_t)time(NULL);
+		if (pol_route(s, &rq, &v) == 0)
+			o = route_test_json(&v, s);
+		pol_verdict_fini(&v);
+	}
+	pol_snap_deref(s);
+	return o;
 }
 
 /* GET /trunks: the policy's trunks with reachability and load. */
@@ -259,6 +296,7 @@ static const struct api_ops ops = {
 	.call = op_call,
 	.hangup = op_hangup,
 	.trunks = op_trunks,
+	.route = op_route,
 	.reload = op_reload,
 	.drain = op_drain,
 	.ready = op_ready,

@@ -12,6 +12,7 @@
 
 #define LOG_MODULE "call"
 #include "call_int.h"
+#include "tdns.h"
 #include "lim.h"
 #include "policy.h"
 #include "stack/log.h"
@@ -66,6 +67,8 @@ call_destroy(void *arg)
 	c->rs = relay_sess_close(c->rs);
 	pol_snap_deref(c->snap);
 	free(c->offer);
+	free(c->a_sdp);
+	call_srtp_free(c);
 	free(c->a_pass);
 	free(c->last_sdp[LEG_A]);
 	free(c->last_sdp[LEG_B]);
@@ -259,6 +262,12 @@ admit(struct call *c, const struct pol_verdict *v)
 	return EBUSY;
 }
 
+bool
+call_trunk_usable(void *b, const struct pol_trunk *t)
+{
+	return !lim_is_down(lim_slot(((struct b2b *)b)->lim, t->id));
+}
+
 static int
 route(struct call *c, const struct sip_msg *inv, const struct tp_recv *src)
 {
@@ -273,6 +282,8 @@ route(struct call *c, const struct sip_msg *inv, const struct tp_recv *src)
 		      : src->proto == TP_TLS ? POL_TP_TLS
 					     : POL_TP_UDP,
 		.now = (int64_t)time(NULL),
+		.usable = call_trunk_usable,
+		.usable_arg = bw->b2b,
 	};
 	unsigned i;
 
@@ -368,16 +379,44 @@ attempt_place(struct call *c, unsigned i)
 		lim_release(c->dst_slot);
 		c->dst_slot = sl;
 	}
-	err = call_target_dest(t->trunk, &cn.dest);
+	if (!c->dns_again)
+		c->dns_k = 0;
+	c->dns_again = false;
+	err = tdns_is_name(t->trunk->host)
+		      ? tdns_dest_at(b->tdns, t->trunk, c->dns_k, &cn.dest)
+		      : call_target_dest(b, t->trunk, &cn.dest);
 	if (err)
 		return err;
+	c->b_trunk = t->trunk;
+	if (c->offer && c->a_sdp && c->offer_for &&
+	    c->offer_for->srtp != t->trunk->srtp) {
+		/* SRTP toward this target differs: offer it anew */
+		const char *body = NULL;
+		size_t len = 0;
+		char *o;
+
+		err = call_sdp_cross(c, LEG_A, c->a_sdp, c->a_sdp_len, false,
+				     &body, &len);
+		o = err ? NULL : malloc(len ? len : 1);
+		if (!o)
+			return err ? err : ENOMEM;
+		memcpy(o, body, len);
+		free(c->offer);
+		c->offer = o;
+		c->offer_len = len;
+		c->offer_for = t->trunk;
+	}
 	call_user_escape(t->called, called, sizeof(called));
 	call_user_escape(t->calling[0] ? t->calling : "anonymous", calling,
 			 sizeof(calling));
 	call_host_fmt(t->trunk->host, th, sizeof(th));
 	call_host_fmt(b->host, lh, sizeof(lh));
-	snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
-		 t->trunk->port ? t->trunk->port : 5060);
+	if (!t->trunk->port && tdns_is_name(t->trunk->host))
+		/* a domain located by SRV (RFC 3263 §4.2): no port */
+		snprintf(to, sizeof(to), "sip:%s@%s", called, th);
+	else
+		snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
+			 t->trunk->port ? t->trunk->port : 5060);
 	snprintf(ruri, sizeof(ruri), "%s%s", to,
 		 cn.dest.proto == TP_TCP ? ";transport=tcp" : "");
 	snprintf(from, sizeof(from), "sip:%s@%s", calling, lh);
@@ -442,8 +481,14 @@ attempt_next(struct call *c, uint16_t status, const char *phrase)
 	}
 	if (c->stop)
 		return;
-	snprintf(hdr, sizeof(hdr), "Reason: SIP;cause=%u;text=\"%s\"\r\n",
-		 status, phrase ? phrase : "");
+	if (c->b_cause) /* translated: the Reason tells the original */
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", c->b_cause,
+			 c->b_cause_text);
+	else
+		snprintf(hdr, sizeof(hdr),
+			 "Reason: SIP;cause=%u;text=\"%s\"\r\n", status,
+			 phrase ? phrase : "");
 	a_fail(c, status, phrase, hdr);
 }
 
@@ -479,8 +524,9 @@ b_progress(struct call *c, const struct ua_event *ev)
 	if (!c->t_prov)
 		c->t_prov = call_now_ms();
 	phrase_of(ev->msg, ph, sizeof(ph));
-	if (call_body_cross(c, LEG_B, ev->msg, &ctype, &body, &len, tb,
-			    sizeof(tb)))
+	/* an answer to A's offer; an offer when A's INVITE had none */
+	if (call_body_cross(c, LEG_B, ev->msg, c->offer != NULL, &ctype, &body,
+			    &len, tb, sizeof(tb)))
 		ctype = body = NULL, len = 0; /* relay the ringing anyway */
 	/* RFC 3262 per leg: a reliable provisional from the callee is
 	   relayed reliably when the caller supports 100rel, else plainly
@@ -522,8 +568,8 @@ b_answered(struct call *c, const struct ua_event *ev)
 		return;
 	}
 	phrase_of(ev->msg, ph, sizeof(ph));
-	if (call_body_cross(c, LEG_B, ev->msg, &ctype, &body, &len, tb,
-			    sizeof(tb))) {
+	if (call_body_cross(c, LEG_B, ev->msg, c->offer != NULL, &ctype, &body,
+			    &len, tb, sizeof(tb))) {
 		LOGP_WARN(c->id, "B-leg answer SDP unusable");
 		c->stop = true;
 		call_leg_end(c, LEG_B, 488, "Not Acceptable Here");
@@ -612,6 +658,26 @@ b_failed(struct call *c, const struct ua_event *ev)
 		call_maybe_done(c);
 		return;
 	}
+	if (!c->noanswer && (!ev->msg || st == 503) && c->natt &&
+	    c->natt < CALL_ATTEMPTS_MAX) {
+		/* RFC 3263 §4.3: a timeout, a transport error or a 503 from
+		   one server of a domain: the next one it lists */
+		unsigned ti = c->att[c->natt - 1].target;
+		const struct pol_trunk *tr = c->tg[ti].trunk;
+		struct txn_dest nd;
+
+		if (tdns_is_name(tr->host) &&
+		    !tdns_dest_at(c->bw->b2b->tdns, tr, c->dns_k + 1, &nd)) {
+			LOGP_INFO(c->id, "%s: next server of the domain",
+				  tr->host);
+			c->dns_k++;
+			c->dns_again = true;
+			c->cur = ti;
+			attempt_next(c, st, ph);
+			call_maybe_done(c);
+			return;
+		}
+	}
 	if (c->noanswer) {
 		st = 480;
 		snprintf(ph, sizeof(ph), "No Answer");
@@ -636,7 +702,21 @@ b_failed(struct call *c, const struct ua_event *ev)
 	}
 	if (!is_failover(c, ev->status, ev->msg == NULL))
 		c->cur = c->ntg; /* final for the call: no further target */
+	if (c->b_trunk && c->b_trunk->status_map) {
+		/* policy translates the status the caller sees; the Reason
+		   keeps what the target said (RFC 3326) */
+		uint16_t to = pol_status_map(c->b_trunk->status_map, st);
+
+		if (to != st) {
+			c->b_cause = st;
+			snprintf(c->b_cause_text, sizeof(c->b_cause_text),
+				 "%s", ph);
+			st = to;
+			snprintf(ph, sizeof(ph), "%s", sip_status_phrase(to));
+		}
+	}
 	attempt_next(c, st, ph);
+	c->b_cause = 0;
 	call_maybe_done(c);
 }
 
@@ -770,16 +850,29 @@ reject(struct b2b_worker *bw, struct ua_sess *a, const struct sip_msg *inv,
 	(void)ua_sess_answer(a, st, ph, hdrs, NULL, NULL, 0);
 }
 
+/* The B-leg offer, built for the first target's trunk (its SRTP mode);
+   attempt_place() builds it again from a_sdp for a target whose mode
+   differs. */
 static int
 take_offer(struct call *c, const struct sip_msg *inv)
 {
 	const char *ctype = NULL, *body = NULL;
 	size_t len = 0;
-	int err = call_body_cross(c, LEG_A, inv, &ctype, &body, &len,
-				  c->offer_type, sizeof(c->offer_type));
+	int err;
 
+	c->b_trunk = c->ntg ? c->tg[0].trunk : NULL;
+	c->offer_for = c->b_trunk;
+	err = call_body_cross(c, LEG_A, inv, false, &ctype, &body, &len,
+			      c->offer_type, sizeof(c->offer_type));
 	if (err || !body)
 		return err;
+	if (c->rs && inv->body.l) {
+		c->a_sdp = malloc(inv->body.l);
+		if (!c->a_sdp)
+			return ENOMEM;
+		memcpy(c->a_sdp, inv->body.p, inv->body.l);
+		c->a_sdp_len = inv->body.l;
+	}
 	c->offer = malloc(len ? len : 1);
 	if (!c->offer)
 		return ENOMEM;

@@ -8,6 +8,7 @@
 #define LOG_MODULE "call"
 #include "call_int.h"
 #include "db/cdr.h"
+#include "media/rtp.h"
 #include "stack/log.h"
 
 static enum cdr_disp
@@ -67,6 +68,9 @@ media_of(const struct call *c, enum relay_leg leg, struct cdr_media *m)
 	m->packets = st.packets;
 	m->lost = st.lost > 0 ? (uint64_t)st.lost : 0;
 	m->jitter_us = st.jitter_us;
+	/* expected RTP packets: those received plus those lost */
+	m->mos = rtp_mos_x100(m->lost, st.packets - st.rtcp + m->lost,
+			      st.jitter_us, 0);
 }
 
 static void
@@ -125,6 +129,10 @@ call_cdr(struct call *c)
 	cdr_strset(r.a_reason, sizeof(r.a_reason), c->a_reason);
 	cdr_strset(r.b_reason, sizeof(r.b_reason), c->b_reason);
 	fill_attempts(c, &r);
+	cdr_strset(r.a_codecs, sizeof(r.a_codecs), c->codecs);
+	cdr_strset(r.b_codecs, sizeof(r.b_codecs), c->codecs);
+	r.a_srtp = call_srtp_used(c, LEG_A);
+	r.b_srtp = call_srtp_used(c, LEG_B);
 	media_of(c, RELAY_LEG_A, &r.ab);
 	media_of(c, RELAY_LEG_B, &r.ba);
 	cdr_rec_bill(&r);

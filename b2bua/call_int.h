@@ -43,6 +43,10 @@ struct call {
 	struct ua_sess *prev[CALL_PREV_MAX]; /* refs of finished attempts */
 	unsigned nprev;
 	struct relay_sess *rs;	     /* NULL: bodies pass unchanged */
+	struct call_srtp *srtp;	     /* SRTP keys per leg (call_srtp.c), NULL
+					until a trunk asks for SRTP */
+	const struct pol_trunk *b_trunk; /* trunk of the B-leg (attempt being
+					    placed or running), from snap */
 	struct pol_snap *snap;	     /* ref: targets borrow trunks from it */
 	const struct pol_trunk *src; /* the caller's trunk, from snap */
 	struct lim_slot *src_slot;   /* counted against src, or NULL */
@@ -64,6 +68,17 @@ struct call {
 	char *offer; /* B-leg offer (rewritten) or NULL: offerless */
 	size_t offer_len;
 	char offer_type[64];
+	char *a_sdp; /* the A-leg's own offer (raw), to build the offer again
+			for a target whose SRTP mode differs */
+	size_t a_sdp_len;
+	const struct pol_trunk *offer_for; /* the trunk offer was built for */
+	char codecs[64]; /* of the last answer's audio m-line (CDR) */
+	unsigned dns_k;	       /* DNS destination of the attempt's trunk */
+	bool dns_again;	       /* the next placement retries the same
+				  target at dns_k (RFC 3263 §4.3) */
+	uint16_t b_cause;      /* set while a translated status is answered:
+				  the target's own, for the Reason */
+	char b_cause_text[64];
 	uint64_t osess;		   /* our o= session id (both legs) */
 	char *last_sdp[LEG_COUNT]; /* last description sent to each leg
 				      (rewritten), for a transfer */
@@ -106,19 +121,50 @@ uint64_t call_now_ms(void);
    *ctype / *body NULL when msg has none. Returns 0 or an errno (the SDP
    could not be read or rewritten: answer 488). */
 int call_body_cross(struct call *c, int from, const struct sip_msg *msg,
-		    const char **ctype, const char **body, size_t *len,
-		    char *tbuf, size_t tsz);
+		    bool answer, const char **ctype, const char **body,
+		    size_t *len, char *tbuf, size_t tsz);
+/* The same for an SDP body already out of its message. */
+int call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
+		   bool answer, const char **body, size_t *len);
+
+/* call_srtp.c: SRTP per leg by the trunks' modes. _in() on a description
+   from leg `from` before the relay rewrite (takes and strips the peer's
+   a=crypto; EPROTO when the leg's trunk requires SRTP and it has none),
+   _out() after it, toward leg `to` (adds ours where that leg gets SRTP,
+   sets the relay's transforms). answer: the description answers an offer
+   (RFC 3264), else it is one. */
+/* call_codec.c: an offer from leg `from` restricted to the codecs both
+   legs' trunks allow (ENOENT: none left on an m-line, answer 488); the
+   codecs of an answer noted for the CDR. */
+int call_codecs_filter(struct call *c, int from, struct sdp *sdp);
+/* The trunk of a leg: the caller's, or the B-leg attempt's (NULL). */
+const struct pol_trunk *call_leg_trunk(const struct call *c, int leg);
+void call_codecs_note(struct call *c, const struct sdp *sdp);
+/* A transfer's new leg x answered: map the payload types the other leg
+   sends to the numbers the new peer chose. */
+void call_ptmap_xfer(struct call *c, int x, const struct sdp *ans);
+
+enum pol_srtp call_srtp_mode(const struct call *c, int leg);
+int call_srtp_in(struct call *c, int from, struct sdp *sdp, bool answer);
+int call_srtp_out(struct call *c, int to, struct sdp *sdp, bool answer);
+bool call_srtp_used(const struct call *c, int leg);
+/* Give the relay the current keys of every stream again. */
+void call_srtp_apply(struct call *c);
+void call_srtp_free(struct call *c);
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */
 void call_relay_event(struct call *c, int from, const struct ua_event *ev);
 /* call_out.c: the B-leg request. */
 void call_user_escape(const char *in, char *out, size_t size);
 void call_host_fmt(const char *host, char *out, size_t size);
-int call_target_dest(const struct pol_trunk *t, struct txn_dest *d);
+int call_target_dest(const struct b2b *b, const struct pol_trunk *t,
+		     struct txn_dest *d);
 int call_take_hdrs(struct call *c, const struct sip_msg *inv);
 void call_b_hdrs(const struct call *c, const struct call_target *t,
 		 const char *host, char *buf, size_t size);
 bool call_is_self(const struct b2b *b, const struct pol_trunk *t);
+/* pol_req.usable for b (a struct b2b *): not found down by OPTIONS. */
+bool call_trunk_usable(void *b, const struct pol_trunk *t);
 
 /* call_auth.c: inbound digest per trunk. */
 int call_auth_init(struct b2b_worker *bw);

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "call_int.h"
+#include "tdns.h"
 
 /* A number as a URI user part: unreserved and a few user-unreserved
    marks as they are, everything else %-escaped (§25.1, '#' -> %23). */
@@ -42,11 +44,14 @@ call_host_fmt(const char *host, char *out, size_t size)
 }
 
 int
-call_target_dest(const struct pol_trunk *t, struct txn_dest *d)
+call_target_dest(const struct b2b *b, const struct pol_trunk *t,
+		 struct txn_dest *d)
 {
 	uint16_t port = t->port ? t->port : 5060;
 
 	memset(d, 0, sizeof(*d));
+	if (tdns_is_name(t->host))
+		return tdns_dest(b->tdns, t, d); /* RFC 3263, tdns.c */
 	if (t->host && strchr(t->host, ':')) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&d->addr;
 
@@ -126,8 +131,62 @@ privacy_id(const char *p)
 	return strstr(p, "id") != NULL; /* "id" or "id;user" (RFC 3325 §9.3) */
 }
 
+/* The name of the header line at p (up to ':'), its length in *n. */
+static size_t
+hdr_name_len(const char *p, const char *end)
+{
+	const char *q = p;
+
+	while (q < end && *q != ':' && *q != ' ' && *q != '\t')
+		q++;
+	return (size_t)(q - p);
+}
+
+/* The caller's extension headers (CRLF lines) the trunk's header policy
+   lets through, then the trunk's own additions (replacing those names):
+   appended to buf at *o. */
+static void
+hdr_policy(const struct call *c, const struct pol_trunk *tr, char *buf,
+	   size_t size, int *o)
+{
+	const char *p = c->a_pass;
+
+	while (p && *p && (size_t)*o < size) {
+		const char *e = strstr(p, "\r\n");
+		size_t n = hdr_name_len(p, e ? e : p + strlen(p));
+		bool listed = pol_name_listed(tr->hdr_list, p, n);
+		bool keep = tr->hdr_pass ? !listed : listed;
+		const char *a = tr->hdr_add;
+
+		/* an added header of that name replaces the caller's */
+		while (keep && a && *a) {
+			const char *nl = strchr(a, '\n');
+			size_t an = hdr_name_len(a, nl ? nl : a + strlen(a));
+
+			if (an == n && !strncasecmp(a, p, n))
+				keep = false;
+			a = nl ? nl + 1 : a + strlen(a);
+		}
+		if (!e)
+			break;
+		if (keep)
+			*o += snprintf(buf + *o, size - (size_t)*o, "%.*s\r\n",
+				       (int)(e - p), p);
+		p = e + 2;
+	}
+	for (p = tr->hdr_add; p && *p && (size_t)*o < size;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		*o += snprintf(buf + *o, size - (size_t)*o, "%.*s\r\n", (int)n,
+			       p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
 /* The B-leg's extra headers for target t: Session-ID (RFC 7989) end to
-   end, the caller's extension headers if the trunk passes them, and
+   end, the caller's extension headers as the trunk's header policy says
+   (pass or strip with a list of exceptions, added lines), and
    P-Asserted-Identity / Privacy per the target's caller-ID rule with the
    RFC 3325 trust rules: an assertion from an untrusted source is dropped
    (§5), and none goes to an untrusted trunk when privacy asks for it
@@ -167,8 +226,7 @@ call_b_hdrs(const struct call *c, const struct call_target *t, const char *host,
 	if (priv[0] && (size_t)o < size)
 		o += snprintf(buf + o, size - (size_t)o, "Privacy: %s\r\n",
 			      priv);
-	if (tr->hdr_pass && c->a_pass && (size_t)o < size)
-		o += snprintf(buf + o, size - (size_t)o, "%s", c->a_pass);
+	hdr_policy(c, tr, buf, size, &o);
 	if ((size_t)o >= size)
 		buf[0] = '\0'; /* never a truncated header */
 }

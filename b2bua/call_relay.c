@@ -36,12 +36,56 @@ keep_sdp(struct call *c, int to, const char *body, size_t len)
 }
 
 int
+call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
+	       bool answer, const char **body, size_t *len)
+{
+	struct sdp *sdp = c->bw->sdp;
+	int err;
+
+	err = sdp_decode(sdp, in, inlen, NULL);
+	if (!err && !answer)
+		err = call_codecs_filter(c, from, sdp);
+	else if (!err)
+		call_codecs_note(c, sdp);
+	if (!err)
+		err = call_srtp_in(c, from, sdp, answer);
+	if (!err) {
+		/* RFC 7362: a trunk behind NAT is latched from any source */
+		const struct pol_trunk *ft = call_leg_trunk(c, from);
+
+		err = relay_sess_sdp_apply(c->rs, (enum relay_leg)from, sdp,
+					   ft && ft->nat, true);
+	}
+	if (!err)
+		err = relay_sess_sdp_rewrite(c->rs, (enum relay_leg)(1 - from),
+					     sdp, true, false);
+	if (!err)
+		err = call_srtp_out(c, 1 - from, sdp, answer);
+	/* Our own origin toward each leg (RFC 3264 §5, §8): one session id
+	   and a version that grows with every description we send there,
+	   whichever B-leg attempt or far end the media comes from. */
+	if (!err)
+		err = sdp_origin_set(sdp, "tandem", c->osess,
+				     ++c->over[1 - from]);
+	if (!err)
+		err = sdp_encode(sdp, c->bw->body, B2B_BODY_MAX, len);
+	if (err) {
+		LOGP_WARN(c->id, "SDP from the %s-leg not relayed: %s",
+			  from == LEG_A ? "A" : "B", strerror(err));
+		*len = 0;
+		return err;
+	}
+	*body = c->bw->body;
+	keep_sdp(c, 1 - from, *body, *len);
+	return 0;
+}
+
+int
 call_body_cross(struct call *c, int from, const struct sip_msg *msg,
-		const char **ctype, const char **body, size_t *len, char *tbuf,
-		size_t tsz)
+		bool answer, const char **ctype, const char **body,
+		size_t *len, char *tbuf, size_t tsz)
 {
 	const struct sip_hdr *h;
-	struct sdp *sdp = c->bw->sdp;
 	int err;
 
 	*ctype = *body = NULL;
@@ -58,31 +102,11 @@ call_body_cross(struct call *c, int from, const struct sip_msg *msg,
 		*len = msg->body.l;
 		return 0;
 	}
-	err = sdp_decode(sdp, msg->body.p, msg->body.l, NULL);
-	if (!err)
-		err = relay_sess_sdp_apply(c->rs, (enum relay_leg)from, sdp,
-					   false, true);
-	if (!err)
-		err = relay_sess_sdp_rewrite(c->rs, (enum relay_leg)(1 - from),
-					     sdp, true, false);
-	/* Our own origin toward each leg (RFC 3264 §5, §8): one session id
-	   and a version that grows with every description we send there,
-	   whichever B-leg attempt or far end the media comes from. */
-	if (!err)
-		err = sdp_origin_set(sdp, "tandem", c->osess,
-				     ++c->over[1 - from]);
-	if (!err)
-		err = sdp_encode(sdp, c->bw->body, B2B_BODY_MAX, len);
-	if (err) {
-		LOGP_WARN(c->id, "SDP from the %s-leg not relayed: %s",
-			  from == LEG_A ? "A" : "B", strerror(err));
+	err = call_sdp_cross(c, from, msg->body.p, msg->body.l, answer, body,
+			     len);
+	if (err)
 		*ctype = NULL;
-		*len = 0;
-		return err;
-	}
-	*body = c->bw->body;
-	keep_sdp(c, 1 - from, *body, *len);
-	return 0;
+	return err;
 }
 
 /* Headers that carry meaning across legs for these methods (RFC 6086
@@ -161,7 +185,7 @@ relay_req(struct call *c, int from, const struct ua_event *ev)
 				   NULL, 0);
 		return;
 	}
-	if (call_body_cross(c, from, ev->msg, &ctype, &body, &len, tb,
+	if (call_body_cross(c, from, ev->msg, false, &ctype, &body, &len, tb,
 			    sizeof(tb))) {
 		(void)ua_req_reply(ev->req, 488, "Not Acceptable Here", NULL,
 				   NULL, NULL, 0);
@@ -218,8 +242,9 @@ relay_resp(struct call *c, int at, const struct ua_event *ev)
 		return;
 	snprintf(ph, sizeof(ph), "%.*s", ev->msg ? (int)ev->msg->reason.l : 0,
 		 ev->msg && ev->msg->reason.p ? ev->msg->reason.p : "");
-	if (call_body_cross(c, at, ev->msg, &ctype, &body, &len, tb,
-			    sizeof(tb)) &&
+	/* the answer, unless the request had no offer (then it offers) */
+	if (call_body_cross(c, at, ev->msg, !p->offerless, &ctype, &body, &len,
+			    tb, sizeof(tb)) &&
 	    st < 300) {
 		st = 488;
 		snprintf(ph, sizeof(ph), "Not Acceptable Here");
@@ -252,7 +277,7 @@ relay_ack(struct call *c, int from, const struct ua_event *ev)
 	if (!c->ack_wait[to] || !c->leg[to] || c->done[to])
 		return;
 	c->ack_wait[to] = false;
-	(void)call_body_cross(c, from, ev->msg, &ctype, &body, &len, tb,
+	(void)call_body_cross(c, from, ev->msg, true, &ctype, &body, &len, tb,
 			      sizeof(tb));
 	err = ua_sess_ack(c->leg[to], ctype, body, len);
 	if (err)

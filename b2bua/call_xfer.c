@@ -16,6 +16,7 @@
 
 #define LOG_MODULE "call"
 #include "call_int.h"
+#include "tdns.h"
 #include "stack/log.h"
 #include "stack/mem.h"
 #include "stack/sdp.h"
@@ -51,13 +52,21 @@ xfer_answered(struct call *c, const struct ua_event *ev)
 		call_xfer_abort(c);
 		return;
 	}
+	/* the new peer's answer: its SRTP key (if any) replaces the old
+	   peer's, its payload type numbers are mapped for the other leg */
 	if (!m || !m->body.l || sdp_decode(sdp, m->body.p, m->body.l, NULL) ||
-	    relay_sess_sdp_apply(c->rs, (enum relay_leg)x, sdp, false, true)) {
+	    call_srtp_in(c, x, sdp, true) ||
+	    relay_sess_sdp_apply(c->rs, (enum relay_leg)x, sdp,
+				 call_leg_trunk(c, x) &&
+					 call_leg_trunk(c, x)->nat,
+				 true)) {
 		LOGP_WARN(c->id, "transfer: the new leg's answer is unusable");
 		notify(c, x, 488, "Not Acceptable Here", true);
 		call_xfer_abort(c);
 		return;
 	}
+	call_srtp_apply(c);
+	call_ptmap_xfer(c, x, sdp);
 	notify(c, x, ev->status, "OK", true);
 	/* The new leg takes the place of the old one, which gets its BYE
 	   (RFC 5589 §6: the transferor would send it; we do not wait). */
@@ -118,7 +127,9 @@ xfer_place(struct call *c, int x, const char *number)
 		c->natt ? &c->tg[c->att[c->natt - 1].target] : NULL;
 	const char *calling =
 		y == LEG_A ? c->calling : (cur ? cur->called : "");
-	struct pol_req rq = {.now = (int64_t)time(NULL)};
+	struct pol_req rq = {.now = (int64_t)time(NULL),
+			     .usable = call_trunk_usable,
+			     .usable_arg = bw->b2b};
 	struct sockaddr_in any = {.sin_family = AF_INET};
 	char called[3 * POL_NUM_MAX], from_u[3 * POL_NUM_MAX], th[72], lh[72];
 	char ruri[352], to[320], from[320];
@@ -135,15 +146,19 @@ xfer_place(struct call *c, int x, const char *number)
 	for (i = 0; i < v->ntargets; i++) {
 		const struct pol_trunk *t = v->targets[i].trunk;
 
-		if (call_is_self(bw->b2b, t) || call_target_dest(t, &cn.dest))
+		if (call_is_self(bw->b2b, t) || !call_trunk_usable(bw->b2b, t) ||
+		    call_target_dest(bw->b2b, t, &cn.dest))
 			continue;
 		call_user_escape(v->targets[i].called, called, sizeof(called));
 		call_user_escape(calling[0] ? calling : "anonymous", from_u,
 				 sizeof(from_u));
 		call_host_fmt(t->host, th, sizeof(th));
 		call_host_fmt(bw->b2b->host, lh, sizeof(lh));
-		snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
-			 t->port ? t->port : 5060);
+		if (!t->port && tdns_is_name(t->host))
+			snprintf(to, sizeof(to), "sip:%s@%s", called, th);
+		else
+			snprintf(to, sizeof(to), "sip:%s@%s:%u", called, th,
+				 t->port ? t->port : 5060);
 		snprintf(ruri, sizeof(ruri), "%s%s", to,
 			 cn.dest.proto == TP_TCP ? ";transport=tcp" : "");
 		snprintf(from, sizeof(from), "sip:%s@%s", from_u, lh);

@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "cfg.h"
+#include "tdns.h"
+#include "db/pol.h"
 
 void
 cfg_default(struct cfg *c)
@@ -86,6 +88,53 @@ parse_bool(const char *v, bool *out)
 	return NULL;
 }
 
+/* off, optional, mandatory: enum pol_srtp (db/pol.h) in that order */
+static const char *
+parse_srtp(const char *v, uint8_t *out)
+{
+	static const char *const names[] = {"off", "optional", "mandatory"};
+	uint8_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (!strcasecmp(v, names[i])) {
+			*out = i;
+			return NULL;
+		}
+	}
+	return "not off, optional or mandatory";
+}
+
+/* "X-A: 1 | X-B: 2" -> "X-A: 1\nX-B: 2" (each part trimmed, empty
+   parts dropped). 0 or ENOSPC. */
+static int
+bars_to_lines(const char *v, char *out, size_t size)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	while (*v) {
+		const char *e = strchr(v, '|'), *end = e ? e : v + strlen(v);
+		size_t n;
+
+		while (v < end && *v == ' ')
+			v++;
+		n = (size_t)(end - v);
+		while (n && v[n - 1] == ' ')
+			n--;
+		if (n) {
+			if (o + n + 2 > size)
+				return ENOSPC;
+			if (o)
+				out[o++] = '\n';
+			memcpy(out + o, v, n);
+			o += n;
+			out[o] = '\0';
+		}
+		v = e ? e + 1 : end;
+	}
+	return 0;
+}
+
 static const char *
 parse_str(const char *v, char *dst, size_t size)
 {
@@ -104,6 +153,32 @@ parse_digits(const char *v, char *dst, size_t size)
 }
 
 /* "ip:port[/udp|/tcp]" or "[v6]:port", comma-separated. */
+/* A DNS host name (RFC 1123 labels), copied; 0 or -1. */
+static int
+parse_hostname(const char *v, char *dst, size_t size)
+{
+	size_t n = strlen(v), i, label = 0;
+
+	if (!n || n >= size || n > 253 || v[0] == '.' || v[0] == '-')
+		return -1;
+	for (i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if (ch == '.') {
+			if (!label || v[i - 1] == '-')
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || (ch == '-' && label)) ||
+		    ++label > 63)
+			return -1;
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
 static const char *
 parse_targets(const char *v, struct cfg_route *r)
 {
@@ -142,13 +217,19 @@ parse_targets(const char *v, struct cfg_route *r)
 			tok++;
 		} else {
 			colon = strrchr(tok, ':');
-			if (!colon)
-				return "target must be ip:port or [ipv6]:port";
 		}
-		*colon = '\0';
+		if (colon)
+			*colon = '\0';
 		why = parse_ip(tok, t->host, sizeof(t->host));
-		if (!why)
+		if (why && *tok != '[' && !parse_hostname(tok, t->host,
+							 sizeof(t->host)))
+			why = NULL; /* a DNS name (RFC 3263: resolved later) */
+		if (!why && colon)
 			why = parse_uint(colon + 1, 1, 65535, &port);
+		else if (!why && !tdns_is_name(t->host))
+			why = "target must be ip:port or [ipv6]:port";
+		else
+			port = 0; /* a name without a port: SRV */
 		if (why)
 			return why;
 		t->port = (uint16_t)port;
@@ -249,6 +330,38 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_bool(v, &r->reg);
 	if (!strcmp(key, "register_expires"))
 		return set_uint(&r->reg_expires, v, 30, 86400);
+	if (!strcmp(key, "srtp"))
+		return parse_srtp(v, &r->srtp);
+	if (!strcmp(key, "codecs"))
+		return parse_str(v, r->codecs, sizeof(r->codecs));
+	if (!strcmp(key, "nat"))
+		return parse_bool(v, &r->nat);
+	if (!strcmp(key, "header_policy")) {
+		if (!strcasecmp(v, "pass") || !strcasecmp(v, "strip")) {
+			r->hdr_pass = !strcasecmp(v, "pass");
+			return NULL;
+		}
+		return "not pass or strip";
+	}
+	if (!strcmp(key, "header_list"))
+		return parse_str(v, r->hdr_list, sizeof(r->hdr_list));
+	if (!strcmp(key, "header_add")) {
+		const char *bad = NULL;
+
+		if (bars_to_lines(v, r->hdr_add, sizeof(r->hdr_add)))
+			return "too long";
+		if (!pol_hdr_add_ok(r->hdr_add, &bad)) {
+			r->hdr_add[0] = '\0';
+			return bad;
+		}
+		return NULL;
+	}
+	if (!strcmp(key, "status_map")) {
+		if (!pol_status_map_ok(v))
+			return "not FROM=TO pairs of statuses 300..699, "
+			       "comma separated";
+		return parse_str(v, r->status_map, sizeof(r->status_map));
+	}
 	return "unknown key";
 }
 
@@ -318,6 +431,15 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->realm, sizeof(c->realm));
 		if (!strcmp(key, "sources"))
 			return parse_str(v, c->sources, sizeof(c->sources));
+		if (!strcmp(key, "srtp"))
+			return parse_srtp(v, &c->srtp);
+		if (!strcmp(key, "nat"))
+			return parse_bool(v, &c->nat);
+		if (!strcmp(key, "dns_servers"))
+			return parse_str(v, c->dns_servers,
+					 sizeof(c->dns_servers));
+		if (!strcmp(key, "codecs"))
+			return parse_str(v, c->codecs, sizeof(c->codecs));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "media"))
@@ -336,6 +458,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 	if (!strcmp(sec, "db")) {
 		if (!strcmp(key, "dsn"))
 			return parse_str(v, c->db_dsn, sizeof(c->db_dsn));
+		if (!strcmp(key, "policy_cache"))
+			return parse_str(v, c->db_cache, sizeof(c->db_cache));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "limits")) {

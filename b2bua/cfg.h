@@ -15,7 +15,7 @@
 /* One static route ([route.NAME] sections): the first-match-wins table
    a lab or a first start uses when no database policy is configured. */
 struct cfg_target {
-	char host[64]; /* numeric IP */
+	char host[64]; /* numeric IP or DNS name (RFC 3263) */
 	uint16_t port;
 	char transport[4]; /* "udp" or "tcp" */
 };
@@ -34,6 +34,15 @@ struct cfg_route {
 	char auth_user[64]; /* outbound digest credentials of the targets */
 	char auth_pass[64];
 	bool reg;	      /* the targets need us registered with them */
+	uint8_t srtp;	      /* enum pol_srtp of the targets: off */
+	char codecs[128];     /* codec allow list of the targets; "" any */
+	char status_map[128]; /* "486=600,...": their final statuses
+				 translated for the caller; "" none */
+	bool nat;	      /* the targets are behind NAT (media latching) */
+	bool hdr_pass;	      /* header policy toward them: pass the
+				 caller's extension headers (else strip) */
+	char hdr_list[256];   /* the exceptions, comma separated */
+	char hdr_add[512];    /* header lines added (LF separated) */
 	unsigned reg_expires; /* asked registration lifetime, s; 3600 */
 };
 
@@ -55,6 +64,13 @@ struct cfg {
 	char auth_pass[64];	  /* with these digest credentials; "" = no */
 	char sources[256];	  /* static policy: CIDRs calls may come from,
 				     comma separated; "" = any */
+	uint8_t srtp;		  /* static policy: enum pol_srtp of the
+				     callers' trunk; off */
+	bool nat;		  /* static policy: callers behind NAT */
+	char dns_servers[256];	  /* resolver for trunks named by DNS,
+				     "ip[:port],..."; "" = resolv.conf */
+	char codecs[128];	  /* static policy: the callers' trunk's
+				     codec allow list; "" = any */
 	/* [limits] */
 	unsigned max_calls;	  /* concurrent calls; 10000 */
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */
@@ -77,6 +93,9 @@ struct cfg {
 	/* [db] */
 	char db_dsn[256]; /* libpq DSN of the policy database; "" = the
 			     static [route.*] table of this file */
+	char db_cache[256]; /* the last good database policy kept here, read
+			       when the database is unreachable at start;
+			       "" = <cdr_spool>/policy.cache, "off" = none */
 	/* [cdr] */
 	char cdr_dsn[256];     /* where CDRs go; "" = db.dsn; both empty:
 				  no CDRs */

@@ -48,6 +48,13 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.out_pass = r->auth_user[0] ? r->auth_pass : NULL,
 			.reg = r->reg && r->auth_user[0],
 			.reg_expires = r->reg_expires,
+			.srtp = (enum pol_srtp)r->srtp,
+			.codecs = r->codecs[0] ? r->codecs : NULL,
+			.status_map = r->status_map[0] ? r->status_map : NULL,
+			.hdr_pass = r->hdr_pass,
+			.nat = r->nat,
+			.hdr_list = r->hdr_list[0] ? r->hdr_list : NULL,
+			.hdr_add = r->hdr_add[0] ? r->hdr_add : NULL,
 			.enabled = true,
 		};
 		struct pol_target_cfg tc = {
@@ -92,6 +99,9 @@ bpol_static_build(const struct cfg *c, int64_t now, struct pol_snap **snapp,
 		.cidrs = c->sources[0] ? c->sources : "0.0.0.0/0,::/0",
 		.in_user = c->auth_user[0] ? c->auth_user : NULL,
 		.in_pass = c->auth_user[0] ? c->auth_pass : NULL,
+		.srtp = (enum pol_srtp)c->srtp,
+		.codecs = c->codecs[0] ? c->codecs : NULL,
+		.nat = c->nat,
 		.enabled = true,
 	};
 	struct pol_build *b = NULL;
@@ -127,6 +137,16 @@ bpol_start(struct bpol **pp, const struct cfg *c, char *err, size_t errsz)
 		goto fail;
 	if (c->db_dsn[0]) {
 		struct db_watch_cfg wc = {.dsn = c->db_dsn};
+		char cache[300] = "";
+
+		if (!strcmp(c->db_cache, "off"))
+			cache[0] = '\0';
+		else if (c->db_cache[0])
+			snprintf(cache, sizeof(cache), "%s", c->db_cache);
+		else if (c->cdr_spool[0])
+			snprintf(cache, sizeof(cache), "%s/policy.cache",
+				 c->cdr_spool);
+		wc.cache = cache;
 
 		e = db_watch_start(&p->watch, &wc, p->store);
 		if (e) {

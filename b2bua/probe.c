@@ -85,7 +85,7 @@ send_probe(struct b2b_worker *bw, const struct pol_trunk *t,
 	int err;
 
 	*lim_probe_ms(sl) = now;
-	if (call_target_dest(t, &d) ||
+	if (call_target_dest(bw->b2b, t, &d) ||
 	    build(bw->b2b, t, buf, sizeof(buf), &len))
 		return;
 	p = calloc(1, sizeof(*p));

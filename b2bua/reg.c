@@ -220,7 +220,7 @@ send_reg(struct reg *r, const struct pol_trunk *t, uint64_t now)
 	size_t len = 0;
 	int err;
 
-	if (call_target_dest(t, &d) ||
+	if (call_target_dest(bw->b2b, t, &d) ||
 	    build(r, bw->b2b, t, buf, sizeof(buf), &len)) {
 		fail(r, now, "cannot build", 0);
 		return;

@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "policy.h"
 #include "route_test.h"
+#include "tdns.h"
 
 static const char *const tp_name[] = {"udp", "tcp", "tls"};
 
@@ -43,8 +44,8 @@ load(const struct cfg *c, int64_t now, struct pol_snap **s)
 }
 
 /* "ip" or "ip:port" or "[v6]:port" into a sockaddr. */
-static int
-parse_src(const char *s, struct sockaddr_storage *ss)
+int
+route_test_src(const char *s, struct sockaddr_storage *ss)
 {
 	char buf[80], *port = NULL, *host = buf;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -110,6 +111,55 @@ print(const struct pol_verdict *v, const struct pol_snap *s)
 	}
 }
 
+json_t *
+route_test_json(const struct pol_verdict *v, const struct pol_snap *s)
+{
+	json_t *o = json_object(), *tg = json_array(), *fo = json_array();
+	size_t i;
+
+	if (!o || !tg || !fo) {
+		json_decref(o);
+		json_decref(tg);
+		json_decref(fo);
+		return NULL;
+	}
+	json_object_set_new(o, "policy_version",
+			    json_integer(pol_snap_version(s)));
+	json_object_set_new(o, "source_trunk",
+			    v->src && v->src->name ? json_string(v->src->name)
+						   : json_null());
+	json_object_set_new(o, "called", json_string(v->called));
+	json_object_set_new(o, "calling", json_string(v->calling));
+	json_object_set_new(o, "status", json_integer(v->status));
+	json_object_set_new(o, "reason",
+			    v->reason ? json_string(v->reason) : json_null());
+	json_object_set_new(o, "route_id", json_integer(v->route_id));
+	for (i = 0; !v->status && i < v->nfailover; i++)
+		json_array_append_new(fo, json_integer(v->failover[i]));
+	for (i = 0; !v->status && i < v->ntargets; i++) {
+		const struct pol_trunk *t = v->targets[i].trunk;
+
+		json_array_append_new(
+			tg,
+			json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "trunk",
+				  t->name ? t->name : "?", "host",
+				  t->host ? t->host : "", "port",
+				  /* 0: a domain located by SRV */
+				  (int)(t->port	       ? t->port
+					: tdns_is_name(t->host) ? 0
+								: 5060),
+				  "transport",
+				  tp_name[t->transport <= POL_TP_TLS
+						  ? t->transport
+						  : 0],
+				  "called", v->targets[i].called, "calling",
+				  v->targets[i].calling));
+	}
+	json_object_set_new(o, "failover", fo);
+	json_object_set_new(o, "targets", tg);
+	return o;
+}
+
 int
 route_test(const struct cfg *c, int argc, char **argv)
 {
@@ -120,7 +170,7 @@ route_test(const struct cfg *c, int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	int rc = 1;
 
-	if (argc < 2 || argc > 4 || parse_src(argv[0], &ss)) {
+	if (argc < 2 || argc > 4 || route_test_src(argv[0], &ss)) {
 		fprintf(stderr, "usage: tandemd -c FILE -r SRC_IP[:PORT] "
 				"CALLED [CALLING [UNIX_TIME]]\n");
 		return 2;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "b2bua/api.h"
+#include "db/db.h"
 
 #define CTL_DEFAULT_ADDR "127.0.0.1:8080"
 #define CTL_TIMEOUT_S 10
@@ -54,6 +56,10 @@ usage(FILE *f)
 		"  reload                  reload the policy\n"
 		"  drain | undrain         stop / resume taking new calls\n"
 		"  stats                   counters\n"
+		"  route-test SRC CALLED [CALLING [UNIX_TIME]]\n"
+		"                          what the policy does with such a "
+		"call\n"
+		"  migrate DSN             apply the database migrations\n"
 		"  health | ready          liveness / readiness\n"
 		"-a defaults to $TANDEM_API or " CTL_DEFAULT_ADDR
 		"; -t to $TANDEM_API_TOKEN.\n"
@@ -421,6 +427,53 @@ show_ready(const json_t *v)
 	printf("ready\n");
 }
 
+static const char *
+str_or(const json_t *s, const char *dflt)
+{
+	return json_is_string(s) ? json_string_value(s) : dflt;
+}
+
+/* route-test: the verdict, then the targets in order. */
+static void
+show_route(const json_t *v)
+{
+	const json_t *t;
+	size_t i;
+
+	printf("%-15s %s\n", "source trunk",
+	       str_or(json_object_get(v, "source_trunk"), "(none)"));
+	printf("%-15s %s\n", "called",
+	       str_or(json_object_get(v, "called"), ""));
+	printf("%-15s %s\n", "calling",
+	       str_or(json_object_get(v, "calling"), ""));
+	if (json_integer_value(json_object_get(v, "status"))) {
+		printf("%-15s %lld %s\n", "verdict",
+		       (long long)json_integer_value(
+			       json_object_get(v, "status")),
+		       str_or(json_object_get(v, "reason"), ""));
+		return;
+	}
+	printf("%-15s %lld\n", "route id",
+	       (long long)json_integer_value(json_object_get(v, "route_id")));
+	json_array_foreach(json_object_get(v, "targets"), i, t)
+	{
+		long long port = json_integer_value(json_object_get(t, "port"));
+		char hp[160];
+
+		if (port)
+			snprintf(hp, sizeof(hp), "%s:%lld",
+				 str_or(json_object_get(t, "host"), "?"), port);
+		else /* a domain located by SRV */
+			snprintf(hp, sizeof(hp), "%s (SRV)",
+				 str_or(json_object_get(t, "host"), "?"));
+		printf("target %-8zu %-12s %s/%s called %s calling %s\n",
+		       i + 1, str_or(json_object_get(t, "trunk"), "?"), hp,
+		       str_or(json_object_get(t, "transport"), "?"),
+		       json_string_value(json_object_get(t, "called")),
+		       json_string_value(json_object_get(t, "calling")));
+	}
+}
+
 struct ctl_cmd {
 	const char *name;
 	enum evhttp_cmd_type method;
@@ -438,6 +491,7 @@ static const struct ctl_cmd cmds[] = {
 	{"drain", EVHTTP_REQ_POST, "/drain", 0, 0, show_result},
 	{"undrain", EVHTTP_REQ_POST, "/undrain", 0, 0, show_result},
 	{"stats", EVHTTP_REQ_GET, "/stats", 0, 0, show_kv},
+	{"route-test", EVHTTP_REQ_GET, "/route", 2, 4, show_route},
 	{"health", EVHTTP_REQ_GET, "/health", 0, 0, show_health},
 	{"ready", EVHTTP_REQ_GET, "/ready", 0, 0, show_ready},
 };
@@ -483,6 +537,24 @@ build_request(const struct ctl_cmd *cmd, int argc, char **argv, char *path,
 	char *e;
 
 	*bodyp = NULL;
+	if (!strcmp(cmd->name, "route-test")) {
+		static const char *const k[] = {"src", "called", "calling",
+						"at"};
+		size_t o = 0;
+
+		if (argc - 1 < cmd->minargs || argc - 1 > cmd->maxargs)
+			return EINVAL;
+		o = (size_t)snprintf(path, psz, "%s", cmd->path);
+		for (int i = 1; i < argc && o < psz; i++) {
+			e = evhttp_encode_uri(argv[i]);
+			if (!e)
+				return ENOMEM;
+			o += (size_t)snprintf(path + o, psz - o, "%c%s=%s",
+					      i == 1 ? '?' : '&', k[i - 1], e);
+			free(e);
+		}
+		return o < psz ? 0 : EINVAL;
+	}
 	if (!strcmp(cmd->name, "calls")) {
 		if (calls_query(argc, argv, q, sizeof(q)))
 			return EINVAL;
@@ -580,6 +652,35 @@ ctl_run(struct ctl *c, const struct ctl_cmd *cmd, const char *path,
 	return rc;
 }
 
+/* migrate DSN: the database migrations, directly (not through the
+   daemon: a fresh database has no tandemd yet). */
+static int
+ctl_migrate(const char *dsn, bool json)
+{
+	char err[512] = "";
+	int applied = 0, e;
+	PGconn *pg = PQconnectdb(dsn);
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "tandemctl: database: %s", PQerrorMessage(pg));
+		PQfinish(pg);
+		return CTL_FAIL;
+	}
+	e = db_migrate(pg, &applied, err, sizeof(err));
+	PQfinish(pg);
+	if (e) {
+		fprintf(stderr, "tandemctl: migrate: %s\n", err);
+		return CTL_FAIL;
+	}
+	if (json)
+		printf("{\"applied\": %d, \"schema_version\": %d}\n", applied,
+		       db_schema_version());
+	else
+		printf("applied %d migration%s; schema version %d\n", applied,
+		       applied == 1 ? "" : "s", db_schema_version());
+	return CTL_OK;
+}
+
 static const struct ctl_cmd *
 find_cmd(const char *name)
 {
@@ -625,6 +726,11 @@ main(int argc, char **argv)
 			"host:port or [v6]:port)\n",
 			c.addr);
 		return CTL_USAGE;
+	}
+	if (optind < argc && !strcmp(argv[optind], "migrate")) {
+		if (argc - optind != 2)
+			return usage(stderr), CTL_USAGE;
+		return ctl_migrate(argv[optind + 1], c.json);
 	}
 	if (optind >= argc || !(cmd = find_cmd(argv[optind]))) {
 		if (optind < argc)

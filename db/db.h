@@ -40,6 +40,14 @@ int db_schema_version(void);
  */
 int db_policy_load(PGconn *c, int64_t now, struct pol_snap **snapp, char *err,
 		   size_t errsz);
+/* The same, and on success the rows also go to the local cache file
+   (cache NULL: none; a write failure is logged, not returned). */
+int db_policy_load_cache(PGconn *c, int64_t now, const char *cache,
+			 struct pol_snap **snapp, char *err, size_t errsz);
+/* A snapshot from the cache file alone (PostgreSQL unreachable at
+   start). 0, or pol_cache_load()'s / the compiler's error in err. */
+int db_policy_cache_load(const char *cache, int64_t now,
+			 struct pol_snap **snapp, char *err, size_t errsz);
 
 /* Policy watcher: its own thread and connection. */
 struct db_watch;
@@ -51,6 +59,10 @@ struct db_watch_cfg {
 	unsigned backoff_max_ms; /* and cap (0: 5000) */
 	unsigned refresh_s;	 /* reload at least this often, so time-zone
 				    tables never run out (0: 86400) */
+	const char *cache;	 /* local copy of the last good policy, read
+				    when the database is unreachable before
+				    any snapshot was published (copied; NULL
+				    or "": none) */
 };
 
 /* Counters for tests and /stats; a consistent copy. */
@@ -61,6 +73,7 @@ struct db_watch_stats {
 	uint64_t connects;  /* successful (re)connections */
 	int connected;	    /* 1 while the connection is up */
 	int64_t version;    /* version of the last published snapshot, or 0 */
+	int from_cache;	    /* 1 while serving the cache file's policy */
 };
 
 /*

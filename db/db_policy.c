@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/log.h"
+
 /* NULL for SQL NULL. */
 static const char *
 val(const PGresult *r, int row, int col)
@@ -73,6 +75,10 @@ row_trunk(struct pol_build *b, const PGresult *r, int i)
 	t.max_calls = (uint32_t)num(r, i, 21);
 	t.max_cps = (uint32_t)num(r, i, 22);
 	t.enabled = flag(r, i, 23);
+	t.status_map = val(r, i, 24);
+	t.hdr_list = val(r, i, 25);
+	t.hdr_add = val(r, i, 26);
+	t.nat = flag(r, i, 27);
 	return pol_build_trunk(b, &t);
 }
 
@@ -190,7 +196,9 @@ static const struct table tables[] = {
 	 "inbound_password, outbound_user, outbound_password, register, "
 	 "register_expires, array_to_string(codecs, ','), srtp, "
 	 "media_address, header_policy, pai_trust, options_interval, "
-	 "max_calls, max_cps, enabled FROM trunks",
+	 "max_calls, max_cps, enabled, array_to_string(status_map, ','), "
+	 "array_to_string(header_list, ','), "
+	 "array_to_string(header_add, E'\\n'), behind_nat FROM trunks",
 	 row_trunk},
 	{"routes",
 	 "SELECT id, src_trunk_id, src_group, called_prefix, calling_prefix, "
@@ -262,6 +270,13 @@ int
 db_policy_load(PGconn *c, int64_t now, struct pol_snap **snapp, char *err,
 	       size_t errsz)
 {
+	return db_policy_load_cache(c, now, NULL, snapp, err, errsz);
+}
+
+int
+db_policy_load_cache(PGconn *c, int64_t now, const char *cache,
+		     struct pol_snap **snapp, char *err, size_t errsz)
+{
 	char scratch[8];
 	struct pol_build *b = NULL;
 	PGresult *r;
@@ -292,6 +307,28 @@ db_policy_load(PGconn *c, int64_t now, struct pol_snap **snapp, char *err,
 	PQclear(PQexec(c, ret ? "ROLLBACK" : "COMMIT"));
 	if (!ret)
 		ret = pol_build_compile(b, now, snapp, err, errsz);
+	if (!ret && cache) {
+		char cerr[512];
+
+		/* the policy is good: keep it for a start without the
+		   database; failing to is not failing the load */
+		if (pol_cache_save(b, cache, cerr, sizeof(cerr)))
+			LOG_WARN("policy cache not written: %s", cerr);
+	}
+	pol_build_free(b);
+	return ret;
+}
+
+int
+db_policy_cache_load(const char *cache, int64_t now, struct pol_snap **snapp,
+		     char *err, size_t errsz)
+{
+	struct pol_build *b = NULL;
+	int ret = pol_cache_load(&b, cache, err, errsz);
+
+	if (ret)
+		return ret;
+	ret = pol_build_compile(b, now, snapp, err, errsz);
 	pol_build_free(b);
 	return ret;
 }

@@ -19,6 +19,8 @@
 struct db_watch {
 	struct db_watch_cfg cfg;
 	char *dsn;		 /* owned */
+	char *cache;		 /* owned, NULL: no cache file */
+	bool cache_tried;	 /* read once, before any publication */
 	struct pol_store *store; /* borrowed */
 	pthread_t thr;
 	int wake[2]; /* pipe: a byte on wake[1] stops the thread */
@@ -56,12 +58,14 @@ reload(struct db_watch *w, PGconn *c)
 {
 	struct pol_snap *s = NULL;
 	char err[512];
-	int ret = db_policy_load(c, (int64_t)time(NULL), &s, err, sizeof(err));
+	int ret = db_policy_load_cache(c, (int64_t)time(NULL), w->cache, &s,
+				       err, sizeof(err));
 
 	pthread_mutex_lock(&w->lock);
 	if (!ret) {
 		pol_store_set(w->store, s);
 		w->st.loads++;
+		w->st.from_cache = 0;
 		w->st.version = pol_snap_version(s);
 		LOG_INFO("policy version %lld published",
 			 (long long)w->st.version);
@@ -76,6 +80,40 @@ reload(struct db_watch *w, PGconn *c)
 	pthread_mutex_unlock(&w->lock);
 	pol_snap_deref(s);
 	return ret == EIO ? EIO : 0;
+}
+
+/* The database is unreachable and nothing was published yet: serve the
+   cache file's policy (once; the next load from the database replaces
+   it). */
+static void
+from_cache(struct db_watch *w)
+{
+	struct pol_snap *s = NULL, *cur;
+	char err[512] = "";
+	int ret;
+
+	if (!w->cache || w->cache_tried)
+		return;
+	w->cache_tried = true;
+	cur = pol_store_get(w->store);
+	pol_snap_deref(cur);
+	if (cur)
+		return;
+	ret = db_policy_cache_load(w->cache, (int64_t)time(NULL), &s, err,
+				   sizeof(err));
+	if (ret) {
+		LOG_ERR("database unreachable and no policy cache: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	pol_store_set(w->store, s);
+	w->st.version = pol_snap_version(s);
+	w->st.from_cache = 1;
+	pthread_mutex_unlock(&w->lock);
+	LOG_WARN("database unreachable: serving policy version %lld from the "
+		 "cache %s until it is back",
+		 (long long)pol_snap_version(s), w->cache);
+	pol_snap_deref(s);
 }
 
 static void
@@ -159,6 +197,7 @@ watch_main(void *arg)
 			PQclear(r);
 			LOG_WARN("policy db: %s", PQerrorMessage(c));
 			set_connected(w, 0, true);
+			from_cache(w);
 		}
 		PQfinish(c);
 		if (stop || wait_for(w, -1, backoff, &rd))
@@ -190,12 +229,17 @@ db_watch_start(struct db_watch **wp, const struct db_watch_cfg *cfg,
 	w->cfg.refresh_s = cfg->refresh_s ? cfg->refresh_s : 86400;
 	w->store = store;
 	w->dsn = strdup(cfg->dsn);
+	w->cache = cfg->cache && cfg->cache[0] ? strdup(cfg->cache) : NULL;
 	pthread_mutex_init(&w->lock, NULL);
-	if (!w->dsn || pipe2(w->wake, O_CLOEXEC) != 0) {
-		err = w->dsn ? errno : ENOMEM;
+	if (!w->dsn || (cfg->cache && cfg->cache[0] && !w->cache) ||
+	    pipe2(w->wake, O_CLOEXEC) != 0) {
+		err = w->dsn && (w->cache || !cfg->cache || !cfg->cache[0])
+			      ? errno
+			      : ENOMEM;
 		goto fail;
 	}
 	w->cfg.dsn = w->dsn;
+	w->cfg.cache = w->cache;
 	err = pthread_create(&w->thr, NULL, watch_main, w);
 	if (!err) {
 		*wp = w;
@@ -206,6 +250,7 @@ db_watch_start(struct db_watch **wp, const struct db_watch_cfg *cfg,
 fail:
 	pthread_mutex_destroy(&w->lock);
 	free(w->dsn);
+	free(w->cache);
 	free(w);
 	return err;
 }
@@ -224,6 +269,7 @@ db_watch_stop(struct db_watch *w)
 	close(w->wake[1]);
 	pthread_mutex_destroy(&w->lock);
 	free(w->dsn);
+	free(w->cache);
 	free(w);
 }
 

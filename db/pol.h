@@ -48,10 +48,20 @@ struct pol_trunk {
 	bool reg;
 	uint32_t reg_expires;
 	const char *codecs; /* allow list, comma separated; NULL: any */
+	const char *status_map; /* "486=600,503=480": final statuses of
+				   attempts toward the trunk answered to the
+				   caller as others; NULL: none */
 	enum pol_srtp srtp;
 	const char *media_addr;
 	bool hdr_pass; /* header policy: pass unknown headers (else strip) */
+	const char *hdr_list; /* names (comma separated) that are the
+				 exceptions: stripped when hdr_pass, passed
+				 otherwise; NULL: none */
+	const char *hdr_add;  /* "Name: value" lines (LF separated) added
+				 toward the trunk, replacing the caller's
+				 header of that name; NULL: none */
 	bool pai_trust;
+	bool nat; /* behind NAT: media latched from any source (RFC 7362) */
 	uint32_t options_s; /* OPTIONS probe interval, 0: off */
 	uint32_t max_calls; /* 0: unlimited */
 	uint32_t max_cps;
@@ -154,6 +164,18 @@ int pol_build_cid(struct pol_build *b, const struct pol_cid_cfg *c);
  * trunk, bad CIDR, unknown zone, bad prefix), or ENOMEM; the builder can
  * be freed either way.
  */
+/*
+ * The local policy cache (db/pol_cache.c): save the builder's rows to
+ * path atomically (a temporary file, fsync, rename; mode 0600), or read
+ * such a file into a new builder. load refuses a truncated or damaged
+ * file whole (EBADMSG) and names the bad line (EINVAL); err says which.
+ * Both return 0 or an errno.
+ */
+int pol_cache_save(const struct pol_build *b, const char *path, char *err,
+		   size_t errsz);
+int pol_cache_load(struct pol_build **bp, const char *path, char *err,
+		   size_t errsz);
+
 int pol_build_compile(struct pol_build *b, int64_t now, struct pol_snap **snapp,
 		      char *err, size_t errsz);
 
@@ -169,6 +191,17 @@ long pol_snap_live(void);
    listings); borrowed from s, NULL past the end. */
 size_t pol_snap_ntrunks(const struct pol_snap *s);
 const struct pol_trunk *pol_snap_trunk(const struct pol_snap *s, size_t i);
+/* status translated by a trunk's status_map ("FROM=TO,..."), or status
+   itself when the map does not name it. */
+uint16_t pol_status_map(const char *map, uint16_t status);
+/* Whether map is well formed (NULL and "" are). */
+bool pol_status_map_ok(const char *map);
+/* Whether a trunk's hdr_add lines are well formed and add nothing that
+   carries the dialog or the route (NULL and "" are fine); *why says
+   what is wrong. */
+bool pol_hdr_add_ok(const char *lines, const char **why);
+/* Whether name is in the comma-separated list (case-insensitive). */
+bool pol_name_listed(const char *list, const char *name, size_t len);
 /* Trunk by id or name, NULL if absent; borrowed from s. */
 const struct pol_trunk *pol_trunk_by_id(const struct pol_snap *s, int64_t id);
 const struct pol_trunk *pol_trunk_by_name(const struct pol_snap *s,
@@ -183,6 +216,11 @@ struct pol_req {
 	struct pl called, calling;
 	int64_t now;  /* UTC seconds */
 	uint32_t rnd; /* random value for the weighted order */
+	/* Optional: false for a trunk known unreachable now (OPTIONS
+	   probing). A route none of whose targets is usable is passed over
+	   for the next one that fits; NULL: every trunk is usable. */
+	bool (*usable)(void *arg, const struct pol_trunk *t);
+	void *usable_arg;
 };
 
 struct pol_cid {
@@ -230,7 +268,9 @@ void pol_verdict_fini(struct pol_verdict *v);
  * (first matching rule of the source trunk, then of all trunks), check
  * block/allow lists, pick the route (longest called prefix; among routes
  * on one prefix: source trunk before group before any, longer calling
- * prefix, lower priority; closed time windows skip a route), order its
+ * prefix, lower priority; closed time windows skip a route, and so does a
+ * route whose targets are all unusable by req->usable, unless no later
+ * route is usable either: then the first of them stands), order its
  * targets (priority, then weighted by req->rnd) and rewrite outbound per
  * target. Outcomes are data in v: status 403 unknown source, 403/603
  * listed, 484 number too long, 404 no route, 480 no route open now, 500

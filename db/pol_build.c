@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* String fields of struct pol_trunk, for deep copies and frees. */
 const size_t pol_trunk_strs[] = {
@@ -17,6 +18,9 @@ const size_t pol_trunk_strs[] = {
 	offsetof(struct pol_trunk, out_user),
 	offsetof(struct pol_trunk, out_pass),
 	offsetof(struct pol_trunk, codecs),
+	offsetof(struct pol_trunk, status_map),
+	offsetof(struct pol_trunk, hdr_list),
+	offsetof(struct pol_trunk, hdr_add),
 	offsetof(struct pol_trunk, media_addr),
 };
 const size_t pol_trunk_nstrs = sizeof(pol_trunk_strs) / sizeof(size_t);
@@ -154,7 +158,9 @@ pol_build_trunk(struct pol_build *b, const struct pol_trunk *t)
 	struct pol_trunk c;
 	int err;
 
-	if (!b || !t || !t->name || !t->host)
+	if (!b || !t || !t->name || !t->host ||
+	    !pol_status_map_ok(t->status_map) ||
+	    !pol_hdr_add_ok(t->hdr_add, NULL))
 		return EINVAL;
 	err = pol_trunk_copy(&c, t, NULL);
 	if (!err && (err = PUSH(b, trunks, &c)))
@@ -274,4 +280,128 @@ pol_build_cid(struct pol_build *b, const struct pol_cid_cfg *c)
 	if (!err && (err = PUSH(b, cids, &x)))
 		free((void *)(uintptr_t)x.pai_value);
 	return err;
+}
+
+/* "FROM=TO[,FROM=TO...]" with 3-digit statuses 300..699. */
+static const char *
+map_entry(const char *p, uint16_t *from, uint16_t *to)
+{
+	unsigned a = 0, b = 0, i;
+
+	for (i = 0; i < 3; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return NULL;
+		a = a * 10 + (unsigned)(*p - '0');
+	}
+	if (*p++ != '=')
+		return NULL;
+	for (i = 0; i < 3; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return NULL;
+		b = b * 10 + (unsigned)(*p - '0');
+	}
+	if (a < 300 || a > 699 || b < 300 || b > 699 || (*p && *p != ',') ||
+	    (*p == ',' && !p[1]))
+		return NULL;
+	*from = (uint16_t)a;
+	*to = (uint16_t)b;
+	return *p ? p + 1 : p;
+}
+
+bool
+pol_status_map_ok(const char *map)
+{
+	uint16_t a, b;
+
+	while (map && *map) {
+		map = map_entry(map, &a, &b);
+		if (!map)
+			return false;
+	}
+	return true;
+}
+
+uint16_t
+pol_status_map(const char *map, uint16_t status)
+{
+	uint16_t a, b;
+
+	while (map && *map) {
+		map = map_entry(map, &a, &b);
+		if (!map)
+			break;
+		if (a == status)
+			return b;
+	}
+	return status;
+}
+
+bool
+pol_name_listed(const char *list, const char *name, size_t len)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		const char *e;
+		size_t n;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		for (e = p; *e && *e != ','; e++)
+			;
+		n = (size_t)(e - p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n && n == len && !strncasecmp(p, name, n))
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+/* RFC 3261 §25.1 token characters. */
+static bool
+is_tokc(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || strchr("-.!%*_+`'~", ch);
+}
+
+bool
+pol_hdr_add_ok(const char *lines, const char **why)
+{
+	static const char deny[] =
+		"Via,v,From,f,To,t,Call-ID,i,CSeq,Contact,m,Route,"
+		"Record-Route,Max-Forwards,Content-Length,l,Content-Type,c,"
+		"Content-Encoding,e,Content-Disposition,Require,Proxy-Require,"
+		"Supported,k,Session-Expires,x,Min-SE,RSeq,RAck,"
+		"Authorization,Proxy-Authorization";
+	const char *p = lines, *dummy;
+
+	if (!why)
+		why = &dummy;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n'), *e = nl ? nl : p + strlen(p);
+		const char *q = p;
+
+		while (q < e && is_tokc(*q))
+			q++;
+		if (q == p || q >= e || *q != ':') {
+			*why = "not a \"Name: value\" header line";
+			return false;
+		}
+		if (pol_name_listed(deny, p, (size_t)(q - p))) {
+			*why = "that header carries the dialog or the route";
+			return false;
+		}
+		for (; q < e; q++) {
+			if (*q == '\r' || *q == '\0' ||
+			    ((unsigned char)*q < 0x20 && *q != '\t')) {
+				*why = "control character in the value";
+				return false;
+			}
+		}
+		p = nl ? nl + 1 : e;
+	}
+	return true;
 }

@@ -124,13 +124,33 @@ route_open(const struct pol_snap *s, const struct pol_rt *rt, int64_t now)
 	return false;
 }
 
+/* Whether any target of rt is usable by the request's predicate. */
+static bool
+route_usable(const struct pol_snap *s, const struct pol_rt *rt,
+	     const struct pol_req *req)
+{
+	uint32_t i;
+
+	if (!req->usable)
+		return true;
+	for (i = rt->tgt; i < rt->tgt + rt->ntgt; i++) {
+		if (req->usable(req->usable_arg, &s->trunks[s->tgts[i].trunk]))
+			return true;
+	}
+	return false;
+}
+
 /* Deepest prefix first; on one prefix the compile-time order. *closed
-   tells whether a fitting route was skipped for its time windows. */
+   tells whether a fitting route was skipped for its time windows. An
+   open route with no usable target is passed over; the first of those
+   is the answer when no usable one follows (its targets then fail as
+   unreachable, which the caller reports). */
 static const struct pol_rt *
 route_find(const struct pol_snap *s, uint32_t src, const struct pol_verdict *v,
-	   int64_t now, bool *closed)
+	   const struct pol_req *req, bool *closed)
 {
 	const struct pol_trie *t = &s->routes;
+	const struct pol_rt *down = NULL;
 	uint32_t path[POL_NUM_MAX];
 	size_t clen = strlen(v->calling), depth, j;
 	size_t n = pol_trie_walk(t, v->called, strlen(v->called), path);
@@ -147,12 +167,17 @@ route_find(const struct pol_snap *s, uint32_t src, const struct pol_verdict *v,
 
 			if (!route_fits(s, rt, src, v->calling, clen))
 				continue;
-			if (route_open(s, rt, now))
+			if (!route_open(s, rt, req->now)) {
+				*closed = true;
+				continue;
+			}
+			if (route_usable(s, rt, req))
 				return rt;
-			*closed = true;
+			if (!down)
+				down = rt;
 		}
 	}
-	return NULL;
+	return down;
 }
 
 /* A small deterministic generator seeded by the injected random value. */
@@ -296,7 +321,7 @@ pol_route(const struct pol_snap *s, const struct pol_req *req,
 		return reject(v, 500, "inbound rewrite failed");
 	if (check_lists(s, v))
 		return 0;
-	rt = route_find(s, src, v, req->now, &closed);
+	rt = route_find(s, src, v, req, &closed);
 	if (!rt)
 		return closed ? reject(v, 480, "no route open now")
 			      : reject(v, 404, "no route");

@@ -92,6 +92,19 @@ struct relay_stats {
 	uint64_t malformed;	/* failed the RTP/RTCP check (still
 				   forwarded: the relay is transparent) */
 	uint64_t relatched;	/* latch moved to a new source */
+	uint64_t drop_srtp;	/* SRTP/SRTCP that failed to unprotect
+				   (authentication, replay, malformed) or
+				   to protect: never forwarded */
+	bool srtp_in;		/* the peer sends SRTP (we unprotect) */
+	bool srtp_out;		/* what this stream forwards is protected
+				   for the other leg's peer */
+	/* What the peer says in its RTCP about the media it receives from
+	   us (RFC 3550 §6.4, first report block of its last SR/RR; SRTCP
+	   read after unprotect): */
+	uint64_t peer_reports;	 /* RTCP reports with a block seen */
+	uint8_t peer_fraction;	 /* fraction lost, /256 */
+	int32_t peer_lost;	 /* cumulative lost */
+	uint32_t peer_jitter_us; /* its interarrival jitter, microseconds */
 	int64_t lost;		/* RTP loss estimate (RFC 3550 A.3) */
 	uint32_t jitter;	/* interarrival jitter, ts units (A.8) */
 	uint32_t jitter_us;	/* the same in microseconds */
@@ -168,6 +181,34 @@ int relay_stream_open(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
  */
 int relay_stream_remote(struct relay_sess *sess, enum relay_leg leg,
 			unsigned idx, const struct relay_remote *r);
+/*
+ * SRTP of the packets leg's peer sends on stream idx (RFC 3711, keys by
+ * SDES, RFC 4568): in is the key that peer protects with (its a=crypto;
+ * NULL: it sends plain RTP), out the key the other leg's peer expects
+ * from us (our a=crypto toward it; NULL: it wants plain RTP). The worker
+ * builds one transform (media/sec.h sec_xform: pass, unprotect, protect
+ * or both, libsrtp sessions set up once) and applies it to every RTP and
+ * RTCP packet of that direction before it is forwarded; a packet that
+ * fails is dropped and counted (drop_srtp). Setting it again (a
+ * re-INVITE with new keys) replaces the transform; both NULL removes it.
+ * The keys are copied. Does not block. Returns 0, EINVAL or ENOMEM; the
+ * stream must be open.
+ */
+struct sec_key;
+int relay_stream_srtp(struct relay_sess *sess, enum relay_leg leg,
+		      unsigned idx, const struct sec_key *in,
+		      const struct sec_key *out);
+/*
+ * Payload type mapping of what leg's peer sends on stream idx (RFC 3264
+ * §5.1: each side sends with the numbers the receiver chose; when the two
+ * legs chose different numbers for one codec, e.g. after a transfer, the
+ * relay rewrites them): map[pt] is the number to send on for pt (0..127);
+ * NULL restores the identity. Applied to RTP only, on the plain packet
+ * (after SRTP unprotect, before protect). Copied. Does not block. 0,
+ * EINVAL (stream not open) or ENOMEM.
+ */
+int relay_stream_ptmap(struct relay_sess *sess, enum relay_leg leg,
+		       unsigned idx, const uint8_t *map);
 /* Snapshot of the statistics of leg's peer on stream idx. Does not block.
    Returns 0 or EINVAL. */
 int relay_stream_stats(const struct relay_sess *sess, enum relay_leg leg,

@@ -223,6 +223,34 @@ tx_add(struct relay_worker *w, struct relay_stream *in, enum relay_sk k, int fd,
 	m->msg_hdr.msg_namelen = len;
 }
 
+/* The peer's own reception report (plain RTCP, or SRTCP once
+   unprotected). Its jitter is in the units of the clock of the media we
+   send it, the same codec as what it sends. */
+static void
+rtcp_reports(void *arg, const uint8_t *buf, size_t len)
+{
+	struct relay_stream *st = arg;
+	struct rtp_rtcp_rb rb;
+
+	if (rtp_rtcp_check(buf, len) || rtp_rtcp_rb_find(buf, len, &rb))
+		return;
+	RELAY_INC(st->st.peer_reports, 1);
+	RELAY_SET(st->st.peer_fraction, rb.fraction);
+	RELAY_SET(st->st.peer_lost, rb.cum_lost);
+	RELAY_SET(st->st.peer_jitter_us,
+		  (uint32_t)((uint64_t)rb.jitter * 1000000u / st->rate));
+}
+
+/* The second byte of an RTP header: marker bit kept, PT mapped. */
+static void
+pt_map(void *arg, uint8_t *buf, size_t len)
+{
+	const struct relay_stream *st = arg;
+
+	if (len >= 12)
+		buf[1] = (uint8_t)((buf[1] & 0x80) | st->ptmap[buf[1] & 0x7f]);
+}
+
 /* Header checks and receive statistics; never prevents forwarding. */
 static void
 pkt_account(struct relay_stream *st, bool rtcp, const uint8_t *buf, size_t len,
@@ -232,8 +260,14 @@ pkt_account(struct relay_stream *st, bool rtcp, const uint8_t *buf, size_t len,
 
 	if (rtcp) {
 		RELAY_INC(st->st.rtcp, 1);
+		/* SRTCP carries its index and tag after the packets: read
+		   it once unprotected (pkt_in) */
+		if (RELAY_GET(st->st.srtp_in))
+			return;
 		if (rtp_rtcp_check(buf, len))
 			RELAY_INC(st->st.malformed, 1);
+		else
+			rtcp_reports(st, buf, len);
 		return;
 	}
 	if (rtp_hdr_decode(buf, len, &h)) {
@@ -290,6 +324,22 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 		RELAY_INC(st->st.drop_noremote, 1);
 		return;
 	}
+	/* RFC 3711 §3.3/§3.4: authenticate (and decrypt) what the peer
+	   protected, protect for the other peer; a failure (bad tag,
+	   replay, malformed) never reaches the other leg */
+	if (st->srtp_fail ||
+	    (st->xf &&
+	     (rtcp ? sec_xform_rtcp_mid(st->xf, buf, &len, RELAY_SLOT,
+					RELAY_GET(st->st.srtp_in) ? rtcp_reports
+								  : NULL,
+					st)
+		   : sec_xform_rtp_mid(st->xf, buf, &len, RELAY_SLOT,
+				       st->ptmap ? pt_map : NULL, st)))) {
+		RELAY_INC(st->st.drop_srtp, 1);
+		return;
+	}
+	if (!st->xf && st->ptmap && !rtcp)
+		pt_map(st, buf, len);
 	tx_add(w, st, rtcp ? RELAY_SK_RTCP : RELAY_SK_RTP, out->sock[ok].fd,
 	       dst, dlen, buf, len);
 }

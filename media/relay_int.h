@@ -10,9 +10,14 @@
 
 #include "relay.h"
 #include "rtp.h"
+#include "sec.h"
 
 #define RELAY_BATCH_MAX 64
-#define RELAY_SLOT 2048 /* bytes per datagram buffer; larger is dropped */
+#define RELAY_SLOT 2048 /* bytes per datagram buffer */
+/* Room kept at the end of each slot for what SRTP protect adds (auth tag
+   and SRTCP index, at most 20 bytes): a datagram larger than
+   RELAY_SLOT - RELAY_SLOT_SPARE is dropped as too big. */
+#define RELAY_SLOT_SPARE 64
 
 struct event;
 struct event_base;
@@ -32,11 +37,14 @@ struct relay_worker;
 struct relay_astats {
 	_Atomic uint64_t packets, bytes, rtcp, forwarded;
 	_Atomic uint64_t drop_source, drop_noremote, drop_hold, drop_send;
-	_Atomic uint64_t drop_big, malformed, relatched;
+	_Atomic uint64_t drop_big, malformed, relatched, drop_srtp;
+	_Atomic uint64_t peer_reports;
+	_Atomic uint32_t peer_fraction, peer_jitter_us;
+	_Atomic int32_t peer_lost;
 	_Atomic int64_t lost;
 	_Atomic uint32_t jitter, jitter_us;
 	_Atomic uint64_t last_ms; /* monotonic ms of the last accepted one */
-	_Atomic bool latched;
+	_Atomic bool latched, srtp_in, srtp_out;
 };
 
 #define RELAY_INC(f, v)                                                        \
@@ -82,6 +90,9 @@ struct relay_stream {
 	union relay_sa sig[RELAY_SK_COUNT]; /* signalled */
 	struct relay_latch latch[RELAY_SK_COUNT];
 	uint64_t window_until; /* latching allowed before this (ms) */
+	struct sec_xform *xf; /* owned: SRTP of this direction, NULL: none */
+	bool srtp_fail;	      /* keys given but unusable: drop all */
+	uint8_t *ptmap;	      /* owned: 128 PT numbers, NULL: identity */
 	struct rtp_rxstat rx;
 	struct relay_astats st;
 	/* cold */
@@ -119,6 +130,8 @@ enum relay_cmd_type {
 	RELAY_CMD_CREATE, /* list the core */
 	RELAY_CMD_OPEN,	  /* register the sockets of a stream */
 	RELAY_CMD_REMOTE, /* apply a relay_remote */
+	RELAY_CMD_SRTP,	  /* set the SRTP transform of a stream */
+	RELAY_CMD_PTMAP,  /* set the PT map of a stream */
 	RELAY_CMD_CLOSE,  /* close sockets, release ports, drop share */
 	RELAY_CMD_SYNC,	  /* signal the waiting caller */
 	RELAY_CMD_STOP,	  /* leave the loop */
@@ -139,6 +152,9 @@ struct relay_cmd {
 	int fd[RELAY_SK_COUNT];	 /* OPEN: owned by the command, then worker */
 	uint16_t port;		 /* OPEN */
 	struct relay_remote rem; /* REMOTE */
+	uint8_t *ptmap;		 /* PTMAP: owned by the command, then worker */
+	struct sec_key key[2];	 /* SRTP: in, out */
+	bool has_key[2];
 	struct relay_sync *sync; /* SYNC: borrowed, waiter's stack */
 };
 

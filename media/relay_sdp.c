@@ -29,8 +29,14 @@ media_rewrite(struct sdp *sdp, unsigned m, const struct relay_sdp_local *loc,
 
 	if (!loc->keep_ice)
 		sdp_ice_remove(sdp, (int)m);
-	if (port == 0 || sdp->media[m].port == 0)
-		return sdp_media_port_set(sdp, m, 0);
+	if (port == 0 || sdp->media[m].port == 0) {
+		/* RFC 3264 §6: a refused stream keeps its m-line with port 0;
+		   its own c= still names the far side's media host, which
+		   topology hiding must not pass on, so it points at us too */
+		if (sdp->media[m].cline != SDP_NONE)
+			err = sdp_conn_set(sdp, (int)m, af, loc->ip);
+		return err ? err : sdp_media_port_set(sdp, m, 0);
+	}
 	if (sdp->media[m].cline != SDP_NONE || !sdp_media_conn(sdp, m))
 		err = sdp_conn_set(sdp, (int)m, af, loc->ip);
 	if (!err)

@@ -195,6 +195,64 @@ relay_stream_remote(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 	return 0;
 }
 
+int
+relay_stream_srtp(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
+		  const struct sec_key *in, const struct sec_key *out)
+{
+	struct relay_cmd *cmd;
+
+	if (!idx_ok(sess, leg, idx) || !sess->port[leg][idx] ||
+	    (in && in->len != sec_suite_key_len(in->suite)) ||
+	    (out && out->len != sec_suite_key_len(out->suite)))
+		return EINVAL;
+	cmd = cmd_new(sess, RELAY_CMD_SRTP);
+	if (!cmd)
+		return ENOMEM;
+	cmd->leg = (uint8_t)leg;
+	cmd->idx = (uint8_t)idx;
+	if (in) {
+		cmd->key[0] = *in;
+		cmd->has_key[0] = true;
+	}
+	if (out) {
+		cmd->key[1] = *out;
+		cmd->has_key[1] = true;
+	}
+	relay_worker_post(sess->core->w, cmd);
+	return 0;
+}
+
+int
+relay_stream_ptmap(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
+		   const uint8_t *map)
+{
+	struct relay_cmd *cmd;
+	unsigned i;
+
+	if (!idx_ok(sess, leg, idx) || !sess->port[leg][idx])
+		return EINVAL;
+	for (i = 0; map && i < 128; i++)
+		if (map[i] > 127)
+			return EINVAL;
+	cmd = cmd_new(sess, RELAY_CMD_PTMAP);
+	if (!cmd)
+		return ENOMEM;
+	cmd->leg = (uint8_t)leg;
+	cmd->idx = (uint8_t)idx;
+	for (i = 0; map && i < 128 && map[i] == i; i++)
+		;
+	if (map && i < 128) { /* not the identity */
+		cmd->ptmap = malloc(128);
+		if (!cmd->ptmap) {
+			free(cmd);
+			return ENOMEM;
+		}
+		memcpy(cmd->ptmap, map, 128);
+	}
+	relay_worker_post(sess->core->w, cmd);
+	return 0;
+}
+
 struct relay_ctx *
 relay_sess_ctx(const struct relay_sess *sess)
 {
@@ -231,6 +289,13 @@ relay_stream_stats(const struct relay_sess *sess, enum relay_leg leg,
 	out->drop_big = RELAY_GET(a->drop_big);
 	out->malformed = RELAY_GET(a->malformed);
 	out->relatched = RELAY_GET(a->relatched);
+	out->drop_srtp = RELAY_GET(a->drop_srtp);
+	out->peer_reports = RELAY_GET(a->peer_reports);
+	out->peer_fraction = (uint8_t)RELAY_GET(a->peer_fraction);
+	out->peer_lost = RELAY_GET(a->peer_lost);
+	out->peer_jitter_us = RELAY_GET(a->peer_jitter_us);
+	out->srtp_in = RELAY_GET(a->srtp_in);
+	out->srtp_out = RELAY_GET(a->srtp_out);
 	out->lost = RELAY_GET(a->lost);
 	out->jitter = RELAY_GET(a->jitter);
 	out->jitter_us = RELAY_GET(a->jitter_us);

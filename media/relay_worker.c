@@ -55,6 +55,34 @@ stream_close(struct relay_stream *st)
 	if (st->open)
 		relay_ports_give(st->core->ctx, st->port);
 	st->open = false;
+	st->xf = mem_deref(st->xf);
+	free(st->ptmap);
+	st->ptmap = NULL;
+}
+
+/* New keys for a stream: the transform is built here, on the worker that
+   uses it (libsrtp sessions are not shared between threads). */
+static void
+cmd_srtp(struct relay_cmd *cmd)
+{
+	struct relay_stream *st = &cmd->core->s[cmd->leg][cmd->idx];
+	struct sec_xform *x = NULL;
+	int err = 0;
+
+	if (cmd->has_key[0] || cmd->has_key[1])
+		err = sec_xform_alloc(&x, cmd->has_key[0] ? &cmd->key[0] : NULL,
+				      cmd->has_key[1] ? &cmd->key[1] : NULL);
+	if (err) {
+		/* a peer we cannot decrypt for gets nothing rather than
+		   undecryptable packets: drop this direction */
+		LOGP_ERR(cmd->core->pfx, "leg %c stream %u: SRTP: %s",
+			 'A' + cmd->leg, cmd->idx, strerror(err));
+	}
+	mem_deref(st->xf);
+	st->xf = x;
+	st->srtp_fail = err != 0;
+	RELAY_SET(st->st.srtp_in, cmd->has_key[0]);
+	RELAY_SET(st->st.srtp_out, cmd->has_key[1]);
 }
 
 static void
@@ -119,6 +147,14 @@ cmd_run(struct relay_worker *w, struct relay_cmd *cmd)
 		relay_fwd_remote(&core->s[cmd->leg][cmd->idx], &cmd->rem,
 				 relay_now_ms());
 		break;
+	case RELAY_CMD_SRTP:
+		cmd_srtp(cmd);
+		break;
+	case RELAY_CMD_PTMAP:
+		free(core->s[cmd->leg][cmd->idx].ptmap);
+		core->s[cmd->leg][cmd->idx].ptmap = cmd->ptmap;
+		cmd->ptmap = NULL;
+		break;
 	case RELAY_CMD_CLOSE:
 		core_close(w, core);
 		break;
@@ -142,6 +178,11 @@ cmd_free(struct relay_cmd *cmd)
 	for (k = 0; cmd->type == RELAY_CMD_OPEN && k < RELAY_SK_COUNT; k++) {
 		if (cmd->fd[k] >= 0)
 			close(cmd->fd[k]);
+	}
+	free(cmd->ptmap);
+	if (cmd->type == RELAY_CMD_SRTP) {
+		sec_key_wipe(&cmd->key[0]);
+		sec_key_wipe(&cmd->key[1]);
 	}
 	free(cmd);
 }
@@ -196,7 +237,7 @@ buffers_init(struct relay_worker *w)
 
 	for (i = 0; i < RELAY_BATCH_MAX; i++) {
 		w->rxiov[i].iov_base = w->buf + (size_t)i * RELAY_SLOT;
-		w->rxiov[i].iov_len = RELAY_SLOT;
+		w->rxiov[i].iov_len = RELAY_SLOT - RELAY_SLOT_SPARE;
 		w->rx[i].msg_hdr.msg_iov = &w->rxiov[i];
 		w->rx[i].msg_hdr.msg_iovlen = 1;
 		w->rx[i].msg_hdr.msg_name = &w->src[i];

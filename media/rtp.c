@@ -74,6 +74,39 @@ rtp_rtcp_check(const uint8_t *buf, size_t len)
 	return 0;
 }
 
+int
+rtp_rtcp_rb_find(const uint8_t *buf, size_t len, struct rtp_rtcp_rb *rb)
+{
+	size_t off = 0;
+
+	while (len - off >= 4) {
+		size_t plen = 4u * ((size_t)be16(buf + off + 2) + 1);
+		unsigned rc = buf[off] & 0x1f, pt = buf[off + 1];
+		/* SR: header, SSRC, 20 bytes of sender info; RR: header,
+		   SSRC; then the report blocks */
+		size_t rb0 = pt == 200 ? 28 : 8;
+
+		if (plen > len - off)
+			break;
+		if ((pt == 200 || pt == 201) && rc > 0 && plen >= rb0 + 24) {
+			const uint8_t *b = buf + off + rb0;
+			uint32_t cl = ((uint32_t)b[5] << 16) |
+				      ((uint32_t)b[6] << 8) | b[7];
+
+			rb->ssrc = be32(b);
+			rb->fraction = b[4];
+			/* 24-bit two's complement */
+			rb->cum_lost = (int32_t)(cl & 0x800000u
+							 ? cl | 0xff000000u
+							 : cl);
+			rb->jitter = be32(b + 12);
+			return 0;
+		}
+		off += plen;
+	}
+	return ENOENT;
+}
+
 bool
 rtp_is_rtcp(const uint8_t *buf, size_t len)
 {
@@ -176,4 +209,29 @@ uint32_t
 rtp_rxstat_jitter(const struct rtp_rxstat *st)
 {
 	return st->jitter_q4 >> 4;
+}
+
+uint16_t
+rtp_mos_x100(uint64_t lost, uint64_t expected, uint32_t jitter_us,
+	     uint32_t delay_ms)
+{
+	double eff, r, loss, mos;
+
+	if (!expected)
+		return 0;
+	if (lost > expected)
+		lost = expected;
+	eff = (double)delay_ms + 2.0 * (double)jitter_us / 1000.0 + 10.0;
+	r = eff < 160.0 ? 93.2 - eff / 40.0 : 93.2 - (eff - 120.0) / 10.0;
+	loss = 100.0 * (double)lost / (double)expected;
+	r -= 2.5 * loss;
+	if (r < 0.0)
+		r = 0.0;
+	if (r > 100.0)
+		r = 100.0;
+	/* G.107 Annex B: MOS = 1 + 0.035 R + 7e-6 R (R - 60) (100 - R) */
+	mos = 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r);
+	if (mos < 1.0)
+		mos = 1.0;
+	return (uint16_t)(mos * 100.0 + 0.5);
 }

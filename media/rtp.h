@@ -38,6 +38,19 @@ int rtp_hdr_decode(const uint8_t *buf, size_t len, struct rtp_hdr *h);
  */
 int rtp_rtcp_check(const uint8_t *buf, size_t len);
 
+/* The first reception report block of a compound RTCP packet (RFC 3550
+   §6.4.1/§6.4.2, in an SR or RR): what the sender of the RTCP says about
+   the media it receives. */
+struct rtp_rtcp_rb {
+	uint32_t ssrc;	   /* the source reported on */
+	uint8_t fraction;  /* lost since the last report, /256 */
+	int32_t cum_lost;  /* cumulative, 24-bit signed */
+	uint32_t jitter;   /* interarrival jitter, ts units */
+};
+/* Find it in a buffer that passed rtp_rtcp_check(). 0, or ENOENT when no
+   SR/RR with a report block is there. Never reads outside buf. */
+int rtp_rtcp_rb_find(const uint8_t *buf, size_t len, struct rtp_rtcp_rb *rb);
+
 /* RFC 5761 §4: on a multiplexed port, a second byte of 192..223 is RTCP
    (RTP payload types 64..95 with the marker bit would collide; RFC 5761
    tells senders to avoid them). False for datagrams shorter than 2. */
@@ -76,5 +89,17 @@ int64_t rtp_rxstat_lost(const struct rtp_rxstat *st);
 uint64_t rtp_rxstat_expected(const struct rtp_rxstat *st);
 /* Interarrival jitter in timestamp units (A.8). */
 uint32_t rtp_rxstat_jitter(const struct rtp_rxstat *st);
+
+/*
+ * Listening-quality estimate of a G.711-class stream from what the relay
+ * sees: the ITU-T G.107 E-model reduced the usual way for monitoring
+ * (R = 93.2 less a delay impairment for the one-way delay plus a jitter
+ * buffer of twice the jitter plus 10 ms, less 2.5 per percent of packets
+ * lost; MOS from R by G.107 Annex B). lost / expected are packets (lost
+ * clamped to 0..expected), delay_ms the one-way delay if known (0 else).
+ * Returns MOS x 100 (100..441), or 0 when nothing was expected.
+ */
+uint16_t rtp_mos_x100(uint64_t lost, uint64_t expected, uint32_t jitter_us,
+		      uint32_t delay_ms);
 
 #endif

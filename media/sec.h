@@ -146,6 +146,17 @@ enum sec_xform_kind sec_xform_kind(const struct sec_xform *x);
    as the stream functions (the packet is to be dropped). */
 int sec_xform_rtp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap);
 int sec_xform_rtcp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap);
+/* As sec_xform_rtp(), calling mid (if not NULL) on the plain RTP between
+   unprotect and protect (the relay maps payload types there). */
+int sec_xform_rtp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp,
+		      size_t cap, void (*mid)(void *arg, uint8_t *buf, size_t len),
+		      void *arg);
+/* As sec_xform_rtcp(), calling mid (if not NULL) with the plain RTCP
+   between unprotect and protect (the relay reads the reports there). */
+int sec_xform_rtcp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp,
+		       size_t cap,
+		       void (*mid)(void *arg, const uint8_t *buf, size_t len),
+		       void *arg);
 /* Streams of the transform, NULL where the kind has none (borrowed). */
 const struct sec_stream *sec_xform_in(const struct sec_xform *x);
 const struct sec_stream *sec_xform_out(const struct sec_xform *x);

@@ -73,27 +73,47 @@ sec_xform_kind(const struct sec_xform *x)
 }
 
 int
-sec_xform_rtp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
+sec_xform_rtp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap,
+		  void (*mid)(void *arg, uint8_t *buf, size_t len), void *arg)
 {
 	int err = 0;
 
 	if (x->in)
 		err = sec_rtp_unprotect(x->in, buf, lenp);
+	if (!err && mid)
+		mid(arg, buf, *lenp);
 	if (!err && x->out)
 		err = sec_rtp_protect(x->out, buf, lenp, cap);
 	return err;
 }
 
 int
-sec_xform_rtcp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
+sec_xform_rtp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
+{
+	return sec_xform_rtp_mid(x, buf, lenp, cap, NULL, NULL);
+}
+
+int
+sec_xform_rtcp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp,
+		   size_t cap,
+		   void (*mid)(void *arg, const uint8_t *buf, size_t len),
+		   void *arg)
 {
 	int err = 0;
 
 	if (x->in)
 		err = sec_rtcp_unprotect(x->in, buf, lenp);
+	if (!err && mid)
+		mid(arg, buf, *lenp);
 	if (!err && x->out)
 		err = sec_rtcp_protect(x->out, buf, lenp, cap);
 	return err;
+}
+
+int
+sec_xform_rtcp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
+{
+	return sec_xform_rtcp_mid(x, buf, lenp, cap, NULL, NULL);
 }
 
 const struct sec_stream *

@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "b2bua/api.h"
+#include "b2bua/cfg.h"
+#include "b2bua/policy.h"
+#include "b2bua/route_test.h"
+#include "stack/pl.h"
 
 static const char *ctl_path;
 static int failures;
@@ -95,6 +99,35 @@ op_drain(void *arg, bool on)
 	return 0;
 }
 
+/* A real static policy (b2bua/policy.c) routed by db/pol.h, as
+   tandemd's own op does (b2bua/b2b_api.c), without the engine. */
+static struct pol_snap *route_snap;
+
+static json_t *
+op_route(void *arg, const char *src, const char *called, const char *calling,
+	 int64_t at, const char **why)
+{
+	struct sockaddr_storage ss;
+	struct pol_req rq = {.src = (struct sockaddr *)&ss};
+	struct pol_verdict v;
+	json_t *o = NULL;
+
+	(void)arg;
+	if (route_test_src(src, &ss)) {
+		*why = "src must be IP, IP:PORT or [IPv6]:PORT";
+		return NULL;
+	}
+	if (!route_snap || pol_verdict_init(&v))
+		return NULL;
+	pl_set(&rq.called, called, strlen(called));
+	pl_set(&rq.calling, calling, strlen(calling));
+	rq.now = at ? at : 1700000000;
+	if (pol_route(route_snap, &rq, &v) == 0)
+		o = route_test_json(&v, route_snap);
+	pol_verdict_fini(&v);
+	return o;
+}
+
 static bool
 op_ready(void *arg, const char **why)
 {
@@ -111,6 +144,7 @@ static const struct api_ops ops = {
 	.reload = op_reload,
 	.drain = op_drain,
 	.ready = op_ready,
+	.route = op_route,
 };
 
 struct run {
@@ -227,6 +261,55 @@ test_tables(const char *a, struct fake *fk)
 	ctl(&r, NULL, "-a", a, "show", "nosuch", NULL);
 	CHECK(r.rc == 1, &r);
 	CHECK(!strcmp(r.err, "tandemctl: show: no such call (HTTP 404)\n"), &r);
+}
+
+/* route-test: a routed call, a rewrite, a refusal, bad arguments. */
+static void
+test_route(const char *a)
+{
+	static const char *const ov[] = {
+		"sip.sources=10.0.0.0/8",
+		"route.pbx.prefix=4930",
+		"route.pbx.targets=127.0.0.3:5080, pbx2.example.org/tcp",
+		"route.pbx.strip=2",
+		"route.pbx.add=0",
+		"route.pbx.failover=486,503",
+		NULL};
+	static struct cfg c;
+	char err[256];
+	struct run r = {0};
+	size_t i;
+
+	cfg_default(&c);
+	for (i = 0; ov[i]; i++)
+		CHECK(cfg_override(&c, ov[i], err, sizeof(err)) == 0, &r);
+	CHECK(bpol_static_build(&c, 1700000000, &route_snap, err,
+				sizeof(err)) == 0,
+	      &r);
+	ctl(&r, NULL, "-a", a, "route-test", "10.1.2.3:5070", "4930123",
+	    "+4940111", NULL);
+	CHECK(r.rc == 0, &r);
+	CHECK(strstr(r.out, "source trunk    static-in\n") != NULL, &r);
+	CHECK(strstr(r.out, "target 1        pbx/1        127.0.0.3:5080/udp "
+			    "called 030123 calling +4940111\n") != NULL,
+	      &r);
+	CHECK(strstr(r.out, "target 2        pbx/2        "
+			    "pbx2.example.org (SRV)/tcp called 030123") != NULL,
+	      &r);
+	ctl(&r, NULL, "-a", a, "--json", "route-test", "10.1.2.3", "4930123",
+	    NULL);
+	CHECK(r.rc == 0 && strstr(r.out, "\"failover\":[486,503]") != NULL,
+	      &r);
+	ctl(&r, NULL, "-a", a, "route-test", "192.168.1.1", "4930123", NULL);
+	CHECK(r.rc == 0 && strstr(r.out, "verdict         403 unknown source") !=
+				   NULL,
+	      &r);
+	ctl(&r, NULL, "-a", a, "route-test", "not-an-ip", "4930123", NULL);
+	CHECK(r.rc == 1 && strstr(r.err, "src must be") != NULL, &r);
+	ctl(&r, NULL, "-a", a, "route-test", "10.1.2.3", NULL);
+	CHECK(r.rc == 2, &r);
+	pol_snap_deref(route_snap);
+	route_snap = NULL;
 }
 
 static void
@@ -387,6 +470,7 @@ main(int argc, char **argv)
 	}
 	snprintf(a, sizeof(a), "127.0.0.1:%u", api_port(srv));
 	test_tables(a, &fk);
+	test_route(a);
 	test_actions(a, &fk);
 	test_usage(a);
 	api_stop(srv);

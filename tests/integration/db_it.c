@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db/db.h"
 
@@ -336,6 +337,12 @@ p_refused(const struct db_watch_stats *st, long n)
 }
 
 static int
+p_cache(const struct db_watch_stats *st, long n)
+{
+	return st->from_cache == n;
+}
+
+static int
 p_down(const struct db_watch_stats *st, long n)
 {
 	(void)n;
@@ -375,13 +382,77 @@ route_version(struct pol_store *st, struct pol_verdict *v, uint16_t *status)
 	pol_snap_deref(s);
 }
 
+/* A watcher started while PostgreSQL is down: the cache file's policy
+   (version ver) serves; a damaged cache is refused whole. */
+static void
+watch_from_cache(const char *cache, long ver)
+{
+	struct db_watch_cfg cfg = {dsn, 50, 50, 400, 0, cache};
+	struct db_watch_stats st;
+	struct pol_store *store = NULL;
+	struct db_watch *w = NULL;
+	struct pol_verdict v;
+	char bad[512];
+	uint16_t status;
+	FILE *f;
+
+	CHECK(pol_verdict_init(&v) == 0);
+	CHECK(pol_store_alloc(&store) == 0);
+	CHECK(db_watch_start(&w, &cfg, store) == 0);
+	if (!w || !store)
+		return;
+	CHECK(wait_stats(w, 3000, p_cache, 1, &st) >= 0);
+	CHECK(st.version == ver && !st.connected);
+	route_version(store, &v, &status);
+	CHECK(status == 0);
+	db_watch_stop(w);
+	pol_store_free(store);
+	/* the same file cut short: nothing is served from it */
+	snprintf(bad, sizeof(bad), "%s.cut", cache);
+	{
+		FILE *in = fopen(cache, "rb");
+		char buf[65536];
+		size_t n = in ? fread(buf, 1, sizeof(buf), in) : 0;
+
+		if (in)
+			fclose(in);
+		f = fopen(bad, "wb");
+		CHECK(f != NULL && n > 100);
+		if (f) {
+			fwrite(buf, 1, n - 40, f);
+			fclose(f);
+		}
+	}
+	cfg.cache = bad;
+	store = NULL;
+	CHECK(pol_store_alloc(&store) == 0);
+	CHECK(db_watch_start(&w, &cfg, store) == 0);
+	if (w) {
+		struct pol_snap *s;
+
+		sleep_ms(600);
+		s = pol_store_get(store);
+		CHECK(s == NULL);
+		pol_snap_deref(s);
+		db_watch_stats_get(w, &st);
+		CHECK(st.from_cache == 0);
+		db_watch_stop(w);
+	}
+	pol_store_free(store);
+	unlink(bad);
+	pol_verdict_fini(&v);
+}
+
 /* UPDATE -> NOTIFY -> new snapshot within a second; a bad regex refused
-   with the last good one kept; PostgreSQL stopped -> still served;
-   started again -> reconnect and reload. */
+   with the last good one kept; PostgreSQL stopped -> still served, and a
+   watcher starting then serves the cache file; started again ->
+   reconnect and reload. */
 static void
 test_watch(PGconn *c)
 {
-	struct db_watch_cfg cfg = {dsn, 50, 50, 400, 0};
+	char cache[] = "/tmp/tandem-policy-cache-XXXXXX";
+	int cfd = mkstemp(cache);
+	struct db_watch_cfg cfg = {dsn, 50, 50, 400, 0, cache};
 	struct db_watch_stats st;
 	struct pol_store *store = NULL;
 	struct db_watch *w = NULL;
@@ -400,6 +471,18 @@ test_watch(PGconn *c)
 	CHECK(wait_stats(w, 5000, p_version, ver, &st) >= 0);
 	route_version(store, &v, &status);
 	CHECK(status == 0);
+	CHECK(cfd >= 0 && st.from_cache == 0);
+	if (cfd >= 0)
+		close(cfd);
+	{
+		FILE *f = fopen(cache, "r");
+		char line[64] = "";
+
+		CHECK(f != NULL && fgets(line, sizeof(line), f) &&
+		      strcmp(line, "tandem-policy-cache 1\n") == 0);
+		if (f)
+			fclose(f);
+	}
 
 	/* Disable the inbound route: the next lookup finds none. */
 	CHECK(exec_sql(c, "UPDATE routes SET enabled = false "
@@ -433,6 +516,7 @@ test_watch(PGconn *c)
 	sleep_ms(500); /* a few failed reconnects */
 	route_version(store, &v, &status);
 	CHECK(status == 0);
+	watch_from_cache(cache, ver);
 	CHECK(pg_ctl("resume") == 0);
 	CHECK(wait_stats(w, 5000, p_connects, 2, &st) >= 0);
 	c = conn_to(NULL);
@@ -449,6 +533,7 @@ test_watch(PGconn *c)
 	db_watch_stop(w);
 	pol_store_free(store);
 	pol_verdict_fini(&v);
+	unlink(cache);
 	CHECK(pol_snap_live() == 0);
 }
 

@@ -64,6 +64,11 @@ NODIRECT=""
 C2_AFTER=""   # s after the carrier: a second carrier (b2b_CASE_carrier2.xml)
 TERM_AFTER="" # s after the carrier: SIGTERM to tandemd (drain)
 WAIT_LOG=""   # the carrier waits until tandemd has logged this
+C_ARGS=()     # more SIPp arguments for the carrier
+NOCARRIER=""  # no call: the PBX SIPp(s) alone talk to tandemd
+PBX_FIRST=""  # the PBX SIPp(s) listen before tandemd starts
+DNS_RECS=()   # records for a DNS stub on 127.0.0.1:@DNS@ (dns_stub.py)
+SCEN_CASE=""  # play the scenarios of that case instead of CASE's
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -98,6 +103,59 @@ info_timeout)
 	;;
 busy_relayed | message | reinvite_rejected | invite_retrans | \
 	sdp_video_refused) ;;
+dns_a | dns_srv | dns_failover)
+	# the PBX trunk named by DNS, resolved through a stub server (RFC
+	# 3263): by A with the port given, or by SRV without one
+	DNS_RECS=("pbx.tandem.test=A:$P1_IP"
+		"_sip._udp.pbxsrv.tandem.test=SRV:10,1,@P1@,pbx.tandem.test")
+	if [ "$CASE" = dns_a ]; then
+		OPTS=(-o "route.pbx.targets=pbx.tandem.test:@P1@")
+	elif [ "$CASE" = dns_failover ]; then
+		# the first server (priority 10) is silent: Timer B (t1 100
+		# ms: 6.4 s), then the next one of the domain (§4.3)
+		DNS_RECS+=("dead.tandem.test=A:$P2_IP"
+			"_sip._udp.pbx2srv.tandem.test=SRV:10,1,@P2@,dead.tandem.test"
+			"_sip._udp.pbx2srv.tandem.test=SRV:20,1,@P1@,pbx.tandem.test")
+		OPTS=(-o "route.pbx.targets=pbx2srv.tandem.test" -o sip.t1=100)
+	else
+		OPTS=(-o "route.pbx.targets=pbxsrv.tandem.test")
+	fi
+	OPTS+=(-o "sip.dns_servers=127.0.0.1:@DNS@")
+	NODIRECT="tandemd resolves the trunk"
+	WAIT_LOG="trunk host .* destination"
+	SCEN_CASE=basic_carrier_bye
+	;;
+headers)
+	# the PBX trunk's header policy: strip but X-Account, add two
+	OPTS=(-o route.pbx.header_policy=strip -o route.pbx.header_list=X-Account
+		-o "route.pbx.header_add=X-Tenant: acme | Subject: replaced")
+	NODIRECT="tandemd applies the header policy"
+	;;
+status_map)
+	# the PBX's 486 is answered 600 (policy), Reason cause=486
+	OPTS=(-o route.pbx.status_map=486=600,503=480)
+	NODIRECT="tandemd translates the status"
+	;;
+redirect)
+	# pbx1 answers 302 naming 5555 at the [route.xfer] trunk (pbx2)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	NODIRECT="tandemd follows the 302"
+	;;
+digest_in)
+	# the carrier authenticates to tandemd (407, sip.auth_user)
+	OPTS=(-o sip.auth_user=trunkuser -o sip.auth_pass=c4rrier)
+	C_ARGS=(-au trunkuser -ap c4rrier -s 15550001111)
+	NODIRECT="tandemd challenges"
+	;;
+register)
+	# tandemd registers with the PBX trunk: challenge, 200, refresh
+	PBXS=("registrar:$P1_IP")
+	OPTS=(-o route.pbx.register=yes -o route.pbx.auth_user=tdm
+		-o route.pbx.auth_pass=secret -o route.pbx.register_expires=60)
+	NOCARRIER=1
+	PBX_FIRST=1
+	NODIRECT="tandemd registers"
+	;;
 cancel_early) NODIRECT="tandemd sends the 100" ;;
 trunk_down)
 	# nothing listens on the first trunk; OPTIONS every second (t1 100 ms)
@@ -228,6 +286,7 @@ C_PORT=$((BASE + 1))
 P1_PORT=$((BASE + 2))
 P2_PORT=$((BASE + 3))
 C2_PORT=$((BASE + 4))
+DNS_PORT=$((BASE + 5))
 C_MPORT=$((BASE + 6)) # SIPp binds media_port and media_port + 2
 P1_MPORT=$((BASE + 10))
 P2_MPORT=$((BASE + 14))
@@ -286,7 +345,7 @@ wait_bounded() {
 # scenario NAME: the file for this case; in the dry run a copy whose
 # B2BUA-only checks ($th) assign without checking
 scenario() {
-	local f="$SCEN/b2b_${CASE}_$1.xml"
+	local f="$SCEN/b2b_${SCEN_CASE:-$CASE}_$1.xml"
 	[ -f "$f" ] || {
 		echo "no scenario $f" >&2
 		exit 2
@@ -308,7 +367,8 @@ start_sipp() {
 		-mp "$mport" -m 1 -nostdin -timeout "${SIPP_TMO}s" \
 		-timeout_error -trace_msg -message_file "$WORK/$name.msg" \
 		-trace_err -error_file "$WORK/$name.err" \
-		-key tandem "$T_IP" -key tport "$T_PORT" "$@") \
+		-key tandem "$T_IP" -key tport "$T_PORT" -key p2port "$P2_PORT" \
+		"$@") \
 		>"$WORK/$name.out" 2>&1 </dev/null &
 	SIPP_PID=$!
 	PIDS+=("$SIPP_PID")
@@ -353,6 +413,7 @@ start_tandemd() {
 	local o opts=()
 	for o in "${OPTS[@]}"; do
 		o=${o//@P1@/$P1_PORT}
+		o=${o//@DNS@/$DNS_PORT}
 		opts+=("${o//@P2@/$P2_PORT}")
 	done
 	write_config
@@ -427,7 +488,18 @@ carrier_tags() {
 
 # ---- the run ------------------------------------------------------------------
 
-if [ "$DIRECT" -eq 0 ]; then
+if [ "${#DNS_RECS[@]}" -gt 0 ]; then
+	recs=()
+	for r in "${DNS_RECS[@]}"; do
+		r=${r//@P1@/$P1_PORT}
+		recs+=("${r//@P2@/$P2_PORT}")
+	done
+	python3 "$(dirname "$0")/dns_stub.py" "127.0.0.1:$DNS_PORT" "$WALL" \
+		"${recs[@]}" >"$WORK/dns.out" 2>&1 </dev/null &
+	PIDS+=("$!")
+	wait_listening 127.0.0.1 "$DNS_PORT" "$!"
+fi
+if [ "$DIRECT" -eq 0 ] && [ -z "$PBX_FIRST" ]; then
 	start_tandemd
 	DEST="$T_IP:$T_PORT"
 fi
@@ -452,6 +524,10 @@ for i in $(seq 0 $((NPBX - 1))); do
 	PBX_NAMES+=("$name")
 	[ "$DIRECT" -eq 0 ] || DEST="$ip:$port"
 done
+if [ "$DIRECT" -eq 0 ] && [ -n "$PBX_FIRST" ]; then
+	start_tandemd
+	DEST="$T_IP:$T_PORT"
+fi
 
 if [ -n "$WAIT_LOG" ]; then
 	for _ in $(seq 1 150); do
@@ -463,11 +539,14 @@ if [ -n "$WAIT_LOG" ]; then
 		exit 1
 	}
 fi
-start_sipp carrier "$C_IP" "$C_PORT" "$C_MPORT" -cid_str "carrier-%u-%p@%s" \
-	"$DEST"
-CARRIER_PID=$SIPP_PID
-CARRIERS=(carrier)
-CARRIER_PIDS=("$CARRIER_PID")
+CARRIERS=()
+CARRIER_PIDS=()
+if [ -z "$NOCARRIER" ]; then
+	start_sipp carrier "$C_IP" "$C_PORT" "$C_MPORT" \
+		-cid_str "carrier-%u-%p@%s" "${C_ARGS[@]}" "$DEST"
+	CARRIERS=(carrier)
+	CARRIER_PIDS=("$SIPP_PID")
+fi
 if [ -n "$TERM_AFTER" ]; then
 	sleep "$TERM_AFTER"
 	kill -TERM "$TD_PID"

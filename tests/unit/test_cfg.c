@@ -156,9 +156,9 @@ test_service_keys(void)
 		     "[cdr]\nspool_dir = /tmp/sp\nnode = n1\nfsync_ms = 0\n"
 		     "[api]\nlisten = 127.0.0.1:8080\ntoken = abc\n"
 		     "[sip]\nrealm = r.example\nauth_user = u\n"
-		     "auth_pass = p\nsources = 10.0.0.0/8\n"
+		     "auth_pass = p\nsources = 10.0.0.0/8\nsrtp = Optional\n"
 		     "[route.x]\ntargets = 127.0.0.1:5080\n"
-		     "options_interval = 30\n"),
+		     "options_interval = 30\nsrtp = mandatory\n"),
 		0);
 	CU_ASSERT_FALSE(c.media);
 	CU_ASSERT_STRING_EQUAL(c.media_ip_a, "127.0.0.2");
@@ -174,12 +174,42 @@ test_service_keys(void)
 	CU_ASSERT_STRING_EQUAL(c.auth_user, "u");
 	CU_ASSERT_STRING_EQUAL(c.sources, "10.0.0.0/8");
 	CU_ASSERT_EQUAL(c.routes[0].options_s, 30);
+	CU_ASSERT_EQUAL(c.srtp, 1);	      /* POL_SRTP_OPTIONAL */
+	CU_ASSERT_EQUAL(c.routes[0].srtp, 2); /* POL_SRTP_MANDATORY */
 	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(load("[media]\nip_a = nope\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(strstr(err, ":2: media.ip_a: not a numeric"), NULL);
 	CU_ASSERT_EQUAL(load("[media]\nport_min = 30000\nport_max = 30001\n"),
 			0);
 	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\nstatus_map = 486=700\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(strstr(err, ":2: route.x.status_map: not FROM=TO"),
+			    NULL);
+	CU_ASSERT_EQUAL(load("[route.x]\nstatus_map = 486=600,503=480\n"), 0);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].status_map, "486=600,503=480");
+	CU_ASSERT_EQUAL(load("[route.x]\nheader_add =  X-A: 1 |X-B: two  |\n"),
+			0);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].hdr_add, "X-A: 1\nX-B: two");
+	CU_ASSERT_EQUAL(load("[route.x]\nheader_add = X-A: 1 | Via: x\n"),
+			EINVAL);
+	CU_ASSERT_NOT_EQUAL(strstr(err, "route.x.header_add: that header"),
+			    NULL);
+	CU_ASSERT_EQUAL(load("[route.x]\nheader_policy = maybe\n"), EINVAL);
+	/* targets named by DNS: with a port (A/AAAA) or without (SRV) */
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = pbx.example.org, "
+			     "sbc-2.example.org:5070/tcp\n"),
+			0);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].targets[0].host, "pbx.example.org");
+	CU_ASSERT_EQUAL(c.routes[0].targets[0].port, 0);
+	CU_ASSERT_EQUAL(c.routes[0].targets[1].port, 5070);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].targets[1].transport, "tcp");
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = bad_host:5060\n"), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = -x.org\n"), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\ntargets = 10.0.0.1\n"), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\nsrtp = sometimes\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(
+		strstr(err, ":2: route.x.srtp: not off, optional or mandatory"),
+		NULL);
 	CU_ASSERT_EQUAL(load("[cdr]\nfsync = 1\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(strstr(err, "cdr.fsync: unknown key"), NULL);
 	CU_ASSERT_EQUAL(cfg_load(&c, TANDEM_CONF_EXAMPLE, err, sizeof(err)), 0);

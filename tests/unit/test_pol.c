@@ -4,7 +4,9 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/pol.h"
 #include "testutil.h"
@@ -534,6 +536,233 @@ test_lpm_reference(void)
 	pol_snap_deref(s);
 }
 
+/* The local cache (db/pol_cache.c): every kind of row saved and read back
+   routes the same; strings with tabs, backslashes and NULLs survive; a
+   cut or altered file is refused whole. */
+static void
+test_cache(void)
+{
+	static const char *const nums[][2] = {
+		{"004930123456", "0301111"}, {"030123456", "+4930"},
+		{"+4930", "015199123"},	     {"0137555", "+4930"},
+		{"+4989", "+44"},	     {"+1555", ""}};
+	struct pol_build *b = base(), *b2 = NULL;
+	struct pol_list_cfg l1 = {1,   POL_LIST_BLOCK, POL_F_CALLING,
+				  "+4915199", 603, "fraud\tring\\x",
+				  true};
+	struct pol_cid_cfg cid = {1, 3, POL_DIR_OUT, POL_PAI_INSERT,
+				  "sip:+4930@example.org", POL_PRIV_ID, 5,
+				  true};
+	struct pol_window_cfg w = {1, 2, 0x7f, 0, 1440, "Europe/Berlin"};
+	uint16_t fo[] = {408, 486, 503};
+	struct pol_route_cfg r = {2, 0, NULL, "+4989", "+44", 5, fo, 3, true};
+	char path[] = "/tmp/tandem-pol-cache-XXXXXX", err[256] = "";
+	struct pol_verdict v1, v2;
+	struct pol_snap *s1, *s2 = NULL;
+	int fd = mkstemp(path);
+	size_t i;
+	FILE *f;
+	char buf[8192];
+	size_t n;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	add_route(b, 1, 0, "+49", "", 10);
+	add_target(b, 1, 1, 3, 0, 1);
+	CU_ASSERT_EQUAL(pol_build_route(b, &r), 0);
+	add_target(b, 2, 2, 4, 0, 7);
+	add_target(b, 3, 2, 2, 1, 0);
+	CU_ASSERT_EQUAL(pol_build_window(b, &w), 0);
+	add_rw(b, 1, 1, POL_DIR_IN, POL_F_CALLED, 10, "^00([1-9][0-9]+)$",
+	       "+$1");
+	add_rw(b, 2, 1, POL_DIR_IN, POL_F_CALLED, 20, "^0([1-9][0-9]+)$",
+	       "+49$1");
+	add_rw(b, 3, 0, POL_DIR_IN, POL_F_CALLING, 10, "^0([1-9][0-9]+)$",
+	       "+49${1}");
+	add_rw(b, 4, 3, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+49([0-9]+)$",
+	       "0$1");
+	CU_ASSERT_EQUAL(pol_build_list(b, &l1), 0);
+	CU_ASSERT_EQUAL(pol_build_cid(b, &cid), 0);
+	pol_build_version(b, 77);
+	CU_ASSERT_EQUAL_FATAL(pol_cache_save(b, path, err, sizeof(err)), 0);
+	s1 = compile(b, DST_BERLIN);
+	CU_ASSERT_EQUAL_FATAL(pol_cache_load(&b2, path, err, sizeof(err)), 0);
+	s2 = compile(b2, DST_BERLIN);
+	CU_ASSERT_EQUAL(pol_snap_version(s2), 77);
+	CU_ASSERT_EQUAL(pol_snap_ntrunks(s2), pol_snap_ntrunks(s1));
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v1), 0);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v2), 0);
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		route(s1, "10.9.9.9", 0, nums[i][0], nums[i][1],
+		      DST_BERLIN, 3, &v1);
+		route(s2, "10.9.9.9", 0, nums[i][0], nums[i][1],
+		      DST_BERLIN, 3, &v2);
+		CU_ASSERT_EQUAL(v1.status, v2.status);
+		CU_ASSERT_EQUAL(v1.route_id, v2.route_id);
+		CU_ASSERT_STRING_EQUAL(v1.called, v2.called);
+		CU_ASSERT_EQUAL(v1.ntargets, v2.ntargets);
+		CU_ASSERT_EQUAL(v1.nfailover, v2.nfailover);
+		if (v1.ntargets && v2.ntargets) {
+			CU_ASSERT_STRING_EQUAL(v1.targets[0].called,
+					       v2.targets[0].called);
+			CU_ASSERT_EQUAL(v1.targets[0].cid.privacy,
+					v2.targets[0].cid.privacy);
+		}
+		if (v1.reason && v2.reason)
+			CU_ASSERT_STRING_EQUAL(v1.reason, v2.reason);
+	}
+	route(s2, "10.9.9.9", 0, "+4930", "015199123", 0, 0, &v2);
+	CU_ASSERT_EQUAL(v2.status, 603);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v2.reason);
+	CU_ASSERT_STRING_EQUAL(v2.reason, "fraud\tring\\x");
+	route(s2, "10.9.9.9", 0, "+4989", "+44", DST_BERLIN, 0, &v2);
+	CU_ASSERT_EQUAL(v2.route_id, 2);
+	CU_ASSERT_EQUAL(v2.nfailover, 3);
+	/* a byte changed, then the end cut: refused */
+	f = fopen(path, "r+b");
+	CU_ASSERT_FATAL(f != NULL);
+	n = fread(buf, 1, sizeof(buf), f);
+	CU_ASSERT_FATAL(n > 200);
+	buf[n / 2] ^= 1;
+	rewind(f);
+	fwrite(buf, 1, n, f);
+	fclose(f);
+	b2 = NULL;
+	CU_ASSERT_EQUAL(pol_cache_load(&b2, path, err, sizeof(err)), EBADMSG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "truncated or damaged"));
+	buf[n / 2] ^= 1;
+	f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f != NULL);
+	fwrite(buf, 1, n - 10, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(pol_cache_load(&b2, path, err, sizeof(err)), EBADMSG);
+	CU_ASSERT_EQUAL(pol_cache_load(&b2, "/nonexistent/x", err, sizeof(err)),
+			ENOENT);
+	CU_ASSERT_PTR_NULL(b2);
+	unlink(path);
+	pol_verdict_fini(&v1);
+	pol_verdict_fini(&v2);
+	pol_snap_deref(s1);
+	pol_snap_deref(s2);
+}
+
+/* Status translation maps ("FROM=TO,..."): lookups, refusals, and a
+   trunk with a bad map refused by the builder. */
+static void
+test_status_map(void)
+{
+	struct pol_build *b = NULL;
+	struct pol_trunk t = trunk(9, "x", NULL, 0);
+
+	CU_ASSERT_EQUAL(pol_status_map("486=600,503=480", 486), 600);
+	CU_ASSERT_EQUAL(pol_status_map("486=600,503=480", 503), 480);
+	CU_ASSERT_EQUAL(pol_status_map("486=600,503=480", 404), 404);
+	CU_ASSERT_EQUAL(pol_status_map(NULL, 486), 486);
+	CU_ASSERT_EQUAL(pol_status_map("", 486), 486);
+	CU_ASSERT(pol_status_map_ok(NULL) && pol_status_map_ok(""));
+	CU_ASSERT(pol_status_map_ok("404=484"));
+	CU_ASSERT(!pol_status_map_ok("486=200"));
+	CU_ASSERT(!pol_status_map_ok("486=600,"));
+	CU_ASSERT(!pol_status_map_ok("486:600"));
+	CU_ASSERT(!pol_status_map_ok("4860=600"));
+	CU_ASSERT(!pol_status_map_ok("486=600 "));
+	CU_ASSERT_EQUAL_FATAL(pol_build_alloc(&b), 0);
+	t.status_map = "486=600";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	t.id = 10;
+	t.status_map = "486=6000";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), EINVAL);
+	/* header additions: lines, and never a dialog or routing header */
+	t.status_map = NULL;
+	t.hdr_add = "X-Tenant: acme\nSubject: hi";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	t.hdr_add = "X-A: 1\nContact: <sip:evil@example>";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), EINVAL);
+	{
+		const char *why = NULL;
+
+		CU_ASSERT(!pol_hdr_add_ok("via: x", &why));
+		CU_ASSERT_STRING_EQUAL(why,
+				       "that header carries the dialog or "
+				       "the route");
+		CU_ASSERT(!pol_hdr_add_ok("No colon here", &why));
+		CU_ASSERT(!pol_hdr_add_ok("X-A: a\rb", &why));
+		CU_ASSERT(!pol_hdr_add_ok(": empty name", &why));
+		CU_ASSERT(pol_hdr_add_ok("X-A: tab\there", &why));
+		CU_ASSERT(pol_hdr_add_ok(NULL, &why));
+	}
+	CU_ASSERT(pol_name_listed("X-A, x-account ,Y", "X-Account", 9));
+	CU_ASSERT(!pol_name_listed("X-A,X-Accoun", "X-Account", 9));
+	CU_ASSERT(!pol_name_listed(NULL, "X-A", 3));
+	pol_build_free(b);
+}
+
+/* Trunks found down (req->usable): a route with no usable target is
+   passed over for the next route that fits (a shorter prefix, a later
+   priority); when none is usable the first fitting route stands, so the
+   caller reports the trunk down rather than "no route". */
+static bool
+not_down(void *arg, const struct pol_trunk *t)
+{
+	const int64_t *down = arg;
+	size_t i;
+
+	for (i = 0; down[i]; i++)
+		if (down[i] == t->id)
+			return false;
+	return true;
+}
+
+static void
+test_trunk_down(void)
+{
+	struct pol_build *b = base();
+	struct pol_verdict v;
+	struct pol_snap *s;
+	struct pol_req r;
+	int64_t down[4] = {0};
+
+	add_route(b, 1, 0, "+4930", "", 100); /* to pbx, then backup */
+	add_route(b, 2, 0, "+4930", "", 200); /* to carrier2 */
+	add_route(b, 3, 0, "+49", "", 100);   /* to carrier */
+	add_target(b, 1, 1, 2, 0, 1);
+	add_target(b, 2, 1, 4, 1, 1);
+	add_target(b, 3, 2, 3, 0, 1);
+	add_target(b, 4, 3, 1, 0, 1);
+	s = compile(b, DST_BERLIN);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	memset(&r, 0, sizeof(r));
+	r.src = addr("10.9.9.9", 5060);
+	pl_set(&r.called, "+4930123", 8);
+	r.usable = not_down;
+	r.usable_arg = down;
+
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	CU_ASSERT_EQUAL(v.ntargets, 2);
+	down[0] = 2; /* one target of route 1 left: it stays, both listed */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	CU_ASSERT_EQUAL(v.ntargets, 2);
+	down[1] = 4; /* route 1 all down: the next priority on the prefix */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 2);
+	CU_ASSERT_STRING_EQUAL(v.targets[0].trunk->name, "carrier2");
+	down[2] = 3; /* then the shorter prefix */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 3);
+	CU_ASSERT_STRING_EQUAL(v.targets[0].trunk->name, "carrier");
+	down[3] = 1; /* nothing usable: the first route stands */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.status, 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	r.usable = NULL; /* no predicate: as before */
+	CU_ASSERT_EQUAL(pol_route(s, &r, &v), 0);
+	CU_ASSERT_EQUAL(v.route_id, 1);
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+}
+
 void test_pol_register(void);
 
 void
@@ -547,6 +776,9 @@ test_pol_register(void)
 	TU_ADD(s, test_windows_autumn);
 	TU_ADD(s, test_rewrite_lists);
 	TU_ADD(s, test_refused);
+	TU_ADD(s, test_trunk_down);
+	TU_ADD(s, test_cache);
+	TU_ADD(s, test_status_map);
 	TU_ADD(s, test_lpm_reference);
 	TU_ADD(s, test_store_threads);
 }

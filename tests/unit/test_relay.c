@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "media/relay.h"
+#include "media/sec.h"
 #include "stack/mem.h"
 #include "testutil.h"
 
@@ -119,7 +120,8 @@ wait_packets(struct relay_sess *s, enum relay_leg leg, unsigned idx, uint64_t n)
 		CU_ASSERT_FATAL(relay_stream_stats(s, leg, idx, &st) == 0);
 		if (st.packets >= n &&
 		    st.forwarded + st.drop_source + st.drop_noremote +
-				    st.drop_hold + st.drop_send + st.drop_big ==
+				    st.drop_hold + st.drop_send + st.drop_big +
+				    st.drop_srtp ==
 			    st.packets)
 			break;
 		sleep_ms(1);
@@ -263,6 +265,196 @@ test_forward(void)
 	st = wait_packets(c.s, RELAY_LEG_B, 0, 2);
 	CU_ASSERT_EQUAL(st.forwarded, 2);
 	CU_ASSERT_EQUAL(st.drop_source + st.drop_hold + st.drop_noremote, 0);
+	call_close(&c);
+}
+
+/* SRTP bridged in the relay (RFC 3711): leg A's peer speaks SRTP with its
+   key ka, leg B's plain RTP. A -> B is unprotected (tampered and replayed
+   packets dropped, counted, never forwarded); B -> A protected with the
+   relay's key kt, which A's peer authenticates; SRTCP both ways. Then
+   both legs SRTP with separate keys (re-keyed in the relay). */
+static void
+test_srtp_bridge(void)
+{
+	uint8_t pkt[172], got[512] __attribute__((aligned(4)));
+	uint8_t enc[256] __attribute__((aligned(4)));
+	struct sec_key ka, kt, kb, kt2;
+	struct sec_stream *a_tx = NULL, *a_rx = NULL, *b_tx = NULL,
+			  *b_rx = NULL;
+	struct relay_stats st;
+	struct call c;
+	size_t len;
+	ssize_t n;
+	uint16_t seq;
+
+	CU_ASSERT_FATAL(sec_key_generate(&ka, SEC_AES_CM_128_HMAC_SHA1_80) == 0);
+	CU_ASSERT_FATAL(sec_key_generate(&kt, SEC_AES_CM_128_HMAC_SHA1_80) == 0);
+	CU_ASSERT_FATAL(sec_stream_alloc(&a_tx, &ka, SEC_DIR_PROTECT) == 0);
+	CU_ASSERT_FATAL(sec_stream_alloc(&a_rx, &kt, SEC_DIR_UNPROTECT) == 0);
+	call_open(&c, 10000, true);
+	/* what A's peer sends (ka): unprotect only; what goes to A: kt */
+	CU_ASSERT(relay_stream_srtp(c.s, RELAY_LEG_A, 0, &ka, NULL) == 0);
+	CU_ASSERT(relay_stream_srtp(c.s, RELAY_LEG_B, 0, NULL, &kt) == 0);
+	CU_ASSERT(relay_stream_srtp(c.s, RELAY_LEG_A, 3, &ka, NULL) == EINVAL);
+	relay_ctx_sync(c.ctx);
+	for (seq = 1; seq <= 5; seq++) {
+		mk_rtp(pkt, seq, seq * 160u);
+		memcpy(enc, pkt, sizeof(pkt));
+		len = sizeof(pkt);
+		CU_ASSERT_FATAL(sec_rtp_protect(a_tx, enc, &len, sizeof(enc)) == 0);
+		CU_ASSERT_EQUAL(len, 182);
+		peer_send(&c.a, c.pa, enc, len);
+		n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+		CU_ASSERT(n == 172 && memcmp(got, pkt, 172) == 0);
+	}
+	/* the same packet again (replay), then a bad tag: dropped */
+	peer_send(&c.a, c.pa, enc, len);
+	enc[len - 1] ^= 0x5a;
+	enc[3] = 9;
+	peer_send(&c.a, c.pa, enc, len);
+	CU_ASSERT_EQUAL(peer_recv(&c.b, got, sizeof(got), 200, NULL), -1);
+	/* SRTCP from A with a report block: read once unprotected */
+	{
+		uint8_t rr[32] __attribute__((aligned(4))) = {
+			0x81, 201, 0, 7, 0x11, 0x22, 0x33, 0x44};
+
+		rr[12] = 26;		     /* fraction lost ~10 % */
+		rr[15] = 3;		     /* 3 lost */
+		rr[23] = 160;		     /* jitter 160 ts = 20 ms */
+		memcpy(enc, rr, sizeof(rr));
+		len = sizeof(rr);
+		CU_ASSERT_FATAL(sec_rtcp_protect(a_tx, enc, &len,
+						 sizeof(enc)) == 0);
+		peer_send(&c.ac, c.pa + 1, enc, len);
+		n = peer_recv(&c.bc, got, sizeof(got), 1000, NULL);
+		CU_ASSERT(n == 32 && memcmp(got, rr, 32) == 0);
+	}
+	/* SRTCP from A: decrypted to the plain RR */
+	memcpy(enc, rtcp_rr, sizeof(rtcp_rr));
+	len = sizeof(rtcp_rr);
+	CU_ASSERT_FATAL(sec_rtcp_protect(a_tx, enc, &len, sizeof(enc)) == 0);
+	peer_send(&c.ac, c.pa + 1, enc, len);
+	n = peer_recv(&c.bc, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 8 && memcmp(got, rtcp_rr, 8) == 0);
+	st = wait_packets(c.s, RELAY_LEG_A, 0, 9);
+	CU_ASSERT_EQUAL(st.forwarded, 7);
+	CU_ASSERT_EQUAL(st.peer_reports, 1);
+	CU_ASSERT_EQUAL(st.peer_fraction, 26);
+	CU_ASSERT_EQUAL(st.peer_lost, 3);
+	CU_ASSERT_EQUAL(st.peer_jitter_us, 20000);
+	CU_ASSERT_EQUAL(st.drop_srtp, 2);
+	CU_ASSERT_EQUAL(st.malformed, 0);
+	CU_ASSERT(st.srtp_in && !st.srtp_out);
+	/* B -> A: protected with kt */
+	mk_rtp(pkt, 100, 16000);
+	peer_send(&c.b, c.pb, pkt, sizeof(pkt));
+	n = peer_recv(&c.a, got, sizeof(got), 1000, NULL);
+	CU_ASSERT_EQUAL(n, 182);
+	len = (size_t)(n > 0 ? n : 0);
+	CU_ASSERT(sec_rtp_unprotect(a_rx, got, &len) == 0);
+	CU_ASSERT(len == 172 && memcmp(got, pkt, 172) == 0);
+	peer_send(&c.bc, c.pb + 1, rtcp_rr, sizeof(rtcp_rr));
+	n = peer_recv(&c.ac, got, sizeof(got), 1000, NULL);
+	len = (size_t)(n > 0 ? n : 0);
+	CU_ASSERT(n > 8 && sec_rtcp_unprotect(a_rx, got, &len) == 0);
+	CU_ASSERT(len == 8 && memcmp(got, rtcp_rr, 8) == 0);
+	st = wait_packets(c.s, RELAY_LEG_B, 0, 2);
+	CU_ASSERT(!st.srtp_in && st.srtp_out && st.drop_srtp == 0);
+
+	/* both legs SRTP, separate keys: B's peer sends with kb and gets kt2 */
+	CU_ASSERT_FATAL(sec_key_generate(&kb, SEC_AEAD_AES_128_GCM) == 0);
+	CU_ASSERT_FATAL(sec_key_generate(&kt2, SEC_AEAD_AES_128_GCM) == 0);
+	CU_ASSERT_FATAL(sec_stream_alloc(&b_tx, &kb, SEC_DIR_PROTECT) == 0);
+	CU_ASSERT_FATAL(sec_stream_alloc(&b_rx, &kt2, SEC_DIR_UNPROTECT) == 0);
+	CU_ASSERT(relay_stream_srtp(c.s, RELAY_LEG_A, 0, &ka, &kt2) == 0);
+	CU_ASSERT(relay_stream_srtp(c.s, RELAY_LEG_B, 0, &kb, &kt) == 0);
+	relay_ctx_sync(c.ctx);
+	mk_rtp(pkt, 6, 960);
+	memcpy(enc, pkt, sizeof(pkt));
+	len = sizeof(pkt);
+	CU_ASSERT_FATAL(sec_rtp_protect(a_tx, enc, &len, sizeof(enc)) == 0);
+	peer_send(&c.a, c.pa, enc, len);
+	n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+	len = (size_t)(n > 0 ? n : 0);
+	CU_ASSERT_EQUAL(n, 188); /* GCM: 16-byte tag */
+	CU_ASSERT(sec_rtp_unprotect(b_rx, got, &len) == 0);
+	CU_ASSERT(len == 172 && memcmp(got, pkt, 172) == 0);
+	mk_rtp(pkt, 101, 16160);
+	memcpy(enc, pkt, sizeof(pkt));
+	len = sizeof(pkt);
+	CU_ASSERT_FATAL(sec_rtp_protect(b_tx, enc, &len, sizeof(enc)) == 0);
+	peer_send(&c.b, c.pb, enc, len);
+	n = peer_recv(&c.a, got, sizeof(got), 1000, NULL);
+	len = (size_t)(n > 0 ? n : 0);
+	CU_ASSERT(sec_rtp_unprotect(a_rx, got, &len) == 0);
+	CU_ASSERT(len == 172 && memcmp(got, pkt, 172) == 0);
+	/* plain RTP from B now that it must be SRTP: dropped */
+	peer_send(&c.b, c.pb, pkt, sizeof(pkt));
+	CU_ASSERT_EQUAL(peer_recv(&c.a, got, sizeof(got), 200, NULL), -1);
+	st = wait_packets(c.s, RELAY_LEG_B, 0, 4);
+	CU_ASSERT_EQUAL(st.drop_srtp, 1);
+	/* keys removed: plain again */
+	CU_ASSERT(relay_stream_srtp(c.s, RELAY_LEG_B, 0, NULL, NULL) == 0);
+	relay_ctx_sync(c.ctx);
+	peer_send(&c.b, c.pb, pkt, sizeof(pkt));
+	n = peer_recv(&c.a, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && memcmp(got, pkt, 172) == 0);
+	call_close(&c);
+	mem_deref(a_tx);
+	mem_deref(a_rx);
+	mem_deref(b_tx);
+	mem_deref(b_rx);
+	sec_key_wipe(&ka);
+	sec_key_wipe(&kt);
+	sec_key_wipe(&kb);
+	sec_key_wipe(&kt2);
+}
+
+/* Payload type mapping per direction (after a transfer the legs may use
+   different numbers for one codec): marker bit kept, RTCP untouched,
+   identity restored with NULL; a bad map is refused. */
+static void
+test_ptmap(void)
+{
+	uint8_t pkt[172], got[512], map[128];
+	struct call c;
+	ssize_t n;
+	unsigned i;
+
+	for (i = 0; i < 128; i++)
+		map[i] = (uint8_t)i;
+	map[8] = 9;
+	map[101] = 96;
+	call_open(&c, 10000, true);
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 0, map) == 0);
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 2, map) == EINVAL);
+	map[0] = 200;
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 0, map) == EINVAL);
+	map[0] = 0;
+	relay_ctx_sync(c.ctx);
+	mk_rtp(pkt, 1, 160); /* PT 8 */
+	pkt[1] |= 0x80;	     /* marker */
+	peer_send(&c.a, c.pa, pkt, sizeof(pkt));
+	n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == (0x80 | 9) &&
+		  memcmp(got + 2, pkt + 2, 170) == 0);
+	pkt[1] = 101;
+	peer_send(&c.a, c.pa, pkt, sizeof(pkt));
+	n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == 96);
+	/* the other direction is not mapped */
+	peer_send(&c.b, c.pb, pkt, sizeof(pkt));
+	n = peer_recv(&c.a, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == 101);
+	/* RTCP is not RTP: untouched */
+	peer_send(&c.ac, c.pa + 1, rtcp_rr, sizeof(rtcp_rr));
+	n = peer_recv(&c.bc, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 8 && memcmp(got, rtcp_rr, 8) == 0);
+	CU_ASSERT(relay_stream_ptmap(c.s, RELAY_LEG_A, 0, NULL) == 0);
+	relay_ctx_sync(c.ctx);
+	peer_send(&c.a, c.pa, pkt, sizeof(pkt));
+	n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
+	CU_ASSERT(n == 172 && got[1] == 101);
 	call_close(&c);
 }
 
@@ -842,6 +1034,8 @@ test_relay_register(void)
 	CU_pSuite s = tu_suite("relay");
 
 	TU_ADD(s, test_forward);
+	TU_ADD(s, test_srtp_bridge);
+	TU_ADD(s, test_ptmap);
 	TU_ADD(s, test_rtcp_mux);
 	TU_ADD(s, test_latch_signalled_ip);
 	TU_ADD(s, test_hijack_nat);

@@ -35,7 +35,8 @@ static const char sdp_in[] =
 	"a=rtpmap:96 H264/90000\r\n"
 	"a=rtcp-mux\r\n"
 	"a=sendonly\r\n"
-	"m=image 0 udptl t38\r\n";
+	"m=image 0 udptl t38\r\n"
+	"c=IN IP4 198.51.100.22\r\n";
 
 static const char sdp_out[] = "v=0\r\n"
 			      "o=carrier 1234 5 IN IP4 127.0.0.1\r\n"
@@ -53,7 +54,8 @@ static const char sdp_out[] = "v=0\r\n"
 			      "a=rtcp-mux\r\n"
 			      "a=sendonly\r\n"
 			      "a=rtcp:41003 IN IP4 127.0.0.1\r\n"
-			      "m=image 0 udptl t38\r\n";
+			      "m=image 0 udptl t38\r\n"
+			      "c=IN IP4 127.0.0.1\r\n";
 
 static void
 test_sdp_rewrite(void)
@@ -67,7 +69,8 @@ test_sdp_rewrite(void)
 	CU_ASSERT_FATAL(sdp_decode(sdp, sdp_in, strlen(sdp_in), NULL) == 0);
 	loc.port[0] = 41000;
 	loc.port[1] = 41002;
-	loc.port[2] = 41004; /* the m= line is port 0: stays rejected */
+	loc.port[2] = 41004; /* the m= line is port 0: stays rejected, and
+			       its c= no longer names the far host */
 	loc.rtcp_mux[1] = true;
 	CU_ASSERT_EQUAL(relay_sdp_rewrite(sdp, &loc), 0);
 	CU_ASSERT_EQUAL(sdp_encode(sdp, out, sizeof(out), &n), 0);

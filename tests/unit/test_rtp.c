@@ -150,6 +150,58 @@ test_jitter(void)
 	CU_ASSERT_EQUAL(rtp_rxstat_lost(&st), 0);
 }
 
+/* MOS estimate against values worked by hand from the formula:
+   no loss, no jitter: eff 10 ms, R = 93.2 - 0.25 = 92.95,
+   MOS = 1 + 3.25325 + 7e-6 * 92.95 * 32.95 * 7.05 = 4.4044 -> 440;
+   5 % loss, 20 ms jitter: eff 50, R = 93.2 - 1.25 - 12.5 = 79.45,
+   MOS = 1 + 2.78075 + 7e-6 * 79.45 * 19.45 * 20.55 = 3.9960 -> 400;
+   delay 300 ms, no loss: eff 310, R = 93.2 - 19 = 74.2,
+   MOS = 1 + 2.597 + 7e-6 * 74.2 * 14.2 * 25.8 = 3.7873 -> 379;
+   all lost: R 0, MOS 1. */
+static void
+test_mos(void)
+{
+	CU_ASSERT_EQUAL(rtp_mos_x100(0, 1000, 0, 0), 440);
+	CU_ASSERT_EQUAL(rtp_mos_x100(50, 1000, 20000, 0), 400);
+	CU_ASSERT_EQUAL(rtp_mos_x100(0, 1000, 0, 300), 379);
+	CU_ASSERT_EQUAL(rtp_mos_x100(1000, 1000, 0, 0), 100);
+	CU_ASSERT_EQUAL(rtp_mos_x100(5000, 1000, 0, 0), 100);
+	CU_ASSERT_EQUAL(rtp_mos_x100(0, 0, 0, 0), 0);
+}
+
+/* Report blocks (RFC 3550 §6.4): in an SR after the sender info, in an
+   RR after the SSRC, negative cumulative loss, none in an empty RR. */
+static void
+test_rtcp_rb(void)
+{
+	/* SR, RC 1: hdr, ssrc, 20 bytes sender info, one block; then an
+	   SDES to make it compound */
+	uint8_t sr[52 + 8] = {0x81, 200, 0, 12, 1, 2, 3, 4};
+	uint8_t rr[32] = {0x81, 201, 0, 7, 9, 9, 9, 9};
+	uint8_t empty[8] = {0x80, 201, 0, 1, 1, 1, 1, 1};
+	struct rtp_rtcp_rb rb;
+
+	sr[28] = 0xaa, sr[31] = 0xbb; /* reported SSRC 0xaa0000bb */
+	sr[32] = 64;		      /* 25 % */
+	sr[33] = 0, sr[34] = 0x01, sr[35] = 0x00; /* 256 lost */
+	sr[43] = 80;				  /* jitter 80 */
+	sr[52] = 0x81, sr[53] = 202, sr[54] = 0, sr[55] = 1;
+	CU_ASSERT_EQUAL(rtp_rtcp_check(sr, sizeof(sr)), 0);
+	CU_ASSERT_EQUAL(rtp_rtcp_rb_find(sr, sizeof(sr), &rb), 0);
+	CU_ASSERT_EQUAL(rb.ssrc, 0xaa0000bbu);
+	CU_ASSERT_EQUAL(rb.fraction, 64);
+	CU_ASSERT_EQUAL(rb.cum_lost, 256);
+	CU_ASSERT_EQUAL(rb.jitter, 80);
+	rr[13] = 0xff, rr[14] = 0xff, rr[15] = 0xfe; /* -2: duplicates */
+	CU_ASSERT_EQUAL(rtp_rtcp_check(rr, sizeof(rr)), 0);
+	CU_ASSERT_EQUAL(rtp_rtcp_rb_find(rr, sizeof(rr), &rb), 0);
+	CU_ASSERT_EQUAL(rb.cum_lost, -2);
+	CU_ASSERT_EQUAL(rtp_rtcp_rb_find(empty, sizeof(empty), &rb), ENOENT);
+	/* RC says 1 but the length holds no block: none read */
+	rr[3] = 1;
+	CU_ASSERT_EQUAL(rtp_rtcp_rb_find(rr, 8, &rb), ENOENT);
+}
+
 void test_rtp_register(void);
 void
 test_rtp_register(void)
@@ -160,4 +212,6 @@ test_rtp_register(void)
 	TU_ADD(s, test_rtcp);
 	TU_ADD(s, test_loss);
 	TU_ADD(s, test_jitter);
+	TU_ADD(s, test_mos);
+	TU_ADD(s, test_rtcp_rb);
 }
