@@ -112,6 +112,13 @@ txn_buf_set(char **dst, size_t *dlen, const char *buf, size_t len)
 	return 0;
 }
 
+void
+txn_buf_free(char **buf, size_t *len)
+{
+	*buf = mem_deref(*buf);
+	*len = 0;
+}
+
 /* "host:port", host lower-cased, port defaulted (§18: 5060, TLS 5061). */
 void
 txn_sent_by_fmt(const struct sip_via *via, char *buf, size_t sz)
@@ -231,7 +238,13 @@ txn_ctx_alloc(struct txn_ctx **ctxp, const struct txn_cfg *cfg,
 void
 txn_ctx_stats(const struct txn_ctx *ctx, struct txn_stats *st)
 {
+	const struct txn_le *le;
+
 	*st = ctx->st;
+	st->msg_bytes = 0;
+	for (le = ctx->all.head; le; le = le->next)
+		st->msg_bytes += le->txn->req_len + le->txn->resp_len +
+				 le->txn->ack_len;
 }
 
 /* ---------------------------------------------------------------- */

@@ -114,6 +114,9 @@ struct txn_stats {
 	uint64_t retransmits; /* requests, responses and ACKs sent again */
 	uint64_t timeouts;    /* B, F, H and the §9.1 guard */
 	uint64_t tp_errors;   /* failed sends */
+	uint64_t msg_bytes;   /* message copies (requests, responses, ACKs)
+				 the transactions in the tables hold now;
+				 counted when asked, O(transactions) */
 };
 
 /*

@@ -267,6 +267,9 @@ ict_enter(struct txn *txn, enum ict_state prev, enum ict_event ev,
 			tmr_cancel(&txn->prov);
 			txn_tmr(txn, &txn->wait,
 				64 * (uint64_t)txn->ctx->cfg.t1, timer_m_h);
+			/* The INVITE is never sent again (no Timer A; the
+			   TU ACKs a 2xx, §13.2.2.4): do not hold it 64*T1. */
+			txn_buf_free(&txn->req, &txn->req_len);
 		}
 		txn_report_client(txn, TXN_CEV_RESPONSE, msg->status, 0, msg);
 		break;

@@ -211,6 +211,9 @@ int txn_buf_set(char **dst, size_t *dlen, const char *buf, size_t len);
 int txn_send_out(struct txn *txn, bool keep);
 
 /* txn.c: hashing and key helpers shared with txn_match.c */
+/* Drop a message copy the machine will not send again (the lingering
+   states hold only what they may retransmit). */
+void txn_buf_free(char **buf, size_t *len);
 struct txn_list *txn_bucket(const struct txn_ctx *ctx, struct txn_list *tab,
 			    const char *p, size_t l);
 bool txn_str_eq_pl(const char *s, const struct pl *pl);

@@ -167,9 +167,14 @@ ist_accepted(struct txn *txn, enum ist_state prev, enum ist_event ev,
 		/* RFC 6026 §7.1: Timer L = 64*T1 */
 		txn_tmr(txn, &txn->wait, 64 * (uint64_t)txn->ctx->cfg.t1,
 			timer_l_h);
+		/* Accepted never resends a response: the TU retransmits
+		   its 2xx (§13.3.1.4) and INVITE retransmissions are
+		   absorbed (RFC 6026 Accepted state): no copy is held
+		   for 64*T1. */
+		txn_buf_free(&txn->resp, &txn->resp_len);
 	}
 	if (ev == IST_E_TU_2XX)
-		txn_send_out(txn, true); /* failure: returned to the TU */
+		txn_send_out(txn, false); /* failure: returned to the TU */
 	else if (ev == IST_E_ACK)
 		txn_report_server(txn, TXN_SEV_ACK, 0, msg);
 	/* IST_E_REQ: absorbed */

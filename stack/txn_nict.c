@@ -107,6 +107,9 @@ nict_completed(struct txn *txn, enum nict_state prev, const struct sip_msg *msg)
 	/* Timer K: T4 unreliable, 0 reliable (§17.1.2.2). */
 	txn_tmr(txn, &txn->wait, txn->dest.reliable ? 0 : txn->ctx->cfg.t4,
 		timer_k_h);
+	/* Completed only absorbs responses (§17.1.2.2): the request is
+	   never sent again. */
+	txn_buf_free(&txn->req, &txn->req_len);
 	txn_report_client(txn, TXN_CEV_RESPONSE, msg->status, 0, msg);
 }
 

@@ -1024,6 +1024,80 @@ test_max_live(void)
 	fx_done();
 }
 
+static uint64_t
+msg_bytes(void)
+{
+	struct txn_stats st;
+
+	txn_ctx_stats(fx.ctx, &st);
+	return st.msg_bytes;
+}
+
+/* The lingering states (ICT Accepted, IST Accepted: 64*T1; NICT
+   Completed: T4) hold no message copy they never send again; NIST
+   Completed keeps its final response for retransmitted requests. */
+static void
+test_linger_copies(void)
+{
+	struct txn *ict, *ist, *nict, *nist;
+	size_t len;
+
+	fx_init();
+	len = strlen(mkreq("INVITE", "z9hG4bKl1", "a.example:5060", 1, NULL));
+	ict = client("INVITE", "z9hG4bKl1", false);
+	CU_ASSERT_EQUAL(msg_bytes(), len);
+	CU_ASSERT_EQUAL(recv_str(mkresp(200, "z9hG4bKl1", "INVITE", "t1")), 0);
+	ASSERT_STATE(ict, "Accepted");
+	CU_ASSERT_EQUAL(msg_bytes(), 0);
+	/* 2xx retransmissions still reach the TU */
+	CU_ASSERT_EQUAL(recv_str(mkresp(200, "z9hG4bKl1", "INVITE", "t1")), 0);
+	CU_ASSERT_EQUAL(fx.ncev, 2);
+
+	ist = server("INVITE", "z9hG4bKl2", false);
+	CU_ASSERT_EQUAL(reply(ist, 180, "INVITE"), 0);
+	CU_ASSERT(msg_bytes() > 0); /* the 180, for INVITE retransmissions */
+	CU_ASSERT_EQUAL(reply(ist, 200, "INVITE"), 0);
+	ASSERT_STATE(ist, "Accepted");
+	CU_ASSERT_EQUAL(msg_bytes(), 0);
+	fx.nsent = 0;
+	CU_ASSERT_EQUAL(reply(ist, 200, "INVITE"), 0); /* the TU's resend */
+	CU_ASSERT_EQUAL(fx.nsent, 1);
+	CU_ASSERT_EQUAL(msg_bytes(), 0);
+	CU_ASSERT_EQUAL(recv_str(mkreq("INVITE", "z9hG4bKl2", "a.example:5060",
+				       1, NULL)),
+			0);
+	CU_ASSERT_EQUAL(fx.nsent, 1); /* absorbed */
+
+	len = strlen(mkreq("BYE", "z9hG4bKl3", "a.example:5060", 1, NULL));
+	nict = client("BYE", "z9hG4bKl3", false);
+	CU_ASSERT_EQUAL(msg_bytes(), len);
+	CU_ASSERT_EQUAL(recv_str(mkresp(200, "z9hG4bKl3", "BYE", "t1")), 0);
+	ASSERT_STATE(nict, "Completed");
+	CU_ASSERT_EQUAL(msg_bytes(), 0);
+
+	nist = server("BYE", "z9hG4bKl4", false);
+	len = strlen(mkresp(200, "z9hG4bKl4", "BYE", "tt9"));
+	CU_ASSERT_EQUAL(reply(nist, 200, "BYE"), 0);
+	ASSERT_STATE(nist, "Completed");
+	CU_ASSERT_EQUAL(msg_bytes(), len);
+	fx.nsent = 0;
+	CU_ASSERT_EQUAL(
+		recv_str(mkreq("BYE", "z9hG4bKl4", "a.example:5060", 1, NULL)),
+		0);
+	CU_ASSERT_EQUAL(fx.nsent, 1); /* the 200 again, from the copy */
+	CU_ASSERT_EQUAL(fx.last_len, len);
+
+	advance(32000); /* K, J, L, M */
+	CU_ASSERT_EQUAL(msg_bytes(), 0);
+	ASSERT_STATE(ict, "Terminated");
+	ASSERT_STATE(ist, "Terminated");
+	mem_deref(ict);
+	mem_deref(ist);
+	mem_deref(nict);
+	mem_deref(nist);
+	fx_done();
+}
+
 void test_txn_register(void);
 void
 test_txn_register(void)
@@ -1055,5 +1129,6 @@ test_txn_register(void)
 	TU_ADD(s, test_match_rfc2543);
 	TU_ADD(s, test_merged);
 	TU_ADD(s, test_max_live);
+	TU_ADD(s, test_linger_copies);
 	TU_ADD(s, test_detach_and_ctx_destroy);
 }
