@@ -309,6 +309,15 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 	sc.tcp = cfg->tcp;
 	sc.txn.t1 = cfg->t1;
 	sc.txn.t2 = cfg->t2;
+	/* §17.1.1.2/§17.2.1 keep every INVITE and BYE transaction up to
+	   32 s after its call: a worker sustaining R calls/s holds about
+	   100 R of them, so the flood cap must allow that; the tables get
+	   about 4 entries per bucket at the cap */
+	sc.txn.max_live = cfg->max_txn;
+	sc.txn.hash_size = 1024;
+	while (sc.txn.hash_size < 1u << 20 &&
+	       sc.txn.hash_size * 4 < cfg->max_txn)
+		sc.txn.hash_size <<= 1;
 	sc.recvh = on_recv;
 	sc.arg = b;
 	e = sipw_group_alloc(&b->g, &sc);

@@ -27,6 +27,7 @@ cfg_default(struct cfg *c)
 	c->max_duration_s = 14400;
 	c->drain_timeout_s = 30;
 	c->source_rps = 200;
+	c->max_txn = 262144;
 	c->media = true;
 	c->refer = true;
 	c->prack = true;
@@ -473,6 +474,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->drain_timeout_s, v, 0, 86400);
 		if (!strcmp(key, "source_rps"))
 			return set_uint(&c->source_rps, v, 0, 1000000);
+		if (!strcmp(key, "max_transactions"))
+			return set_uint(&c->max_txn, v, 0, 16777216);
 		return "unknown key";
 	}
 	if (!strcmp(sec, "log")) {

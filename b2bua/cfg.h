@@ -76,6 +76,10 @@ struct cfg {
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */
 	unsigned max_duration_s;  /* call length limit; 14400 */
 	unsigned drain_timeout_s; /* SIGTERM: wait for calls; 30 */
+	unsigned max_txn;	  /* transactions alive per worker (RFC 3261
+				     keeps each ~32 s after its call: about
+				     100 per call-second); 0 = no limit;
+				     262144 */
 	unsigned source_rps;	  /* out-of-dialog requests per second one
 				     source address may send (burst: twice);
 				     more are dropped; 0 = off; 200 */
