@@ -259,21 +259,6 @@ test_srtp_optional_and_pass(void)
 	teardown();
 }
 
-static int
-lo_sock(uint16_t *port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
 static uint16_t
 mport(const char *sdp)
 {
@@ -302,7 +287,7 @@ test_xfer_ptmap(void)
 	uint8_t pkt[172] = {0x80, 101, 0, 1}, rx[512];
 	struct pollfd pfd;
 	uint16_t pa, pb, pb2, ta_port;
-	int fa = lo_sock(&pa), fb = lo_sock(&pb), fb2 = lo_sock(&pb2);
+	int fa = tu_udp_bind("127.0.0.1", &pa), fb = tu_udp_bind("127.0.0.1", &pb), fb2 = tu_udp_bind("127.0.0.1", &pb2);
 	struct sockaddr_in to = {.sin_family = AF_INET};
 	char d[512];
 	ssize_t n;
@@ -343,21 +328,6 @@ test_xfer_ptmap(void)
 	close(fb2);
 }
 
-static int
-sock_at(const char *ip, uint16_t *port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	inet_pton(AF_INET, ip, &sin.sin_addr);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
 /* A caller's trunk behind NAT (trunks.behind_nat): its media is latched
    from an address other than the one its SDP names (RFC 7362); without
    the flag such packets are dropped as a hijack. */
@@ -369,8 +339,8 @@ test_nat_latch(void)
 	for (pass = 0; pass < 2; pass++) {
 		uint8_t pkt[172] = {0x80, 0, 0, 1}, rx[512];
 		uint16_t pa, pb, pn, ta_port;
-		int fa = sock_at("127.0.0.1", &pa), fb = sock_at("127.0.0.1", &pb);
-		int fn = sock_at("127.0.0.5", &pn); /* the NAT's public side */
+		int fa = tu_udp_bind("127.0.0.1", &pa), fb = tu_udp_bind("127.0.0.1", &pb);
+		int fn = tu_udp_bind("127.0.0.5", &pn); /* the NAT's public side */
 		struct sockaddr_in to = {.sin_family = AF_INET};
 		struct pollfd pfd = {.fd = fb, .events = POLLIN};
 		struct relay_stats st;

@@ -173,21 +173,6 @@ test_sdp_rewrite6(void)
 
 /* --- offer/answer through a session ------------------------------------ */
 
-static int
-lo_sock(uint16_t *port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
 static ssize_t
 lo_xfer(int from, uint16_t to_port, const void *p, size_t n, int to_fd)
 {
@@ -237,7 +222,7 @@ test_offer_answer(void)
 	struct relay_sess *s = NULL;
 	struct relay_ctx_stats cs;
 	uint16_t xa, xb, ra, rb;
-	int fa = lo_sock(&xa), fb = lo_sock(&xb);
+	int fa = tu_udp_bind("127.0.0.1", &xa), fb = tu_udp_bind("127.0.0.1", &xb);
 	char text[512];
 
 	CU_ASSERT_FATAL(sdp != NULL);
