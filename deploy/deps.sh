@@ -13,6 +13,8 @@ PKGS=(
 	# real peers for integration tests and the demo: PostgreSQL, SIPp,
 	# dnsmasq (an RFC 3263 DNS zone on 127.0.0.1), openssl (test CAs)
 	postgresql sip-tester dnsmasq-base openssl
+	# SIP scanners (svmap, svwar, svcrack) for the scanner tests
+	sipvicious
 	# libsrtp2 from Debian's source package, built on OpenSSL (srtp.sh)
 	dpkg-dev
 )
