@@ -10,6 +10,7 @@
 
 #define LOG_MODULE "api"
 #include "b2b_api.h"
+#include "db/cdr.h"
 #include "media/relay.h"
 #include "lim.h"
 #include "policy.h"
@@ -48,6 +49,27 @@ op_stats(void *arg)
 			  "handoff_out", (json_int_t)ws.handoff_out,
 			  "handoff_drop", (json_int_t)ws.handoff_drop,
 			  "workers", (json_int_t)b->nw));
+	if (b->cdr) {
+		struct cdr_stats cs;
+
+		cdr_writer_stats(b->cdr, &cs);
+		json_object_set_new(
+			o, "cdr",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				  "s:I, s:I, s:b}",
+				  "submitted", (json_int_t)cs.submitted,
+				  "spooled", (json_int_t)cs.spooled, "written",
+				  (json_int_t)cs.written, "dup_skipped",
+				  (json_int_t)cs.dup_skipped, "replayed",
+				  (json_int_t)cs.replayed, "torn_skipped",
+				  (json_int_t)cs.torn_skipped, "corrupt_skipped",
+				  (json_int_t)cs.corrupt_skipped, "rejected",
+				  (json_int_t)cs.rejected, "db_errors",
+				  (json_int_t)cs.db_errors, "queue",
+				  (json_int_t)cs.queue, "spool_bytes",
+				  (json_int_t)cs.spool_bytes, "connected",
+				  cs.connected != 0));
+	}
 	if (b->relay) {
 		struct relay_ctx_stats rs;
 
@@ -278,6 +300,34 @@ op_metrics(void *arg, struct api_metrics *m)
 	api_metric_counter(m, "tandem_sip_handoff_dropped_total",
 			   "messages dropped between workers", NULL,
 			   ws.handoff_drop);
+	if (b->cdr) {
+		struct cdr_stats cs;
+
+		cdr_writer_stats(b->cdr, &cs);
+		api_metric_counter(m, "tandem_cdr_submitted_total",
+				   "CDRs handed to the writer", NULL,
+				   cs.submitted);
+		api_metric_counter(m, "tandem_cdr_spooled_total",
+				   "CDRs appended to the spool", NULL,
+				   cs.spooled);
+		api_metric_counter(m, "tandem_cdr_written_total",
+				   "CDR rows inserted", NULL, cs.written);
+		api_metric_counter(m, "tandem_cdr_replayed_total",
+				   "CDRs read from a previous run's spool",
+				   NULL, cs.replayed);
+		api_metric_counter(m, "tandem_cdr_torn_skipped_total",
+				   "torn spool tails skipped", NULL,
+				   cs.torn_skipped);
+		api_metric_counter(m, "tandem_cdr_db_errors_total",
+				   "failed CDR database connects or batches",
+				   NULL, cs.db_errors);
+		api_metric_gauge(m, "tandem_cdr_spool_bytes",
+				 "bytes spooled, not yet in the database",
+				 NULL, (double)cs.spool_bytes);
+		api_metric_gauge(m, "tandem_cdr_db_connected",
+				 "1 while the CDR database is up", NULL,
+				 cs.connected ? 1 : 0);
+	}
 	if (b->relay) {
 		struct relay_ctx_stats rs;
 

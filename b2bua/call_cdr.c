@@ -46,6 +46,21 @@ side_of(enum call_hangup h)
 	}
 }
 
+/* Who ended it. A call that ended before an answer, after B-leg
+   attempts, without either side hanging up, was ended by its last
+   attempt: the callee's final failure (cdr.h: CDR_H_CALLEE), or Tandem's
+   own no-answer timer or decision to stop. Refused calls (no attempt)
+   stay CDR_H_NONE. */
+static enum cdr_side
+hangup_of(const struct call *c)
+{
+	if (c->hangup != CALL_HUP_NONE)
+		return side_of(c->hangup);
+	if (c->t_answer || !c->natt || c->refused || c->limited)
+		return CDR_H_NONE;
+	return c->noanswer || c->stop ? CDR_H_TANDEM : CDR_H_CALLEE;
+}
+
 static void
 target_text(const struct pol_trunk *t, char *buf, size_t size)
 {
@@ -124,7 +139,7 @@ call_cdr(struct call *c)
 	r.answer_ms = (int64_t)c->t_answer;
 	r.end_ms = (int64_t)(c->t_end ? c->t_end : call_now_ms());
 	r.disp = disp_of(c);
-	r.hangup = side_of(c->hangup);
+	r.hangup = hangup_of(c);
 	r.a_status = c->a_status;
 	cdr_strset(r.a_reason, sizeof(r.a_reason), c->a_reason);
 	cdr_strset(r.b_reason, sizeof(r.b_reason), c->b_reason);
