@@ -116,6 +116,13 @@ srtp_pbx)
 	PEERS=(a b)
 	NODIRECT="tandemd adds SRTP"
 	;;
+srtp_passthrough)
+	# both trunks srtp = off (the default): a=crypto crosses unchanged
+	# and SRTP passes the relay opaque, keyed end to end
+	OPTS=(-o sip.srtp=off -o route.pbx.srtp=off)
+	PEERS=(a b)
+	NODIRECT="the relay carries the media"
+	;;
 srtp_required)
 	OPTS=(-o sip.srtp=mandatory)
 	PBXS=()
