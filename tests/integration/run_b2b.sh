@@ -123,6 +123,12 @@ srtp_passthrough)
 	PEERS=(a b)
 	NODIRECT="the relay carries the media"
 	;;
+srtp_suite32)
+	# as srtp_carrier, the carrier's offer with AES_CM_128_HMAC_SHA1_32
+	OPTS=(-o sip.srtp=mandatory)
+	PEERS=(a b)
+	NODIRECT="tandemd terminates SRTP"
+	;;
 srtp_required)
 	OPTS=(-o sip.srtp=mandatory)
 	PBXS=()
