@@ -129,6 +129,18 @@ srtp_suite32)
 	PEERS=(a b)
 	NODIRECT="tandemd terminates SRTP"
 	;;
+srtp_both)
+	# SRTP on both legs, each with its own keys: the relay re-keys
+	OPTS=(-o sip.srtp=mandatory -o route.pbx.srtp=optional)
+	PEERS=(a b)
+	NODIRECT="tandemd terminates SRTP"
+	;;
+srtp_optional)
+	# optional on both legs and a plain offer: no SRTP anywhere
+	OPTS=(-o sip.srtp=optional -o route.pbx.srtp=optional)
+	PEERS=(a b)
+	NODIRECT="the relay carries the media"
+	;;
 srtp_required)
 	OPTS=(-o sip.srtp=mandatory)
 	PBXS=()
