@@ -141,6 +141,11 @@ srtp_optional)
 	PEERS=(a b)
 	NODIRECT="the relay carries the media"
 	;;
+srtp_pbx_plain)
+	# the PBX trunk requires SRTP and its PBX answers plain RTP
+	OPTS=(-o route.pbx.srtp=mandatory)
+	NODIRECT="tandemd refuses the answer"
+	;;
 srtp_required)
 	OPTS=(-o sip.srtp=mandatory)
 	PBXS=()
