@@ -116,6 +116,36 @@ srtp_pbx)
 	PEERS=(a b)
 	NODIRECT="tandemd adds SRTP"
 	;;
+srtp_passthrough)
+	# both trunks srtp = off (the default): a=crypto crosses unchanged
+	# and SRTP passes the relay opaque, keyed end to end
+	OPTS=(-o sip.srtp=off -o route.pbx.srtp=off)
+	PEERS=(a b)
+	NODIRECT="the relay carries the media"
+	;;
+srtp_suite32)
+	# as srtp_carrier, the carrier's offer with AES_CM_128_HMAC_SHA1_32
+	OPTS=(-o sip.srtp=mandatory)
+	PEERS=(a b)
+	NODIRECT="tandemd terminates SRTP"
+	;;
+srtp_both)
+	# SRTP on both legs, each with its own keys: the relay re-keys
+	OPTS=(-o sip.srtp=mandatory -o route.pbx.srtp=optional)
+	PEERS=(a b)
+	NODIRECT="tandemd terminates SRTP"
+	;;
+srtp_optional)
+	# optional on both legs and a plain offer: no SRTP anywhere
+	OPTS=(-o sip.srtp=optional -o route.pbx.srtp=optional)
+	PEERS=(a b)
+	NODIRECT="the relay carries the media"
+	;;
+srtp_pbx_plain)
+	# the PBX trunk requires SRTP and its PBX answers plain RTP
+	OPTS=(-o route.pbx.srtp=mandatory)
+	NODIRECT="tandemd refuses the answer"
+	;;
 srtp_required)
 	OPTS=(-o sip.srtp=mandatory)
 	PBXS=()
