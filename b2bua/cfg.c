@@ -342,6 +342,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_srtp(v, &c->srtp);
 		if (!strcmp(key, "codecs"))
 			return parse_str(v, c->codecs, sizeof(c->codecs));
+		if (!strcmp(key, "user"))
+			return parse_str(v, c->user, sizeof(c->user));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "media"))
