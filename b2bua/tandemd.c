@@ -50,7 +50,7 @@ struct daemon {
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	struct event *ev_status; /* READY=1 once, then STATUS= lines */
 	bool ready;
-	char user_ov[96]; /* "sip.user=NAME" from -u */
+	char user_ov[96];  /* "sip.user=NAME" from -u */
 	uint64_t drain_ms; /* elapsed since SIGTERM */
 	bool hung_up;
 };

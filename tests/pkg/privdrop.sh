@@ -56,6 +56,10 @@ PY
 )
 echo "OPTIONS -> $resp"
 case "$resp" in "SIP/2.0 200"*) ;; *) echo "FAIL: OPTIONS"; exit 1;; esac
+kill -HUP "$PID"
+for _ in $(seq 50); do grep -q RELOADING=1 "$T/notify.log" && break; sleep 0.1; done
+grep -q RELOADING=1 "$T/notify.log" || { echo "FAIL: no RELOADING=1"; exit 1; }
+sleep 0.3
 kill -TERM "$PID"
 for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 wait "$PID" || { echo "FAIL: exit status"; exit 1; }
