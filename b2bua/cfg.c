@@ -441,6 +441,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 					 sizeof(c->dns_servers));
 		if (!strcmp(key, "codecs"))
 			return parse_str(v, c->codecs, sizeof(c->codecs));
+		if (!strcmp(key, "user"))
+			return parse_str(v, c->user, sizeof(c->user));
 		return "unknown key";
 	}
 	if (!strcmp(sec, "media"))

@@ -71,6 +71,8 @@ struct cfg {
 				     "ip[:port],..."; "" = resolv.conf */
 	char codecs[128];	  /* static policy: the callers' trunk's
 				     codec allow list; "" = any */
+	char user[32];		  /* become this user once the sockets are
+				     bound; "" = stay who we are */
 	/* [limits] */
 	unsigned max_calls;	  /* concurrent calls; 10000 */
 	unsigned no_answer_s;	  /* B-leg ringing limit; 60 */

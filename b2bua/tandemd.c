@@ -2,8 +2,16 @@
    with -o overrides, starts the engine (b2b.h) and waits for signals:
    SIGHUP reloads what can change live (the static policy), SIGTERM and
    SIGINT drain (new calls get 503, calls in progress run to their end or
-   to limits.drain_timeout_s, then are ended) and exit 0. */
+   to limits.drain_timeout_s, then are ended) and exit 0. Under systemd
+   (Type=notify, deploy/tandemd.service) it reports READY=1 once listening
+   with a policy loaded, RELOADING=1 / READY=1 around SIGHUP, STOPPING=1
+   on SIGTERM and a STATUS= line every STATUS_MS (notify.h). With
+   sip.user (or -u) it drops root after binding its sockets. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -18,13 +26,18 @@
 #include "b2b.h"
 #include "b2b_api.h"
 #include "cfg.h"
+#include "notify.h"
+#include "policy.h"
 #include "route_test.h"
 #include "db/db.h"
+#include "db/pol.h"
 #include "stack/log.h"
 
 #define MAX_OVERRIDES 128
 #define DRAIN_POLL_MS 100
 #define HANGUP_GRACE_MS 3000
+#define STATUS_MS 10000
+#define READY_POLL_MS 100
 
 struct daemon {
 	const char *conf_path;
@@ -35,6 +48,9 @@ struct daemon {
 	struct api *api;
 	struct event_base *base;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
+	struct event *ev_status; /* READY=1 once, then STATUS= lines */
+	bool ready;
+	char user_ov[96];  /* "sip.user=NAME" from -u */
 	uint64_t drain_ms; /* elapsed since SIGTERM */
 	bool hung_up;
 };
@@ -42,7 +58,8 @@ struct daemon {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tandemd -c tandem.conf [-o section.key=value]...\n"
+	fprintf(f, "usage: tandemd -c tandem.conf [-u user] "
+		   "[-o section.key=value]...\n"
 		   "       tandemd -t -c tandem.conf   (check the config)\n"
 		   "       tandemd -m -c tandem.conf   (migrate the database "
 		   "schema of db.dsn)\n"
@@ -110,6 +127,36 @@ on_drain_poll(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(d->ev_drain, &tv);
 }
 
+/* READY=1 as soon as a policy is loaded (the database one may come a
+   moment after the start), then a STATUS= line every STATUS_MS. */
+static void
+on_status(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {0, READY_POLL_MS * 1000};
+	struct pol_snap *snap;
+
+	(void)fd;
+	(void)what;
+	if (!d->ready) {
+		snap = bpol_get(d->b2b->pol);
+		if (snap) {
+			pol_snap_deref(snap);
+			d->ready = true;
+			tnotify("READY=1");
+		}
+	}
+	if (d->ready) {
+		tnotifyf("STATUS=%s%" PRId64 " active call(s), %" PRIuFAST64
+			 " calls since start",
+			 atomic_load(&d->b2b->draining) ? "draining, " : "",
+			 b2b_active(d->b2b), atomic_load(&d->b2b->st.calls));
+		tv.tv_sec = STATUS_MS / 1000;
+		tv.tv_usec = 0;
+	}
+	evtimer_add(d->ev_status, &tv);
+}
+
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
 {
@@ -122,6 +169,8 @@ on_term(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(d->base);
 		return;
 	}
+	tnotifyf("STOPPING=1\nSTATUS=draining %" PRId64 " call(s)",
+		 b2b_active(d->b2b));
 	LOG_INFO("signal %d: draining %" PRId64 " call(s), up to %u s",
 		 (int)sig, b2b_active(d->b2b), d->cfg.drain_timeout_s);
 	b2b_drain(d->b2b, true);
@@ -139,11 +188,13 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (!c)
 		return;
+	tnotify("RELOADING=1");
 	if (load_cfg(d, c, err, sizeof(err)) ||
 	    b2b_reload(d->b2b, c, err, sizeof(err)))
 		LOG_ERR("reload refused, keeping the running policy: %s", err);
 	else
 		LOG_INFO("reloaded %s", d->conf_path ? d->conf_path : "");
+	tnotify("READY=1");
 	print_stats(d->b2b);
 	free(c);
 }
@@ -176,13 +227,85 @@ migrate(const struct cfg *c)
 	return rc;
 }
 
+/* Hand the CDR spool (the folder and the files in it, one level) to the
+   user the daemon becomes, so it can still append and rotate there. */
+static void
+chown_spool(const char *dir, uid_t uid, gid_t gid)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+
+	if (!dp)
+		return;
+	if (fchown(dirfd(dp), uid, gid))
+		LOG_WARN("chown %s: %s", dir, strerror(errno));
+	while ((e = readdir(dp))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (fchownat(dirfd(dp), e->d_name, uid, gid,
+			     AT_SYMLINK_NOFOLLOW))
+			LOG_WARN("chown %s/%s: %s", dir, e->d_name,
+				 strerror(errno));
+	}
+	closedir(dp);
+}
+
+/*
+ * sip.user: once every listening socket is bound (SIP, management API),
+ * become that user: supplementary groups, then the group, then the user
+ * (in that order: after setuid the others are no longer allowed), and
+ * check root cannot be had back. Media ports are bound per call later,
+ * without privilege: media.port_min is at least 1024. Not root and no
+ * user: nothing to do. Root without a user: allowed (a lab, the tests,
+ * a unit whose User= already is unprivileged), with a warning.
+ */
+static int
+drop_privileges(const struct cfg *c)
+{
+	struct passwd *pw;
+
+	if (!c->user[0]) {
+		if (geteuid() == 0)
+			LOG_WARN("running as root: set sip.user (or -u) to "
+				 "drop privileges after binding");
+		return 0;
+	}
+	errno = 0;
+	pw = getpwnam(c->user);
+	if (!pw) {
+		LOG_ERR("sip.user %s: %s", c->user,
+			errno ? strerror(errno) : "no such user");
+		return 1;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0;
+		LOG_ERR("sip.user %s: not root, cannot become another user",
+			c->user);
+		return 1;
+	}
+	chown_spool(c->cdr_spool, pw->pw_uid, pw->pw_gid);
+	if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) ||
+	    setuid(pw->pw_uid)) {
+		LOG_ERR("dropping to %s: %s", c->user, strerror(errno));
+		return 1;
+	}
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		LOG_ERR("dropping to %s: root could be regained", c->user);
+		return 1;
+	}
+	LOG_INFO("running as %s (uid %u gid %u)", pw->pw_name,
+		 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	return 0;
+}
+
 static int
 parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig,
 	   bool *rt)
 {
 	int o;
 
-	while ((o = getopt(argc, argv, "c:o:tmrh")) != -1) {
+	while ((o = getopt(argc, argv, "c:o:u:tmrh")) != -1) {
 		switch (o) {
 		case 'c':
 			d->conf_path = optarg;
@@ -193,6 +316,10 @@ parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig,
 				return 2;
 			}
 			d->ov[d->nov++] = optarg;
+			break;
+		case 'u':
+			snprintf(d->user_ov, sizeof(d->user_ov), "sip.user=%s",
+				 optarg);
 			break;
 		case 't':
 			*check = true;
@@ -211,6 +338,13 @@ parse_args(struct daemon *d, int argc, char **argv, bool *check, bool *mig,
 			return 2;
 		}
 	}
+	if (d->user_ov[0]) { /* after the -o ones: -u wins */
+		if (d->nov == MAX_OVERRIDES) {
+			fprintf(stderr, "tandemd: too many -o\n");
+			return 2;
+		}
+		d->ov[d->nov++] = d->user_ov;
+	}
 	if (optind != argc && !*rt) {
 		usage(stderr);
 		return 2;
@@ -228,6 +362,10 @@ run(struct daemon *d)
 	d->ev_int = evsignal_new(d->base, SIGINT, on_term, d);
 	d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
 	d->ev_drain = evtimer_new(d->base, on_drain_poll, d);
+	d->ev_status = evtimer_new(d->base, on_status, d);
+	if (!d->ev_status)
+		return ENOMEM;
+	on_status(-1, 0, d);
 	if (!d->ev_term || !d->ev_int || !d->ev_hup || !d->ev_drain ||
 	    evsignal_add(d->ev_term, NULL) || evsignal_add(d->ev_int, NULL) ||
 	    evsignal_add(d->ev_hup, NULL))
@@ -273,6 +411,11 @@ main(int argc, char **argv)
 		b2b_free(d.b2b);
 		return 1;
 	}
+	if (drop_privileges(&d.cfg)) {
+		api_stop(d.api);
+		b2b_free(d.b2b);
+		return 1;
+	}
 	if (b2b_start(d.b2b)) {
 		api_stop(d.api);
 		LOG_ERR("cannot start the signaling workers");
@@ -292,6 +435,8 @@ main(int argc, char **argv)
 	b2b_free(d.b2b);
 	if (d.ev_drain)
 		event_free(d.ev_drain);
+	if (d.ev_status)
+		event_free(d.ev_status);
 	if (d.ev_hup)
 		event_free(d.ev_hup);
 	if (d.ev_int)

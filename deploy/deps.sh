@@ -10,6 +10,8 @@ PKGS=(
 	# libraries (../shared/ARCHITECTURE.md)
 	libevent-dev libssl-dev libpq-dev libcunit1-dev libc-ares-dev
 	libinih-dev libjansson-dev libpcre2-dev
+	# sd_notify for systemd Type=notify (b2bua/notify.c)
+	libsystemd-dev
 	# real peers for integration tests and the demo: PostgreSQL, SIPp,
 	# dnsmasq (an RFC 3263 DNS zone on 127.0.0.1), openssl (test CAs)
 	postgresql sip-tester dnsmasq-base openssl

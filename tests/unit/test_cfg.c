@@ -216,6 +216,24 @@ test_service_keys(void)
 	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), 0);
 }
 
+/* sip.user (privilege drop after binding): empty by default, set from
+   the file or -o, too long refused. */
+static void
+test_user_key(void)
+{
+	cfg_default(&c);
+	CU_ASSERT_STRING_EQUAL(c.user, "");
+	CU_ASSERT_EQUAL(load("[sip]\nuser = tandem\n"), 0);
+	CU_ASSERT_STRING_EQUAL(c.user, "tandem");
+	CU_ASSERT_EQUAL(cfg_override(&c, "sip.user=nobody", err, sizeof(err)),
+			0);
+	CU_ASSERT_STRING_EQUAL(c.user, "nobody");
+	CU_ASSERT_EQUAL(load("[sip]\nuser = "
+			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"),
+			EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: sip.user: too long"));
+}
+
 void test_cfg_register(void);
 
 void
@@ -227,4 +245,5 @@ test_cfg_register(void)
 	TU_ADD(s, test_bad_lines);
 	TU_ADD(s, test_overrides);
 	TU_ADD(s, test_service_keys);
+	TU_ADD(s, test_user_key);
 }
