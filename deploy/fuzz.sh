@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets with clang under ASan+UBSan and run each for a
 # bounded time, seeded from the shared corpora and tests/data.
-# Usage: ./deploy/fuzz.sh [seconds-per-target] [target...]
+# Usage: [JOBS=n] ./deploy/fuzz.sh [seconds-per-target] [target...]
+# (JOBS: parallel build jobs, default nproc; use JOBS=1 on a shared machine)
 # Crashes are kept in .fuzz/artifacts/<target>/; the script then exits 1.
 # Turn each into a regression case in tests/data/ (see the suite of its
 # module).
@@ -15,7 +16,7 @@ corpora="${TANDEM_CORPORA:-$root/../shared/corpora}"
 ./deploy/deps.sh
 CC=clang cmake -S "$root" -B "$root/build-fuzz" -DTANDEM_FUZZ=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$root/build-fuzz" -j "$(nproc)" >/dev/null
+cmake --build "$root/build-fuzz" -j "${JOBS:-$(nproc)}" >/dev/null
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -21,6 +21,22 @@
 
 static struct sip_msg msg, back;
 
+/* Header lines of a written message (a fold continues its line), as our
+   parser counts them against SIP_MSG_HDR_CAP. */
+static unsigned
+hdr_lines(const char *p, size_t len)
+{
+	const char *end = p + len, *nl = memchr(p, '\n', len);
+	unsigned n = 0;
+
+	while (nl && nl + 1 < end && nl[1] != '\r' && nl[1] != '\n') {
+		if (nl[1] != ' ' && nl[1] != '\t')
+			n++;
+		nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
+	}
+	return n;
+}
+
 /* The 2xx written for the decision parses, and its Session-Expires is
    the decided one. */
 static void
@@ -39,6 +55,11 @@ check_written(const struct sess_timer_uas *res)
 	sip_wb_reply(&wb, &msg, res->status ? res->status : 200, NULL, &tag);
 	if (sess_timer_uas_write(res, &wb) || sip_wb_end(&wb, NULL, &len))
 		return; /* e.g. an input Via the writer refuses */
+	/* RFC 3261 §8.2.6.2: the reply repeats every Via of the request; with
+	   the lines the decision adds, a request at the header-line cap gives
+	   a (legal) reply over the cap, which our parser refuses. */
+	if (hdr_lines(buf, len) > SIP_MSG_HDR_CAP)
+		return;
 	if (sip_msg_parse(&back, buf, len, SIP_FRAMING_DGRAM, NULL, &perr))
 		abort();
 	h = sip_msg_hdr(&back, SIP_HDR_SESSION_EXPIRES);

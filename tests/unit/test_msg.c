@@ -2,9 +2,12 @@
    sip_mpart.c, sip_names.c). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "stack/sess_timer.h"
 #include "stack/sip_msg.h"
+#include "stack/sip_write.h"
 #include "testutil.h"
 
 #define PL_EQ(pl, s) CU_ASSERT(pl_eq_str(&(pl), (s)))
@@ -310,7 +313,7 @@ test_compact_forms(void)
 	for (id = 1; id < SIP_HDR_COUNT; id++) {
 		struct pl n = {sip_hdr_name(id), strlen(sip_hdr_name(id))};
 
-		CU_ASSERT_EQUAL(sip_hdr_id_of(&n), id);
+		CU_ASSERT_EQUAL((int)sip_hdr_id_of(&n), id);
 	}
 	/* the hash lookup: any case, exact length, letters only fold */
 	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
@@ -1098,12 +1101,86 @@ test_methods(void)
 	for (m = 1; m < SIP_M_COUNT; m++) {
 		struct pl n = {sip_method_name(m), strlen(sip_method_name(m))};
 
-		CU_ASSERT_EQUAL(sip_method_id(&n), m);
+		CU_ASSERT_EQUAL((int)sip_method_id(&n), m);
 	}
-	CU_ASSERT_EQUAL(sip_method_id(&(struct pl)PL("invite")), SIP_M_OTHER);
-	CU_ASSERT_EQUAL(sip_method_id(&(struct pl)PL("RE%47ISTER")),
-			SIP_M_OTHER);
-	CU_ASSERT_EQUAL(sip_method_id(&(struct pl)PL("")), SIP_M_OTHER);
+	CU_ASSERT_EQUAL(sip_method_id(&PL("invite")), SIP_M_OTHER);
+	CU_ASSERT_EQUAL(sip_method_id(&PL("RE%47ISTER")), SIP_M_OTHER);
+	CU_ASSERT_EQUAL(sip_method_id(&PL("")), SIP_M_OTHER);
+}
+
+/* fuzz_sess regression (tests/data/fuzz_sess/hdr-cap-reply-over-cap.sip):
+   an INVITE of exactly SIP_MSG_HDR_CAP header lines, 123 of them Via. The
+   2xx repeats every Via, in order (RFC 3261 §8.2.6.2), and the session
+   timer decision adds Supported: timer (RFC 4028 §9), so the reply is one
+   line over our cap: it is written whole, and our parser refuses it as a
+   whole (413 Too many header lines) rather than dropping Vias. */
+static void
+test_reply_over_hdr_cap(void)
+{
+	static struct sip_msg req, back;
+	static char out[70000];
+	struct sess_timer_cfg cfg;
+	struct sess_timer_uas res;
+	struct sip_wbuf wb;
+	struct sip_perr err;
+	struct pl tag = PL("fz");
+	const struct sip_hdr *a, *b;
+	char *in = NULL, phrase[128];
+	size_t len = 0, olen = 0;
+	unsigned nvia = 0;
+
+	CU_ASSERT_EQUAL_FATAL(
+		tu_read_file(tu_data("fuzz_sess/hdr-cap-reply-over-cap.sip"),
+			     &in, &len),
+		0);
+	CU_ASSERT_EQUAL_FATAL(
+		sip_msg_parse(&req, in, len, SIP_FRAMING_DGRAM, NULL, &err), 0);
+	CU_ASSERT_EQUAL(req.nhdrs, SIP_MSG_HDR_CAP);
+	for (a = sip_msg_hdr(&req, SIP_HDR_VIA); a;
+	     a = sip_msg_hdr_next(&req, a))
+		nvia++;
+	CU_ASSERT_EQUAL(nvia, 123);
+
+	sess_timer_cfg_default(&cfg);
+	CU_ASSERT_EQUAL_FATAL(sess_timer_uas_decide(&cfg, &req, &res), 0);
+	CU_ASSERT_EQUAL(res.status, 0);
+	sip_wb_init(&wb, out, sizeof(out));
+	CU_ASSERT_EQUAL(sip_wb_reply(&wb, &req, 200, NULL, &tag), 0);
+	CU_ASSERT_EQUAL(sess_timer_uas_write(&res, &wb), 0);
+	CU_ASSERT_EQUAL_FATAL(sip_wb_end(&wb, NULL, &olen), 0);
+
+	/* over the cap by one line: refused whole, with the limit named */
+	CU_ASSERT_NOT_EQUAL(
+		sip_msg_parse(&back, out, olen, SIP_FRAMING_DGRAM, NULL, &err),
+		0);
+	sip_perr_phrase(&err, phrase, sizeof(phrase));
+	CU_ASSERT_STRING_EQUAL(phrase, "Too many header lines");
+
+	/* a receiver without our cap sees every Via, in order: parse the
+	   reply without its last header line (Content-Length) */
+	{
+		static const char last[] = "\r\nContent-Length: 0\r\n\r\n";
+		char *cl = memmem(out, olen, last, sizeof(last) - 1);
+		size_t cut;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+		cut = (size_t)(cl - out) + 2;
+		memcpy(out + cut, "\r\n", 2);
+		CU_ASSERT_EQUAL_FATAL(sip_msg_parse(&back, out, cut + 2,
+						    SIP_FRAMING_DGRAM, NULL,
+						    &err),
+				      0);
+	}
+	CU_ASSERT_EQUAL(back.nhdrs, SIP_MSG_HDR_CAP);
+	CU_ASSERT_EQUAL(back.status, 200);
+	for (a = sip_msg_hdr(&req, SIP_HDR_VIA),
+	    b = sip_msg_hdr(&back, SIP_HDR_VIA);
+	     a && b;
+	     a = sip_msg_hdr_next(&req, a), b = sip_msg_hdr_next(&back, b))
+		CU_ASSERT(pl_eq(&a->val, &b->val));
+	CU_ASSERT(!a && !b);
+	CU_ASSERT_PTR_NOT_NULL(sip_msg_hdr(&back, SIP_HDR_SUPPORTED));
+	free(in);
 }
 
 void test_msg_register(void);
@@ -1132,4 +1209,5 @@ test_msg_register(void)
 	TU_ADD(s, test_mpart);
 	TU_ADD(s, test_methods);
 	TU_ADD(s, test_frame_resumable);
+	TU_ADD(s, test_reply_over_hdr_cap);
 }

@@ -406,7 +406,7 @@ test_tcp_cap_and_idle(void)
 	close(extra);
 	/* the silent ones are reaped at idle_ms; the slow one lives on */
 	for (i = 0; i < 7; i++) {
-		CU_ASSERT(send(slow, "OPTIONS " + i, 1, MSG_NOSIGNAL) == 1);
+		CU_ASSERT(send(slow, &"OPTIONS "[i], 1, MSG_NOSIGNAL) == 1);
 		run(&a, 100);
 	}
 	CU_ASSERT_EQUAL(st(&a)->tcp_idle, CAP - 1);
