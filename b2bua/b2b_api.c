@@ -55,20 +55,21 @@ op_stats(void *arg)
 		cdr_writer_stats(b->cdr, &cs);
 		json_object_set_new(
 			o, "cdr",
-			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-				  "s:I, s:I, s:b}",
-				  "submitted", (json_int_t)cs.submitted,
-				  "spooled", (json_int_t)cs.spooled, "written",
-				  (json_int_t)cs.written, "dup_skipped",
-				  (json_int_t)cs.dup_skipped, "replayed",
-				  (json_int_t)cs.replayed, "torn_skipped",
-				  (json_int_t)cs.torn_skipped, "corrupt_skipped",
-				  (json_int_t)cs.corrupt_skipped, "rejected",
-				  (json_int_t)cs.rejected, "db_errors",
-				  (json_int_t)cs.db_errors, "queue",
-				  (json_int_t)cs.queue, "spool_bytes",
-				  (json_int_t)cs.spool_bytes, "connected",
-				  cs.connected != 0));
+			json_pack(
+				"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				"s:I, s:I, s:b}",
+				"submitted", (json_int_t)cs.submitted,
+				"spooled", (json_int_t)cs.spooled, "written",
+				(json_int_t)cs.written, "dup_skipped",
+				(json_int_t)cs.dup_skipped, "replayed",
+				(json_int_t)cs.replayed, "torn_skipped",
+				(json_int_t)cs.torn_skipped, "corrupt_skipped",
+				(json_int_t)cs.corrupt_skipped, "rejected",
+				(json_int_t)cs.rejected, "db_errors",
+				(json_int_t)cs.db_errors, "queue",
+				(json_int_t)cs.queue, "spool_bytes",
+				(json_int_t)cs.spool_bytes, "connected",
+				cs.connected != 0));
 	}
 	if (b->relay) {
 		struct relay_ctx_stats rs;
@@ -322,8 +323,8 @@ op_metrics(void *arg, struct api_metrics *m)
 				   "failed CDR database connects or batches",
 				   NULL, cs.db_errors);
 		api_metric_gauge(m, "tandem_cdr_spool_bytes",
-				 "bytes spooled, not yet in the database",
-				 NULL, (double)cs.spool_bytes);
+				 "bytes spooled, not yet in the database", NULL,
+				 (double)cs.spool_bytes);
 		api_metric_gauge(m, "tandem_cdr_db_connected",
 				 "1 while the CDR database is up", NULL,
 				 cs.connected ? 1 : 0);

@@ -709,8 +709,8 @@ b_failed(struct call *c, const struct ua_event *ev)
 
 		if (to != st) {
 			c->b_cause = st;
-			snprintf(c->b_cause_text, sizeof(c->b_cause_text),
-				 "%s", ph);
+			snprintf(c->b_cause_text, sizeof(c->b_cause_text), "%s",
+				 ph);
 			st = to;
 			snprintf(ph, sizeof(ph), "%s", sip_status_phrase(to));
 		}

@@ -79,26 +79,23 @@ media_json(const struct call *c)
 		lost = st[i].lost > 0 ? (uint64_t)st[i].lost : 0;
 		json_object_set_new(
 			o, i == 0 ? "a_to_b" : "b_to_a",
-			json_pack("{s:I, s:I, s:I, s:i, s:b, s:I, s:b, s:b, "
-				  "s:i, s:I, s:i, s:i, s:i}",
-				  "packets", (json_int_t)st[i].packets,
-				  "forwarded", (json_int_t)st[i].forwarded,
-				  "lost", (json_int_t)st[i].lost, "jitter_us",
-				  (int)st[i].jitter_us, "latched",
-				  st[i].latched, "drop_srtp",
-				  (json_int_t)st[i].drop_srtp, "srtp_in",
-				  st[i].srtp_in, "srtp_out", st[i].srtp_out,
-				  "mos_x100",
-				  (int)rtp_mos_x100(lost,
-						    st[i].packets -
-							    st[i].rtcp + lost,
-						    st[i].jitter_us, 0),
-				  "peer_reports",
-				  (json_int_t)st[i].peer_reports,
-				  "peer_fraction_lost",
-				  (int)st[i].peer_fraction, "peer_lost",
-				  (int)st[i].peer_lost, "peer_jitter_us",
-				  (int)st[i].peer_jitter_us));
+			json_pack(
+				"{s:I, s:I, s:I, s:i, s:b, s:I, s:b, s:b, "
+				"s:i, s:I, s:i, s:i, s:i}",
+				"packets", (json_int_t)st[i].packets,
+				"forwarded", (json_int_t)st[i].forwarded,
+				"lost", (json_int_t)st[i].lost, "jitter_us",
+				(int)st[i].jitter_us, "latched", st[i].latched,
+				"drop_srtp", (json_int_t)st[i].drop_srtp,
+				"srtp_in", st[i].srtp_in, "srtp_out",
+				st[i].srtp_out, "mos_x100",
+				(int)rtp_mos_x100(
+					lost, st[i].packets - st[i].rtcp + lost,
+					st[i].jitter_us, 0),
+				"peer_reports", (json_int_t)st[i].peer_reports,
+				"peer_fraction_lost", (int)st[i].peer_fraction,
+				"peer_lost", (int)st[i].peer_lost,
+				"peer_jitter_us", (int)st[i].peer_jitter_us));
 	}
 	return o;
 }

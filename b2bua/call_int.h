@@ -42,9 +42,9 @@ struct call {
 	bool done[LEG_COUNT];		/* the leg reports nothing more */
 	struct ua_sess *prev[CALL_PREV_MAX]; /* refs of finished attempts */
 	unsigned nprev;
-	struct relay_sess *rs;	     /* NULL: bodies pass unchanged */
-	struct call_srtp *srtp;	     /* SRTP keys per leg (call_srtp.c), NULL
-					until a trunk asks for SRTP */
+	struct relay_sess *rs;	/* NULL: bodies pass unchanged */
+	struct call_srtp *srtp; /* SRTP keys per leg (call_srtp.c), NULL
+				   until a trunk asks for SRTP */
 	const struct pol_trunk *b_trunk; /* trunk of the B-leg (attempt being
 					    placed or running), from snap */
 	struct pol_snap *snap;	     /* ref: targets borrow trunks from it */
@@ -72,12 +72,12 @@ struct call {
 			for a target whose SRTP mode differs */
 	size_t a_sdp_len;
 	const struct pol_trunk *offer_for; /* the trunk offer was built for */
-	char codecs[64]; /* of the last answer's audio m-line (CDR) */
-	unsigned dns_k;	       /* DNS destination of the attempt's trunk */
-	bool dns_again;	       /* the next placement retries the same
-				  target at dns_k (RFC 3263 §4.3) */
-	uint16_t b_cause;      /* set while a translated status is answered:
-				  the target's own, for the Reason */
+	char codecs[64];  /* of the last answer's audio m-line (CDR) */
+	unsigned dns_k;	  /* DNS destination of the attempt's trunk */
+	bool dns_again;	  /* the next placement retries the same
+			     target at dns_k (RFC 3263 §4.3) */
+	uint16_t b_cause; /* set while a translated status is answered:
+			     the target's own, for the Reason */
 	char b_cause_text[64];
 	uint64_t osess;		   /* our o= session id (both legs) */
 	char *last_sdp[LEG_COUNT]; /* last description sent to each leg

@@ -82,8 +82,8 @@ call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
 
 int
 call_body_cross(struct call *c, int from, const struct sip_msg *msg,
-		bool answer, const char **ctype, const char **body,
-		size_t *len, char *tbuf, size_t tsz)
+		bool answer, const char **ctype, const char **body, size_t *len,
+		char *tbuf, size_t tsz)
 {
 	const struct sip_hdr *h;
 	int err;

@@ -56,10 +56,9 @@ xfer_answered(struct call *c, const struct ua_event *ev)
 	   peer's, its payload type numbers are mapped for the other leg */
 	if (!m || !m->body.l || sdp_decode(sdp, m->body.p, m->body.l, NULL) ||
 	    call_srtp_in(c, x, sdp, true) ||
-	    relay_sess_sdp_apply(c->rs, (enum relay_leg)x, sdp,
-				 call_leg_trunk(c, x) &&
-					 call_leg_trunk(c, x)->nat,
-				 true)) {
+	    relay_sess_sdp_apply(
+		    c->rs, (enum relay_leg)x, sdp,
+		    call_leg_trunk(c, x) && call_leg_trunk(c, x)->nat, true)) {
 		LOGP_WARN(c->id, "transfer: the new leg's answer is unusable");
 		notify(c, x, 488, "Not Acceptable Here", true);
 		call_xfer_abort(c);
@@ -146,7 +145,8 @@ xfer_place(struct call *c, int x, const char *number)
 	for (i = 0; i < v->ntargets; i++) {
 		const struct pol_trunk *t = v->targets[i].trunk;
 
-		if (call_is_self(bw->b2b, t) || !call_trunk_usable(bw->b2b, t) ||
+		if (call_is_self(bw->b2b, t) ||
+		    !call_trunk_usable(bw->b2b, t) ||
 		    call_target_dest(bw->b2b, t, &cn.dest))
 			continue;
 		call_user_escape(v->targets[i].called, called, sizeof(called));

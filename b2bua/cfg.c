@@ -222,8 +222,8 @@ parse_targets(const char *v, struct cfg_route *r)
 		if (colon)
 			*colon = '\0';
 		why = parse_ip(tok, t->host, sizeof(t->host));
-		if (why && *tok != '[' && !parse_hostname(tok, t->host,
-							 sizeof(t->host)))
+		if (why && *tok != '[' &&
+		    !parse_hostname(tok, t->host, sizeof(t->host)))
 			why = NULL; /* a DNS name (RFC 3263: resolved later) */
 		if (!why && colon)
 			why = parse_uint(colon + 1, 1, 65535, &port);

@@ -97,8 +97,8 @@ struct cfg {
 	unsigned media_workers;	     /* 0: one per core */
 	unsigned rtp_timeout_s;	     /* silence that ends a call; 0: off */
 	/* [db] */
-	char db_dsn[256]; /* libpq DSN of the policy database; "" = the
-			     static [route.*] table of this file */
+	char db_dsn[256];   /* libpq DSN of the policy database; "" = the
+			       static [route.*] table of this file */
 	char db_cache[256]; /* the last good database policy kept here, read
 			       when the database is unreachable at start;
 			       "" = <cdr_spool>/policy.cache, "off" = none */

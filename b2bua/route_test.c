@@ -140,20 +140,19 @@ route_test_json(const struct pol_verdict *v, const struct pol_snap *s)
 		const struct pol_trunk *t = v->targets[i].trunk;
 
 		json_array_append_new(
-			tg,
-			json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "trunk",
-				  t->name ? t->name : "?", "host",
-				  t->host ? t->host : "", "port",
-				  /* 0: a domain located by SRV */
-				  (int)(t->port	       ? t->port
-					: tdns_is_name(t->host) ? 0
-								: 5060),
-				  "transport",
-				  tp_name[t->transport <= POL_TP_TLS
-						  ? t->transport
-						  : 0],
-				  "called", v->targets[i].called, "calling",
-				  v->targets[i].calling));
+			tg, json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "trunk",
+				      t->name ? t->name : "?", "host",
+				      t->host ? t->host : "", "port",
+				      /* 0: a domain located by SRV */
+				      (int)(t->port		    ? t->port
+					    : tdns_is_name(t->host) ? 0
+								    : 5060),
+				      "transport",
+				      tp_name[t->transport <= POL_TP_TLS
+						      ? t->transport
+						      : 0],
+				      "called", v->targets[i].called, "calling",
+				      v->targets[i].calling));
 	}
 	json_object_set_new(o, "failover", fo);
 	json_object_set_new(o, "targets", tg);

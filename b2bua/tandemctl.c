@@ -466,8 +466,8 @@ show_route(const json_t *v)
 		else /* a domain located by SRV */
 			snprintf(hp, sizeof(hp), "%s (SRV)",
 				 str_or(json_object_get(t, "host"), "?"));
-		printf("target %-8zu %-12s %s/%s called %s calling %s\n",
-		       i + 1, str_or(json_object_get(t, "trunk"), "?"), hp,
+		printf("target %-8zu %-12s %s/%s called %s calling %s\n", i + 1,
+		       str_or(json_object_get(t, "trunk"), "?"), hp,
 		       str_or(json_object_get(t, "transport"), "?"),
 		       json_string_value(json_object_get(t, "called")),
 		       json_string_value(json_object_get(t, "calling")));

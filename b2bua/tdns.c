@@ -24,10 +24,10 @@
 #include "stack/mem.h"
 #include "stack/sipw.h"
 
-#define TDNS_MAX 256		/* named trunks tracked */
-#define TDNS_DESTS 4		/* destinations kept per trunk */
-#define TDNS_REFRESH_MS 30000	/* re-resolution of a good answer */
-#define TDNS_RETRY_MS 5000	/* after a failure */
+#define TDNS_MAX 256	      /* named trunks tracked */
+#define TDNS_DESTS 4	      /* destinations kept per trunk */
+#define TDNS_REFRESH_MS 30000 /* re-resolution of a good answer */
+#define TDNS_RETRY_MS 5000    /* after a failure */
 
 struct tdns_ent {
 	int64_t id;	/* trunk id; 0 free */
@@ -35,10 +35,10 @@ struct tdns_ent {
 	uint16_t port;
 	int transport;
 	struct txn_dest dest[TDNS_DESTS];
-	unsigned n;	   /* 0: not resolved (yet) */
-	uint64_t next_ms;  /* next resolution */
-	int err;	   /* last error, 0 */
-	bool pending;	   /* query running (worker 0 only) */
+	unsigned n;	     /* 0: not resolved (yet) */
+	uint64_t next_ms;    /* next resolution */
+	int err;	     /* last error, 0 */
+	bool pending;	     /* query running (worker 0 only) */
 	struct dns_query *q; /* worker 0 only */
 	struct tdns *owner;
 };

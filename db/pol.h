@@ -47,7 +47,7 @@ struct pol_trunk {
 	const char *out_pass;
 	bool reg;
 	uint32_t reg_expires;
-	const char *codecs; /* allow list, comma separated; NULL: any */
+	const char *codecs;	/* allow list, comma separated; NULL: any */
 	const char *status_map; /* "486=600,503=480": final statuses of
 				   attempts toward the trunk answered to the
 				   caller as others; NULL: none */

@@ -406,7 +406,8 @@ row(struct pol_build *b, char **f, int nf)
 		t.group = f[4];
 		t.host = f[5];
 		t.port = (uint16_t)num(f, 6, 0, 65535, &bad);
-		t.transport = (enum pol_transport)num(f, 7, 0, POL_TP_TLS, &bad);
+		t.transport =
+			(enum pol_transport)num(f, 7, 0, POL_TP_TLS, &bad);
 		t.cidrs = f[8];
 		t.in_port = (uint16_t)num(f, 9, 0, 65535, &bad);
 		t.in_user = f[10];
@@ -434,8 +435,8 @@ row(struct pol_build *b, char **f, int nf)
 		struct pol_route_cfg r = {0};
 		uint16_t fo[POL_FAILOVER_MAX];
 
-		if (nf != 9 || parse_codes(f[7], fo, POL_FAILOVER_MAX,
-					   &r.nfailover))
+		if (nf != 9 ||
+		    parse_codes(f[7], fo, POL_FAILOVER_MAX, &r.nfailover))
 			return EINVAL;
 		r.id = num(f, 1, 1, INT64_MAX, &bad);
 		r.src_trunk = num(f, 2, 0, INT64_MAX, &bad);
@@ -531,7 +532,8 @@ read_all(const char *path, char **bufp, size_t *lenp)
 
 	if (fd < 0)
 		return errno;
-	if (fstat(fd, &sb) || sb.st_size < 0 || (size_t)sb.st_size > CACHE_MAX) {
+	if (fstat(fd, &sb) || sb.st_size < 0 ||
+	    (size_t)sb.st_size > CACHE_MAX) {
 		close(fd);
 		return EFBIG;
 	}
@@ -563,8 +565,7 @@ read_all(const char *path, char **bufp, size_t *lenp)
 }
 
 int
-pol_cache_load(struct pol_build **bp, const char *path, char *err,
-	       size_t errsz)
+pol_cache_load(struct pol_build **bp, const char *path, char *err, size_t errsz)
 {
 	char *buf = NULL, *p, *f[MAXF], *end;
 	struct pol_build *b = NULL;
@@ -582,7 +583,8 @@ pol_cache_load(struct pol_build **bp, const char *path, char *err,
 	/* the trailer: "end <rows> <sum>\n", the sum of what precedes it */
 	end = len >= 2 ? memrchr(buf, '\n', len - 1) : NULL;
 	if (!end || sscanf(end + 1, "end %zu %" SCNx64, &want, &sum) != 2 ||
-	    buf[len - 1] != '\n' || fnv64(buf, (size_t)(end + 1 - buf)) != sum ||
+	    buf[len - 1] != '\n' ||
+	    fnv64(buf, (size_t)(end + 1 - buf)) != sum ||
 	    strncmp(buf, CACHE_MAGIC "\n", sizeof(CACHE_MAGIC))) {
 		snprintf(err, errsz,
 			 "%s: not a complete policy cache (truncated or "

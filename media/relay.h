@@ -105,14 +105,14 @@ struct relay_stats {
 	uint8_t peer_fraction;	 /* fraction lost, /256 */
 	int32_t peer_lost;	 /* cumulative lost */
 	uint32_t peer_jitter_us; /* its interarrival jitter, microseconds */
-	int64_t lost;		/* RTP loss estimate (RFC 3550 A.3) */
-	uint32_t jitter;	/* interarrival jitter, ts units (A.8) */
-	uint32_t jitter_us;	/* the same in microseconds */
-	uint64_t idle_ms;	/* since the last accepted packet (or since
-				   the stream opened if none) */
-	bool timed_out;		/* idle >= rtp_timeout_ms while the peer
-				   should send (not on hold) */
-	bool latched;		/* RTP source learnt */
+	int64_t lost;		 /* RTP loss estimate (RFC 3550 A.3) */
+	uint32_t jitter;	 /* interarrival jitter, ts units (A.8) */
+	uint32_t jitter_us;	 /* the same in microseconds */
+	uint64_t idle_ms;	 /* since the last accepted packet (or since
+				    the stream opened if none) */
+	bool timed_out;		 /* idle >= rtp_timeout_ms while the peer
+				    should send (not on hold) */
+	bool latched;		 /* RTP source learnt */
 };
 
 /* Context-wide figures. */
@@ -195,9 +195,8 @@ int relay_stream_remote(struct relay_sess *sess, enum relay_leg leg,
  * stream must be open.
  */
 struct sec_key;
-int relay_stream_srtp(struct relay_sess *sess, enum relay_leg leg,
-		      unsigned idx, const struct sec_key *in,
-		      const struct sec_key *out);
+int relay_stream_srtp(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
+		      const struct sec_key *in, const struct sec_key *out);
 /*
  * Payload type mapping of what leg's peer sends on stream idx (RFC 3264
  * §5.1: each side sends with the numbers the receiver chose; when the two

@@ -90,9 +90,9 @@ struct relay_stream {
 	union relay_sa sig[RELAY_SK_COUNT]; /* signalled */
 	struct relay_latch latch[RELAY_SK_COUNT];
 	uint64_t window_until; /* latching allowed before this (ms) */
-	struct sec_xform *xf; /* owned: SRTP of this direction, NULL: none */
-	bool srtp_fail;	      /* keys given but unusable: drop all */
-	uint8_t *ptmap;	      /* owned: 128 PT numbers, NULL: identity */
+	struct sec_xform *xf;  /* owned: SRTP of this direction, NULL: none */
+	bool srtp_fail;	       /* keys given but unusable: drop all */
+	uint8_t *ptmap;	       /* owned: 128 PT numbers, NULL: identity */
 	struct rtp_rxstat rx;
 	struct relay_astats st;
 	/* cold */

@@ -96,8 +96,8 @@ rtp_rtcp_rb_find(const uint8_t *buf, size_t len, struct rtp_rtcp_rb *rb)
 			rb->ssrc = be32(b);
 			rb->fraction = b[4];
 			/* 24-bit two's complement */
-			rb->cum_lost = (int32_t)(cl & 0x800000u
-							 ? cl | 0xff000000u
+			rb->cum_lost =
+				(int32_t)(cl & 0x800000u ? cl | 0xff000000u
 							 : cl);
 			rb->jitter = be32(b + 12);
 			return 0;

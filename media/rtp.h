@@ -42,10 +42,10 @@ int rtp_rtcp_check(const uint8_t *buf, size_t len);
    §6.4.1/§6.4.2, in an SR or RR): what the sender of the RTCP says about
    the media it receives. */
 struct rtp_rtcp_rb {
-	uint32_t ssrc;	   /* the source reported on */
-	uint8_t fraction;  /* lost since the last report, /256 */
-	int32_t cum_lost;  /* cumulative, 24-bit signed */
-	uint32_t jitter;   /* interarrival jitter, ts units */
+	uint32_t ssrc;	  /* the source reported on */
+	uint8_t fraction; /* lost since the last report, /256 */
+	int32_t cum_lost; /* cumulative, 24-bit signed */
+	uint32_t jitter;  /* interarrival jitter, ts units */
 };
 /* Find it in a buffer that passed rtp_rtcp_check(). 0, or ENOENT when no
    SR/RR with a report block is there. Never reads outside buf. */

@@ -149,7 +149,8 @@ int sec_xform_rtcp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap);
 /* As sec_xform_rtp(), calling mid (if not NULL) on the plain RTP between
    unprotect and protect (the relay maps payload types there). */
 int sec_xform_rtp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp,
-		      size_t cap, void (*mid)(void *arg, uint8_t *buf, size_t len),
+		      size_t cap,
+		      void (*mid)(void *arg, uint8_t *buf, size_t len),
 		      void *arg);
 /* As sec_xform_rtcp(), calling mid (if not NULL) with the plain RTCP
    between unprotect and protect (the relay reads the reports there). */

@@ -94,8 +94,7 @@ sec_xform_rtp(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap)
 }
 
 int
-sec_xform_rtcp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp,
-		   size_t cap,
+sec_xform_rtcp_mid(struct sec_xform *x, uint8_t *buf, size_t *lenp, size_t cap,
 		   void (*mid)(void *arg, const uint8_t *buf, size_t len),
 		   void *arg)
 {

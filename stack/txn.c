@@ -243,8 +243,8 @@ txn_ctx_stats(const struct txn_ctx *ctx, struct txn_stats *st)
 	*st = ctx->st;
 	st->msg_bytes = 0;
 	for (le = ctx->all.head; le; le = le->next)
-		st->msg_bytes += le->txn->req_len + le->txn->resp_len +
-				 le->txn->ack_len;
+		st->msg_bytes +=
+			le->txn->req_len + le->txn->resp_len + le->txn->ack_len;
 }
 
 /* ---------------------------------------------------------------- */

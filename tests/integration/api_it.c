@@ -298,11 +298,10 @@ test_route(const char *a)
 	      &r);
 	ctl(&r, NULL, "-a", a, "--json", "route-test", "10.1.2.3", "4930123",
 	    NULL);
-	CHECK(r.rc == 0 && strstr(r.out, "\"failover\":[486,503]") != NULL,
-	      &r);
+	CHECK(r.rc == 0 && strstr(r.out, "\"failover\":[486,503]") != NULL, &r);
 	ctl(&r, NULL, "-a", a, "route-test", "192.168.1.1", "4930123", NULL);
-	CHECK(r.rc == 0 && strstr(r.out, "verdict         403 unknown source") !=
-				   NULL,
+	CHECK(r.rc == 0 && strstr(r.out,
+				  "verdict         403 unknown source") != NULL,
 	      &r);
 	ctl(&r, NULL, "-a", a, "route-test", "not-an-ip", "4930123", NULL);
 	CHECK(r.rc == 1 && strstr(r.err, "src must be") != NULL, &r);

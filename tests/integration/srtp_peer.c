@@ -12,7 +12,7 @@
    exits N: 0 when R >= MIN and B == 0.
 
    srtp_peer ROLE OUT BIND DEST COUNT MIN TIMEOUT_S [SEND_KEY|- [RECV_KEY|-
-             [TAMPER]]]
+	     [TAMPER]]]
    ROLE a|b; keys as SUITE:inline:BASE64 (RFC 4568 key-params). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -134,7 +134,8 @@ main(int argc, char **argv)
 	min = (unsigned)atoi(argv[5]);
 	end = now_ms() + 1000u * (unsigned)atoi(argv[6]);
 	if (argc > 7 && strcmp(argv[7], "-") &&
-	    (key_of(argv[7], &ks) || sec_stream_alloc(&tx, &ks, SEC_DIR_PROTECT))) {
+	    (key_of(argv[7], &ks) ||
+	     sec_stream_alloc(&tx, &ks, SEC_DIR_PROTECT))) {
 		printf("bad send key\nrc=2\n");
 		return 2;
 	}
@@ -156,8 +157,8 @@ main(int argc, char **argv)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		uint64_t t = now_ms();
 		int wait = sent < count + tamper && next > t ? (int)(next - t)
-		           : sent < count + tamper	    ? 0
-							    : 50;
+			   : sent < count + tamper	     ? 0
+							     : 50;
 
 		if (poll(&p, 1, wait) == 1) {
 			ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -174,7 +175,8 @@ main(int argc, char **argv)
 			}
 			seq = len >= 4 ? (uint16_t)(buf[2] << 8 | buf[3]) : 0;
 			fill(want, other, seq);
-			if (len != sizeof(want) || memcmp(buf + 12, want + 12, 160) ||
+			if (len != sizeof(want) ||
+			    memcmp(buf + 12, want + 12, 160) ||
 			    (buf[1] & 0x7f) != 0) {
 				bad++;
 				continue;

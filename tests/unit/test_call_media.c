@@ -32,8 +32,8 @@ static char got[4096];
 static void
 setup(void)
 {
-	struct relay_conf conf = {.port_min = 43000, .port_max = 43099,
-				  .nworkers = 1};
+	struct relay_conf conf = {
+		.port_min = 43000, .port_max = 43099, .nworkers = 1};
 
 	memset(&bw, 0, sizeof(bw));
 	memset(&c, 0, sizeof(c));
@@ -144,8 +144,8 @@ stream_srtp(int leg, bool *in, bool *outp)
 	struct relay_stats st;
 
 	relay_ctx_sync(ctx);
-	CU_ASSERT_FATAL(relay_stream_stats(c.rs, (enum relay_leg)leg, 0,
-					   &st) == 0);
+	CU_ASSERT_FATAL(relay_stream_stats(c.rs, (enum relay_leg)leg, 0, &st) ==
+			0);
 	*in = st.srtp_in;
 	*outp = st.srtp_out;
 }
@@ -287,7 +287,9 @@ test_xfer_ptmap(void)
 	uint8_t pkt[172] = {0x80, 101, 0, 1}, rx[512];
 	struct pollfd pfd;
 	uint16_t pa, pb, pb2, ta_port;
-	int fa = tu_udp_bind("127.0.0.1", &pa), fb = tu_udp_bind("127.0.0.1", &pb), fb2 = tu_udp_bind("127.0.0.1", &pb2);
+	int fa = tu_udp_bind("127.0.0.1", &pa),
+	    fb = tu_udp_bind("127.0.0.1", &pb),
+	    fb2 = tu_udp_bind("127.0.0.1", &pb2);
 	struct sockaddr_in to = {.sin_family = AF_INET};
 	char d[512];
 	ssize_t n;
@@ -339,8 +341,10 @@ test_nat_latch(void)
 	for (pass = 0; pass < 2; pass++) {
 		uint8_t pkt[172] = {0x80, 0, 0, 1}, rx[512];
 		uint16_t pa, pb, pn, ta_port;
-		int fa = tu_udp_bind("127.0.0.1", &pa), fb = tu_udp_bind("127.0.0.1", &pb);
-		int fn = tu_udp_bind("127.0.0.5", &pn); /* the NAT's public side */
+		int fa = tu_udp_bind("127.0.0.1", &pa),
+		    fb = tu_udp_bind("127.0.0.1", &pb);
+		int fn = tu_udp_bind("127.0.0.5",
+				     &pn); /* the NAT's public side */
 		struct sockaddr_in to = {.sin_family = AF_INET};
 		struct pollfd pfd = {.fd = fb, .events = POLLIN};
 		struct relay_stats st;

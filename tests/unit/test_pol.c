@@ -542,16 +542,23 @@ test_lpm_reference(void)
 static void
 test_cache(void)
 {
-	static const char *const nums[][2] = {
-		{"004930123456", "0301111"}, {"030123456", "+4930"},
-		{"+4930", "015199123"},	     {"0137555", "+4930"},
-		{"+4989", "+44"},	     {"+1555", ""}};
+	static const char *const nums[][2] = {{"004930123456", "0301111"},
+					      {"030123456", "+4930"},
+					      {"+4930", "015199123"},
+					      {"0137555", "+4930"},
+					      {"+4989", "+44"},
+					      {"+1555", ""}};
 	struct pol_build *b = base(), *b2 = NULL;
-	struct pol_list_cfg l1 = {1,   POL_LIST_BLOCK, POL_F_CALLING,
-				  "+4915199", 603, "fraud\tring\\x",
-				  true};
-	struct pol_cid_cfg cid = {1, 3, POL_DIR_OUT, POL_PAI_INSERT,
-				  "sip:+4930@example.org", POL_PRIV_ID, 5,
+	struct pol_list_cfg l1 = {
+		1,   POL_LIST_BLOCK,   POL_F_CALLING, "+4915199",
+		603, "fraud\tring\\x", true};
+	struct pol_cid_cfg cid = {1,
+				  3,
+				  POL_DIR_OUT,
+				  POL_PAI_INSERT,
+				  "sip:+4930@example.org",
+				  POL_PRIV_ID,
+				  5,
 				  true};
 	struct pol_window_cfg w = {1, 2, 0x7f, 0, 1440, "Europe/Berlin"};
 	uint16_t fo[] = {408, 486, 503};
@@ -593,10 +600,10 @@ test_cache(void)
 	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v1), 0);
 	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v2), 0);
 	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		route(s1, "10.9.9.9", 0, nums[i][0], nums[i][1],
-		      DST_BERLIN, 3, &v1);
-		route(s2, "10.9.9.9", 0, nums[i][0], nums[i][1],
-		      DST_BERLIN, 3, &v2);
+		route(s1, "10.9.9.9", 0, nums[i][0], nums[i][1], DST_BERLIN, 3,
+		      &v1);
+		route(s2, "10.9.9.9", 0, nums[i][0], nums[i][1], DST_BERLIN, 3,
+		      &v2);
 		CU_ASSERT_EQUAL(v1.status, v2.status);
 		CU_ASSERT_EQUAL(v1.route_id, v2.route_id);
 		CU_ASSERT_STRING_EQUAL(v1.called, v2.called);
@@ -682,9 +689,8 @@ test_status_map(void)
 		const char *why = NULL;
 
 		CU_ASSERT(!pol_hdr_add_ok("via: x", &why));
-		CU_ASSERT_STRING_EQUAL(why,
-				       "that header carries the dialog or "
-				       "the route");
+		CU_ASSERT_STRING_EQUAL(why, "that header carries the dialog or "
+					    "the route");
 		CU_ASSERT(!pol_hdr_add_ok("No colon here", &why));
 		CU_ASSERT(!pol_hdr_add_ok("X-A: a\rb", &why));
 		CU_ASSERT(!pol_hdr_add_ok(": empty name", &why));

@@ -287,8 +287,10 @@ test_srtp_bridge(void)
 	ssize_t n;
 	uint16_t seq;
 
-	CU_ASSERT_FATAL(sec_key_generate(&ka, SEC_AES_CM_128_HMAC_SHA1_80) == 0);
-	CU_ASSERT_FATAL(sec_key_generate(&kt, SEC_AES_CM_128_HMAC_SHA1_80) == 0);
+	CU_ASSERT_FATAL(sec_key_generate(&ka, SEC_AES_CM_128_HMAC_SHA1_80) ==
+			0);
+	CU_ASSERT_FATAL(sec_key_generate(&kt, SEC_AES_CM_128_HMAC_SHA1_80) ==
+			0);
 	CU_ASSERT_FATAL(sec_stream_alloc(&a_tx, &ka, SEC_DIR_PROTECT) == 0);
 	CU_ASSERT_FATAL(sec_stream_alloc(&a_rx, &kt, SEC_DIR_UNPROTECT) == 0);
 	call_open(&c, 10000, true);
@@ -301,7 +303,8 @@ test_srtp_bridge(void)
 		mk_rtp(pkt, seq, seq * 160u);
 		memcpy(enc, pkt, sizeof(pkt));
 		len = sizeof(pkt);
-		CU_ASSERT_FATAL(sec_rtp_protect(a_tx, enc, &len, sizeof(enc)) == 0);
+		CU_ASSERT_FATAL(sec_rtp_protect(a_tx, enc, &len, sizeof(enc)) ==
+				0);
 		CU_ASSERT_EQUAL(len, 182);
 		peer_send(&c.a, c.pa, enc, len);
 		n = peer_recv(&c.b, got, sizeof(got), 1000, NULL);
@@ -318,13 +321,13 @@ test_srtp_bridge(void)
 		uint8_t rr[32] __attribute__((aligned(4))) = {
 			0x81, 201, 0, 7, 0x11, 0x22, 0x33, 0x44};
 
-		rr[12] = 26;		     /* fraction lost ~10 % */
-		rr[15] = 3;		     /* 3 lost */
-		rr[23] = 160;		     /* jitter 160 ts = 20 ms */
+		rr[12] = 26;  /* fraction lost ~10 % */
+		rr[15] = 3;   /* 3 lost */
+		rr[23] = 160; /* jitter 160 ts = 20 ms */
 		memcpy(enc, rr, sizeof(rr));
 		len = sizeof(rr);
-		CU_ASSERT_FATAL(sec_rtcp_protect(a_tx, enc, &len,
-						 sizeof(enc)) == 0);
+		CU_ASSERT_FATAL(
+			sec_rtcp_protect(a_tx, enc, &len, sizeof(enc)) == 0);
 		peer_send(&c.ac, c.pa + 1, enc, len);
 		n = peer_recv(&c.bc, got, sizeof(got), 1000, NULL);
 		CU_ASSERT(n == 32 && memcmp(got, rr, 32) == 0);

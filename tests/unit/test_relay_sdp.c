@@ -222,7 +222,8 @@ test_offer_answer(void)
 	struct relay_sess *s = NULL;
 	struct relay_ctx_stats cs;
 	uint16_t xa, xb, ra, rb;
-	int fa = tu_udp_bind("127.0.0.1", &xa), fb = tu_udp_bind("127.0.0.1", &xb);
+	int fa = tu_udp_bind("127.0.0.1", &xa),
+	    fb = tu_udp_bind("127.0.0.1", &xb);
 	char text[512];
 
 	CU_ASSERT_FATAL(sdp != NULL);

@@ -181,8 +181,8 @@ test_rtcp_rb(void)
 	uint8_t empty[8] = {0x80, 201, 0, 1, 1, 1, 1, 1};
 	struct rtp_rtcp_rb rb;
 
-	sr[28] = 0xaa, sr[31] = 0xbb; /* reported SSRC 0xaa0000bb */
-	sr[32] = 64;		      /* 25 % */
+	sr[28] = 0xaa, sr[31] = 0xbb;		  /* reported SSRC 0xaa0000bb */
+	sr[32] = 64;				  /* 25 % */
 	sr[33] = 0, sr[34] = 0x01, sr[35] = 0x00; /* 256 lost */
 	sr[43] = 80;				  /* jitter 80 */
 	sr[52] = 0x81, sr[53] = 202, sr[54] = 0, sr[55] = 1;

@@ -17,7 +17,7 @@ int tu_read_file(const char *path, char **buf, size_t *len);
 const char *tu_data(const char *name);
 
 /* A UDP socket bound to ip (an IPv4 literal in 127/8) on a free port,
-   *port set; a failure ends the test (CU_ASSERT_FATAL). */
+ *port set; a failure ends the test (CU_ASSERT_FATAL). */
 int tu_udp_bind(const char *ip, uint16_t *port);
 
 /* Add a suite and its tests; aborts the run if CUnit cannot. */
