@@ -25,9 +25,16 @@ if [ ${#targets[@]} -eq 0 ]; then
 	done
 fi
 
+# The PROTOS c07-sip INVITE cases come as a tarball: unpacked once, here.
+protos="$root/.fuzz/seeds/protos"
+if [ ! -d "$protos/invite" ] && [ -f "$corpora/protos/c07-sip-cases.tgz" ]; then
+	mkdir -p "$protos"
+	tar xzf "$corpora/protos/c07-sip-cases.tgz" -C "$protos"
+fi
+
 seeds_for() { # target -> seed folders that exist
 	case "$1" in
-	fuzz_sip) echo "$corpora/rfc4475 $corpora/rfc5118/wire $root/tests/data/fuzz_sip" ;;
+	fuzz_sip) echo "$corpora/rfc4475 $corpora/rfc5118/wire $protos/invite $root/tests/data/fuzz_sip" ;;
 	fuzz_sdp) echo "$root/tests/data/sdp" ;;
 	*) echo "$root/tests/data/$1" ;;
 	esac
