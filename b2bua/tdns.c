@@ -149,12 +149,11 @@ start(struct tdns *t, struct tdns_ent *e, const struct pol_trunk *tr,
       uint64_t now)
 {
 	static const char *const tp[] = {"udp", "tcp", "tls"};
+	const char *tps = tp[tr->transport <= POL_TP_TLS ? tr->transport : 0];
 	char uri[200];
 	struct sip_uri u;
 	const char *why;
 	int err;
-
-	const char *tps = tp[tr->transport <= POL_TP_TLS ? tr->transport : 0];
 
 	/* a port: A/AAAA only; else SRV of the transport (RFC 3263 §4.2) */
 	if (tr->port)

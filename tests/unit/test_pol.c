@@ -323,6 +323,22 @@ add_rw(struct pol_build *b, int64_t id, int64_t trunk_id, enum pol_dir d,
 	CU_ASSERT_EQUAL_FATAL(pol_build_rewrite(b, &r), 0);
 }
 
+/* E.164 normalisation inbound from trunk 1 (00 and 0 prefixes on the
+   called number, 0 on every trunk's calling number) and back to the
+   national form toward trunk 3. */
+static void
+add_e164_rewrites(struct pol_build *b)
+{
+	add_rw(b, 1, 1, POL_DIR_IN, POL_F_CALLED, 10, "^00([1-9][0-9]+)$",
+	       "+$1");
+	add_rw(b, 2, 1, POL_DIR_IN, POL_F_CALLED, 20, "^0([1-9][0-9]+)$",
+	       "+49$1");
+	add_rw(b, 3, 0, POL_DIR_IN, POL_F_CALLING, 10, "^0([1-9][0-9]+)$",
+	       "+49${1}");
+	add_rw(b, 4, 3, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+49([0-9]+)$",
+	       "0$1");
+}
+
 static void
 test_rewrite_lists(void)
 {
@@ -337,14 +353,7 @@ test_rewrite_lists(void)
 
 	add_route(b, 1, 0, "+49", "", 10);
 	add_target(b, 1, 1, 3, 0, 1);
-	add_rw(b, 1, 1, POL_DIR_IN, POL_F_CALLED, 10, "^00([1-9][0-9]+)$",
-	       "+$1");
-	add_rw(b, 2, 1, POL_DIR_IN, POL_F_CALLED, 20, "^0([1-9][0-9]+)$",
-	       "+49$1");
-	add_rw(b, 3, 0, POL_DIR_IN, POL_F_CALLING, 10, "^0([1-9][0-9]+)$",
-	       "+49${1}");
-	add_rw(b, 4, 3, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+49([0-9]+)$",
-	       "0$1");
+	add_e164_rewrites(b);
 	CU_ASSERT_EQUAL(pol_build_list(b, &l1), 0);
 	CU_ASSERT_EQUAL(pol_build_list(b, &l2), 0);
 	s = compile(b, 0);
@@ -580,14 +589,7 @@ test_cache(void)
 	add_target(b, 2, 2, 4, 0, 7);
 	add_target(b, 3, 2, 2, 1, 0);
 	CU_ASSERT_EQUAL(pol_build_window(b, &w), 0);
-	add_rw(b, 1, 1, POL_DIR_IN, POL_F_CALLED, 10, "^00([1-9][0-9]+)$",
-	       "+$1");
-	add_rw(b, 2, 1, POL_DIR_IN, POL_F_CALLED, 20, "^0([1-9][0-9]+)$",
-	       "+49$1");
-	add_rw(b, 3, 0, POL_DIR_IN, POL_F_CALLING, 10, "^0([1-9][0-9]+)$",
-	       "+49${1}");
-	add_rw(b, 4, 3, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+49([0-9]+)$",
-	       "0$1");
+	add_e164_rewrites(b);
 	CU_ASSERT_EQUAL(pol_build_list(b, &l1), 0);
 	CU_ASSERT_EQUAL(pol_build_cid(b, &cid), 0);
 	pol_build_version(b, 77);
