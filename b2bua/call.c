@@ -639,6 +639,47 @@ follow_redirect(struct call *c, const struct sip_msg *m)
 	return false;
 }
 
+/* Policy "redirect = relay" for the trunk: the 3xx goes to the caller
+   with the target's Contacts, which RFC 3261 §8.1.3.4 leaves to it to
+   try; it is the call's last word here. Contacts that do not parse are
+   left out; none left: not relayed (480 like a redirect not followed). */
+static bool
+relay_redirect(struct call *c, const struct sip_msg *m, uint16_t st,
+	       const char *ph)
+{
+	struct sip_hdr_iter it;
+	char hdr[CALL_REDIRECT_HDR];
+	struct pl v;
+	size_t n = 0;
+	unsigned k = 0;
+
+	if (!m)
+		return false;
+	sip_hdr_iter_init(&it, m, SIP_HDR_CONTACT);
+	while (!sip_hdr_iter_next(&it, &v)) {
+		struct sip_addr a;
+		const char *why;
+		int w;
+
+		if (sip_addr_decode(&a, &v, &why) || a.star)
+			continue;
+		w = snprintf(hdr + n, sizeof(hdr) - n, "Contact: %.*s\r\n",
+			     (int)v.l, v.p);
+		if (w < 0 || (size_t)w >= sizeof(hdr) - n) {
+			hdr[n] = '\0'; /* the rest does not fit */
+			break;
+		}
+		n += (size_t)w;
+		k++;
+	}
+	if (!k)
+		return false;
+	LOGP_INFO(c->id, "relaying %u with %u Contact(s) by policy", st, k);
+	c->cur = c->ntg;
+	a_fail(c, st, ph, hdr);
+	return true;
+}
+
 static void
 b_failed(struct call *c, const struct ua_event *ev)
 {
@@ -687,8 +728,14 @@ b_failed(struct call *c, const struct ua_event *ev)
 		st = 403;
 		snprintf(ph, sizeof(ph), "Forbidden");
 	} else if (st >= 300 && st < 400) {
-		/* Never shown to the caller (it would reveal the target's
-		   Contact); followed when it points at a known trunk. */
+		/* Relayed when the trunk's policy says so; else never shown
+		   to the caller (it would reveal the target's Contact) and
+		   followed when it points at a known trunk. */
+		if (c->b_trunk && c->b_trunk->relay_3xx &&
+		    relay_redirect(c, ev->msg, st, ph)) {
+			call_maybe_done(c);
+			return;
+		}
 		if (follow_redirect(c, ev->msg)) {
 			attempt_next(c, st, ph);
 			call_maybe_done(c);

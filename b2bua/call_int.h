@@ -11,7 +11,8 @@ enum { LEG_A, LEG_B, LEG_COUNT };
 
 #define CALL_ATTEMPTS_MAX 8
 #define CALL_PREV_MAX 12
-#define CALL_REDIRECTS 2 /* 3xx followed per call */
+#define CALL_REDIRECTS 2       /* 3xx followed per call */
+#define CALL_REDIRECT_HDR 1024 /* Contact lines of a relayed 3xx */
 
 enum call_hangup {
 	CALL_HUP_NONE,

@@ -337,6 +337,13 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_str(v, r->codecs, sizeof(r->codecs));
 	if (!strcmp(key, "nat"))
 		return parse_bool(v, &r->nat);
+	if (!strcmp(key, "redirect")) {
+		if (!strcasecmp(v, "follow") || !strcasecmp(v, "relay")) {
+			r->relay_3xx = !strcasecmp(v, "relay");
+			return NULL;
+		}
+		return "not follow or relay";
+	}
 	if (!strcmp(key, "header_policy")) {
 		if (!strcasecmp(v, "pass") || !strcasecmp(v, "strip")) {
 			r->hdr_pass = !strcasecmp(v, "pass");

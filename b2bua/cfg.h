@@ -39,6 +39,8 @@ struct cfg_route {
 	char status_map[128]; /* "486=600,...": their final statuses
 				 translated for the caller; "" none */
 	bool nat;	      /* the targets are behind NAT (media latching) */
+	bool relay_3xx;	      /* their 3xx relayed to the caller (else
+				 followed to a known trunk) */
 	bool hdr_pass;	      /* header policy toward them: pass the
 				 caller's extension headers (else strip) */
 	char hdr_list[256];   /* the exceptions, comma separated */

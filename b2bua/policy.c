@@ -53,6 +53,7 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.status_map = r->status_map[0] ? r->status_map : NULL,
 			.hdr_pass = r->hdr_pass,
 			.nat = r->nat,
+			.relay_3xx = r->relay_3xx,
 			.hdr_list = r->hdr_list[0] ? r->hdr_list : NULL,
 			.hdr_add = r->hdr_add[0] ? r->hdr_add : NULL,
 			.enabled = true,

@@ -62,6 +62,9 @@ struct pol_trunk {
 				 header of that name; NULL: none */
 	bool pai_trust;
 	bool nat; /* behind NAT: media latched from any source (RFC 7362) */
+	bool relay_3xx;	    /* a 3xx from the trunk goes to the caller with its
+			       Contacts; else Tandem follows it to a known
+			       trunk or answers 480 */
 	uint32_t options_s; /* OPTIONS probe interval, 0: off */
 	uint32_t max_calls; /* 0: unlimited */
 	uint32_t max_cps;

@@ -152,6 +152,7 @@ rows(struct wbuf *w, const struct pol_build *b, size_t *count)
 		put_str(w, t->hdr_list);
 		put_str(w, t->hdr_add);
 		put_int(w, t->nat);
+		put_int(w, t->relay_3xx);
 		put(w, "\n", 1);
 	}
 	for (i = 0; i < b->routes.n; i++) {
@@ -398,7 +399,8 @@ row(struct pol_build *b, char **f, int nf)
 	case 'T': {
 		struct pol_trunk t = {0};
 
-		if (nf != 29)
+		/* 29 fields: a cache written before trunks.redirect */
+		if (nf != 29 && nf != 30)
 			return EINVAL;
 		t.id = num(f, 1, 1, INT64_MAX, &bad);
 		t.name = f[2];
@@ -429,6 +431,8 @@ row(struct pol_build *b, char **f, int nf)
 		t.hdr_list = f[26];
 		t.hdr_add = f[27];
 		t.nat = num(f, 28, 0, 1, &bad);
+		if (nf > 29)
+			t.relay_3xx = num(f, 29, 0, 1, &bad);
 		return bad ? EINVAL : pol_build_trunk(b, &t);
 	}
 	case 'R': {

@@ -266,6 +266,23 @@ test_load_sample(PGconn *c)
 	pol_snap_deref(s);
 	s = NULL;
 
+	/* trunks.redirect (migration 0004): follow by default, relay read
+	   into the snapshot, anything else refused by the table. */
+	CHECK(exec_sql(c, "UPDATE trunks SET redirect = 'relay' "
+			  "WHERE name = 'pbx'") == 0);
+	CHECK(exec_sql(c, "UPDATE trunks SET redirect = 'elsewhere' "
+			  "WHERE name = 'pbx'") != 0);
+	CHECK(db_policy_load(c, (int64_t)time(NULL), &s, err, sizeof(err)) ==
+	      0);
+	if (s) {
+		route_from(s, 5070, "030123456", "01711234567", &v);
+		CHECK(v.ntargets == 1 && v.targets[0].trunk->relay_3xx);
+		route_from(s, 5080, "+4940999", "+4930123001", &v);
+		CHECK(v.ntargets == 1 && !v.targets[0].trunk->relay_3xx);
+		pol_snap_deref(s);
+		s = NULL;
+	}
+
 	/* A bad regex is refused, naming the row. */
 	CHECK(exec_sql(c,
 		       "UPDATE rewrite_rules SET pattern = '^(0' "

@@ -189,6 +189,11 @@ redirect)
 	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
 	NODIRECT="tandemd follows the 302"
 	;;
+redirect_relay)
+	# the PBX trunk's policy relays its 3xx: the carrier gets the 302
+	OPTS=(-o route.pbx.redirect=relay)
+	NODIRECT="tandemd puts each Contact on its own line"
+	;;
 digest_in)
 	# the carrier authenticates to tandemd (407, sip.auth_user)
 	OPTS=(-o sip.auth_user=trunkuser -o sip.auth_pass=c4rrier)

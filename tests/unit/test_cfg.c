@@ -195,6 +195,13 @@ test_service_keys(void)
 	CU_ASSERT_NOT_EQUAL(strstr(err, "route.x.header_add: that header"),
 			    NULL);
 	CU_ASSERT_EQUAL(load("[route.x]\nheader_policy = maybe\n"), EINVAL);
+	CU_ASSERT_EQUAL(load("[route.x]\nredirect = relay\n"), 0);
+	CU_ASSERT(c.routes[0].relay_3xx);
+	CU_ASSERT_EQUAL(load("[route.x]\nredirect = follow\n"), 0);
+	CU_ASSERT(!c.routes[0].relay_3xx);
+	CU_ASSERT_EQUAL(load("[route.x]\nredirect = yes\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(
+		strstr(err, ":2: route.x.redirect: not follow or relay"), NULL);
 	/* targets named by DNS: with a port (A/AAAA) or without (SRV) */
 	CU_ASSERT_EQUAL(load("[route.x]\ntargets = pbx.example.org, "
 			     "sbc-2.example.org:5070/tcp\n"),

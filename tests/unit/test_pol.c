@@ -581,8 +581,13 @@ test_cache(void)
 	char buf[8192];
 	size_t n;
 
+	struct pol_trunk t5 = trunk(5, "redirector", NULL, 0);
+
 	CU_ASSERT_FATAL(fd >= 0);
 	close(fd);
+	t5.relay_3xx = t5.nat = true;
+	t5.status_map = "486=600";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t5), 0);
 	add_route(b, 1, 0, "+49", "", 10);
 	add_target(b, 1, 1, 3, 0, 1);
 	CU_ASSERT_EQUAL(pol_build_route(b, &r), 0);
@@ -599,6 +604,14 @@ test_cache(void)
 	s2 = compile(b2, DST_BERLIN);
 	CU_ASSERT_EQUAL(pol_snap_version(s2), 77);
 	CU_ASSERT_EQUAL(pol_snap_ntrunks(s2), pol_snap_ntrunks(s1));
+	for (i = 0; i < pol_snap_ntrunks(s2); i++) {
+		const struct pol_trunk *a = pol_snap_trunk(s1, i),
+				       *z = pol_snap_trunk(s2, i);
+
+		CU_ASSERT_EQUAL(a->relay_3xx, z->relay_3xx);
+		CU_ASSERT_EQUAL(a->nat, z->nat);
+		CU_ASSERT_EQUAL(a->relay_3xx, a->id == 5);
+	}
 	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v1), 0);
 	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v2), 0);
 	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
