@@ -72,6 +72,7 @@ call_destroy(void *arg)
 	free(c->a_pass);
 	free(c->last_sdp[LEG_A]);
 	free(c->last_sdp[LEG_B]);
+	free(c->xfer_sdp);
 	if (c->xfer)
 		ua_sess_set_handler(c->xfer, NULL, NULL);
 	mem_deref(c->xfer);

@@ -20,6 +20,8 @@
 const struct pol_trunk *
 call_leg_trunk(const struct call *c, int leg)
 {
+	if (c->leg_trunk[leg])
+		return c->leg_trunk[leg];
 	return leg == LEG_A ? c->src : c->b_trunk;
 }
 

@@ -84,9 +84,20 @@ struct call {
 	char *last_sdp[LEG_COUNT]; /* last description sent to each leg
 				      (rewritten), for a transfer */
 	size_t last_sdp_len[LEG_COUNT];
-	struct ua_sess *xfer;	  /* ref: the new leg of a transfer */
-	int xfer_leg;		  /* the leg it replaces */
-	bool xfer_done;		  /* it reports nothing more */
+	struct ua_sess *xfer;		    /* ref: the new leg of a transfer */
+	int xfer_leg;			    /* the leg it replaces */
+	bool xfer_done;			    /* it reports nothing more */
+	const struct pol_trunk *xfer_trunk; /* the trunk the new leg faces */
+	char *xfer_sdp; /* the offer it got: last_sdp[xfer_leg] once it has
+			   taken over */
+	size_t xfer_sdp_len;
+	uint64_t xfer_over; /* its o= version (RFC 3264 §8: ours grows by
+			       one per description to a peer) */
+	struct call_srtp *xfer_srtp; /* SRTP state before its offer, put
+					back if it fails */
+	const struct pol_trunk *leg_trunk[LEG_COUNT]; /* a leg's trunk after
+							 a transfer replaced
+							 its peer */
 	uint64_t over[LEG_COUNT]; /* o= version last sent per leg */
 	unsigned max_fwd; /* for the B-leg: A's minus one (§16.6 step 3) */
 	bool a_final;	  /* the A-leg got its final response */
@@ -151,6 +162,16 @@ int call_srtp_out(struct call *c, int to, struct sdp *sdp, bool answer);
 bool call_srtp_used(const struct call *c, int leg);
 /* Give the relay the current keys of every stream again. */
 void call_srtp_apply(struct call *c);
+/* A transfer offers sdp, the description leg x was sent last, to a new
+   peer behind trunk t: the SRTP state is kept to go back to, the relay's
+   transforms stay as they are until call_srtp_xfer_end(), and our
+   a=crypto toward x leaves the description (call_srtp_out() with t's
+   mode puts a new one in). EPROTO: SRTP passing end to end cannot move
+   to a trunk where Tandem terminates it. */
+int call_srtp_xfer_begin(struct call *c, int x, const struct pol_trunk *t,
+			 struct sdp *sdp);
+/* The transfer's new leg took over (took) or failed: keep or restore. */
+void call_srtp_xfer_end(struct call *c, bool took);
 void call_srtp_free(struct call *c);
 /* In-dialog events of a confirmed (or early) leg: REINVITE, REQUEST,
    RESPONSE, CONFIRMED with an answer. */

@@ -29,6 +29,8 @@ struct call_srtp {
 	bool has_ours[LEG_COUNT][RELAY_MAX_STREAMS];
 	uint32_t ours_tag[LEG_COUNT][RELAY_MAX_STREAMS];
 	bool used[LEG_COUNT]; /* SRTP was negotiated on the leg (CDR) */
+	bool hold; /* a transfer is being offered: the relay keeps its
+		      transforms until it is answered or fails */
 };
 
 enum pol_srtp
@@ -166,6 +168,8 @@ apply_relay(struct call *c, unsigned m)
 	struct call_srtp *s = c->srtp;
 	int l, err;
 
+	if (s && s->hold)
+		return;
 	for (l = 0; l < LEG_COUNT; l++) {
 		int o = 1 - l;
 
@@ -274,9 +278,73 @@ call_srtp_used(const struct call *c, int leg)
 	return c->srtp && c->srtp->used[leg];
 }
 
+int
+call_srtp_xfer_begin(struct call *c, int x, const struct pol_trunk *t,
+		     struct sdp *sdp)
+{
+	const struct pol_trunk *was = c->leg_trunk[x];
+	bool before = terminating(c), after;
+	struct call_srtp *s;
+	unsigned m;
+
+	c->leg_trunk[x] = t;
+	after = terminating(c);
+	c->leg_trunk[x] = was;
+	if (!before && !after)
+		return 0; /* plain, or SRTP end to end: as it is */
+	for (m = 0; !before && m < sdp->nmedia; m++)
+		if (sdp_attr_count(sdp, (int)m, SDP_A_CRYPTO))
+			return EPROTO; /* keys we never had */
+	s = state(c);
+	if (!s)
+		return ENOMEM;
+	if (!c->xfer_srtp) {
+		c->xfer_srtp = malloc(sizeof(*s));
+		if (!c->xfer_srtp)
+			return ENOMEM;
+		memcpy(c->xfer_srtp, s, sizeof(*s));
+	}
+	s->hold = true;
+	for (m = 0; m < sdp->nmedia && m < RELAY_MAX_STREAMS; m++) {
+		const char *plain = proto_flip(sdp, m, false);
+
+		if (!s->has_ours[x][m] || !plain)
+			continue;
+		sdp_attr_remove(sdp, (int)m, SDP_A_CRYPTO);
+		if (sdp_media_proto_set(sdp, m, plain))
+			return ENOBUFS;
+		/* the new peer gets a key of its own: the old one knows
+		   ours */
+		sec_key_wipe(&s->ours[x][m]);
+		s->has_ours[x][m] = false;
+	}
+	return 0;
+}
+
+void
+call_srtp_xfer_end(struct call *c, bool took)
+{
+	struct call_srtp *o = c->xfer_srtp;
+
+	if (!o || !c->srtp)
+		return;
+	if (!took)
+		memcpy(c->srtp, o, sizeof(*o)); /* hold was off in it */
+	c->srtp->hold = false;
+	OPENSSL_cleanse(o, sizeof(*o));
+	free(o);
+	c->xfer_srtp = NULL;
+	call_srtp_apply(c);
+}
+
 void
 call_srtp_free(struct call *c)
 {
+	if (c->xfer_srtp) {
+		OPENSSL_cleanse(c->xfer_srtp, sizeof(*c->xfer_srtp));
+		free(c->xfer_srtp);
+		c->xfer_srtp = NULL;
+	}
 	if (!c->srtp)
 		return;
 	OPENSSL_cleanse(c->srtp, sizeof(*c->srtp));

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,23 +49,33 @@ xfer_answered(struct call *c, const struct ua_event *ev)
 	struct sdp *sdp = c->bw->sdp;
 	const struct sip_msg *m = ev->msg;
 
+	const struct pol_trunk *was = c->leg_trunk[x];
+
 	if (c->done[x] || c->done[1 - x] || c->stop) {
 		call_xfer_abort(c);
 		return;
 	}
-	/* the new peer's answer: its SRTP key (if any) replaces the old
-	   peer's, its payload type numbers are mapped for the other leg */
+	/* the new peer's answer, by the policy of its trunk: its SRTP key
+	   (if any) replaces the old peer's, its payload type numbers are
+	   mapped for the other leg */
+	c->leg_trunk[x] = c->xfer_trunk;
 	if (!m || !m->body.l || sdp_decode(sdp, m->body.p, m->body.l, NULL) ||
 	    call_srtp_in(c, x, sdp, true) ||
 	    relay_sess_sdp_apply(
 		    c->rs, (enum relay_leg)x, sdp,
 		    call_leg_trunk(c, x) && call_leg_trunk(c, x)->nat, true)) {
 		LOGP_WARN(c->id, "transfer: the new leg's answer is unusable");
+		c->leg_trunk[x] = was;
 		notify(c, x, 488, "Not Acceptable Here", true);
 		call_xfer_abort(c);
 		return;
 	}
-	call_srtp_apply(c);
+	call_srtp_xfer_end(c, true);
+	free(c->last_sdp[x]);
+	c->last_sdp[x] = c->xfer_sdp;
+	c->last_sdp_len[x] = c->xfer_sdp_len;
+	c->xfer_sdp = NULL;
+	c->over[x] = c->xfer_over;
 	call_ptmap_xfer(c, x, sdp);
 	notify(c, x, ev->status, "OK", true);
 	/* The new leg takes the place of the old one, which gets its BYE
@@ -79,6 +90,60 @@ xfer_answered(struct call *c, const struct ua_event *ev)
 	ua_sess_set_handler(c->leg[x], call_leg_h(x), c);
 	LOGP_INFO(c->id, "transfer done: the %s-leg is now %s",
 		  x == LEG_A ? "A" : "B", ua_sess_callid(c->leg[x]));
+}
+
+/* The transfer attempt is over without taking over: what its offer
+   changed goes back. */
+static void
+xfer_forget(struct call *c)
+{
+	call_srtp_xfer_end(c, false);
+	free(c->xfer_sdp);
+	c->xfer_sdp = NULL;
+	c->xfer_trunk = NULL;
+}
+
+/* The offer for a new peer of leg x behind trunk t: the description leg
+   x was sent last (the other leg's media as the relay has it), made for
+   t's policy like a first offer: its codec list, its SRTP mode with a key
+   of its own. Kept in c->xfer_sdp. */
+static int
+xfer_offer(struct call *c, int x, const struct pol_trunk *t)
+{
+	struct sdp *sdp = c->bw->sdp;
+	const struct pol_trunk *was = c->leg_trunk[x];
+	size_t len = 0;
+	int err;
+
+	err = sdp_decode(sdp, c->last_sdp[x], c->last_sdp_len[x], NULL);
+	if (!err)
+		err = call_srtp_xfer_begin(c, x, t, sdp);
+	c->leg_trunk[x] = t;
+	if (!err)
+		err = call_codecs_filter(c, 1 - x, sdp);
+	if (!err)
+		err = call_srtp_out(c, x, sdp, false);
+	c->leg_trunk[x] = was;
+	if (!err)
+		err = sdp_origin_set(sdp, "tandem", c->osess,
+				     c->xfer_over = c->over[x] + 1);
+	if (!err)
+		err = sdp_encode(sdp, c->bw->body, B2B_BODY_MAX, &len);
+	if (!err) {
+		free(c->xfer_sdp);
+		c->xfer_sdp = malloc(len ? len : 1);
+		if (!c->xfer_sdp)
+			err = ENOMEM;
+	}
+	if (err) {
+		LOGP_INFO(c->id, "transfer: no offer for trunk %s: %s",
+			  t->name ? t->name : "?", strerror(err));
+		xfer_forget(c);
+		return err;
+	}
+	memcpy(c->xfer_sdp, c->bw->body, len);
+	c->xfer_sdp_len = len;
+	return 0;
 }
 
 static void
@@ -105,6 +170,7 @@ on_x(struct ua_sess *s, const struct ua_event *ev, void *arg)
 			notify(c, c->xfer_leg, ev->status,
 			       ph[0] ? ph : "Request Timeout", true);
 		c->xfer_done = true;
+		xfer_forget(c);
 		call_keep_prev(c, c->xfer);
 		c->xfer = NULL;
 		call_maybe_done(c);
@@ -147,7 +213,8 @@ xfer_place(struct call *c, int x, const char *number)
 
 		if (call_is_self(bw->b2b, t) ||
 		    !call_trunk_usable(bw->b2b, t) ||
-		    call_target_dest(bw->b2b, t, &cn.dest))
+		    call_target_dest(bw->b2b, t, &cn.dest) ||
+		    xfer_offer(c, x, t))
 			continue;
 		call_user_escape(v->targets[i].called, called, sizeof(called));
 		call_user_escape(calling[0] ? calling : "anonymous", from_u,
@@ -166,18 +233,20 @@ xfer_place(struct call *c, int x, const char *number)
 		cn.to_uri = to;
 		cn.from_uri = from;
 		cn.ctype = "application/sdp";
-		cn.body = c->last_sdp[x];
-		cn.body_len = c->last_sdp_len[x];
+		cn.body = c->xfer_sdp;
+		cn.body_len = c->xfer_sdp_len;
 		cn.auth_user = t->out_user;
 		cn.auth_pass = t->out_pass;
 		if (ua_sess_connect(&c->xfer, bw->ua, &cn, on_x, c) == 0) {
 			c->xfer_leg = x;
 			c->xfer_done = false;
+			c->xfer_trunk = t;
 			LOGP_INFO(c->id, "transfer of the %s-leg to %s via %s",
 				  x == LEG_A ? "A" : "B", ruri,
 				  t->name ? t->name : "?");
 			return 0;
 		}
+		xfer_forget(c);
 	}
 	return 503;
 }

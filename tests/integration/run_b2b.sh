@@ -69,6 +69,7 @@ NOCARRIER=""  # no call: the PBX SIPp(s) alone talk to tandemd
 PBX_FIRST=""  # the PBX SIPp(s) listen before tandemd starts
 DNS_RECS=()   # records for a DNS stub on 127.0.0.1:@DNS@ (dns_stub.py)
 SCEN_CASE=""  # play the scenarios of that case instead of CASE's
+SCEN_BASE=""  # that case's scenario where CASE has none of the name
 PEERS=()      # srtp_peer roles the scenarios start (their results checked)
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
@@ -91,6 +92,14 @@ unavail_failover)
 refer)
 	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
 	OPTS=(-o sip.refer=yes)
+	NODIRECT="tandemd handles the REFER"
+	;;
+refer_srtp)
+	# the transfer target's trunk requires SRTP, the transferor's is plain:
+	# the new leg's offer follows its own trunk (refer's other scenarios)
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	OPTS=(-o sip.refer=yes -o route.xfer.srtp=mandatory)
+	SCEN_BASE=refer
 	NODIRECT="tandemd handles the REFER"
 	;;
 digest)
@@ -401,6 +410,7 @@ wait_bounded() {
 # B2BUA-only checks ($th) assign without checking
 scenario() {
 	local f="$SCEN/b2b_${SCEN_CASE:-$CASE}_$1.xml"
+	[ -f "$f" ] || [ -z "$SCEN_BASE" ] || f="$SCEN/b2b_${SCEN_BASE}_$1.xml"
 	[ -f "$f" ] || {
 		echo "no scenario $f" >&2
 		exit 2
