@@ -10,17 +10,31 @@
 # without a route). Prints what tandemd logged per call (routing, both
 # legs, RTP figures per direction) and its counters. Cleans up everything
 # it started (by PID) on exit.
+#
+# ctest runs it as integration.demo with TANDEM_DEMO_BIN (the folder with
+# the tree's tandemd and tandemctl: no build of its own) and
+# TANDEM_DEMO_NODEPS=1 (deploy/test.sh has installed what it needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 CALLS=${TANDEM_DEMO_CALLS:-10}
 
-./deploy/deps.sh
-cmake -S "$root" -B "$root/build-demo" -DCMAKE_BUILD_TYPE=Release \
-	>/dev/null
-cmake --build "$root/build-demo" -j "$(nproc)" --target tandemd \
-	tandemctl >/dev/null
-bin="$root/build-demo/b2bua"
+[ "${TANDEM_DEMO_NODEPS:-0}" = 1 ] || ./deploy/deps.sh
+if [ -n "${TANDEM_DEMO_BIN:-}" ]; then
+	bin=$TANDEM_DEMO_BIN
+else
+	cmake -S "$root" -B "$root/build-demo" -DCMAKE_BUILD_TYPE=Release \
+		>/dev/null
+	cmake --build "$root/build-demo" -j "$(nproc)" --target tandemd \
+		tandemctl >/dev/null
+	bin="$root/build-demo/b2bua"
+fi
+for b in tandemd tandemctl; do
+	[ -x "$bin/$b" ] || {
+		echo "demo: no $bin/$b" >&2
+		exit 1
+	}
+done
 
 for p in 5060 5070 5080; do
 	if ss -Hlun "sport = :$p" | grep -q .; then
@@ -114,11 +128,25 @@ sleep 0.3
 sipp -sf "$root/deploy/demo/carrier.xml" -i 127.0.0.1 -p 5070 \
 	-mi 127.0.0.1 -mp 6000 -cid_str "carrier-%u-%p@%s" 127.0.0.1:5060 -s 0301234567 -m "$CALLS" \
 	-r 5 -l 5 -timeout 90 -nostdin -trace_err -trace_stat \
-	>carrier.out 2>&1 || {
+	>carrier.out 2>&1 &
+cpid=$!
+pids+=("$cpid")
+# while they talk: the live calls as the management API lists them
+sleep 1.5
+echo "-- tandemctl calls, 1.5 s in"
+live=$("$bin/tandemctl" -a 127.0.0.1:18080 calls) || live=""
+echo "$live"
+grep -q " connected " <<<"$live" || {
+	echo "demo: tandemctl calls listed no connected call" >&2
+	exit 1
+}
+crc=0
+wait "$cpid" || crc=$?
+if [ "$crc" -ne 0 ]; then
 	tail -n 30 carrier.out
 	echo "demo: carrier calls failed" >&2
 	exit 1
-}
+fi
 wait "$ppid" || {
 	tail -n 30 pbx.out
 	echo "demo: the PBX side failed" >&2
