@@ -522,8 +522,18 @@ out_of_dialog(struct ua *ua, const struct sip_msg *msg,
 {
 	switch (msg->mid) {
 	case SIP_M_OPTIONS:
-		/* §11.2: answer as an INVITE would be answered, with what
-		   we support. */
+		/* §11.2: "The response code chosen MUST be the same that
+		   would have been chosen had the request been an INVITE":
+		   503 while the app refuses new calls (a dispatcher in front
+		   takes this node out of its set), else 200 with what we
+		   support. */
+		if (ua->conf.unavailable &&
+		    atomic_load_explicit(ua->conf.unavailable,
+					 memory_order_relaxed)) {
+			ua_reject(ua, msg, src, 503, "Draining",
+				  "Retry-After: 30\r\n");
+			return;
+		}
 		ua_reject(ua, msg, src, 200, NULL,
 			  "Accept: application/sdp\r\n");
 		ua->st.rejected[2]--; /* not a rejection */
