@@ -247,6 +247,14 @@ ua_reply_build(struct ua *ua, const struct sip_msg *req, uint16_t status,
 	sip_wb_init(&wb, buf, size);
 	sip_wb_reply(&wb, req, status, reason ? &rs : NULL,
 		     status > 100 && ltag ? &tag : NULL);
+	/* §12.1.1: "When a UAS responds to a request with a response that
+	   establishes a dialog (such as a 2xx to INVITE), the UAS MUST copy
+	   all Record-Route header field values from the request into the
+	   response ... and MUST maintain the order of those values" (a
+	   proxy in front, e.g. a dispatcher, stays on the caller's route). */
+	if (req->mid == SIP_M_INVITE && status > 100 && status < 300 && ltag &&
+	    !pl_isset(&req->to.tag))
+		sip_wb_hdr_copy(&wb, req, SIP_HDR_RECORD_ROUTE);
 	ua_put_common(ua, &wb, via_proto(req), contact, allow);
 	sip_wb_hdrf(&wb, SIP_HDR_SERVER, "%s", ua->server);
 	if (xh && xh->rel)

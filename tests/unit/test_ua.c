@@ -614,6 +614,62 @@ raw_has(const char *needle)
 	       "Contact: <sip:raw@127.0.0.1:5099>\r\n" extra                   \
 	       "Content-Length: " body "\r\n\r\n"
 
+/* §12.1.1: the responses that establish the dialog (a 180 with our tag,
+   the 2xx) carry the INVITE's Record-Route values in order, byte-exact. */
+static void
+test_uas_record_route(void)
+{
+	const char *rr = "Record-Route: <sip:p2.example.com;lr>\r\n"
+			 "Record-Route: <sip:127.0.0.1:5070;lr=on;ftag=x1>\r\n";
+	char inv[1024], tag[64] = "", req[1024];
+	unsigned i, n180 = 0, n200 = 0;
+	const char *t;
+
+	fx_init();
+	fx.b.auto_answer[0] = 180;
+	fx.b.auto_answer[1] = 200;
+	snprintf(inv, sizeof(inv), REQ("INVITE", "rr1", "%s", "0"), rr);
+	CU_ASSERT_EQUAL(raw_to_b(inv), 200);
+	for (i = 0; i < fx.nraw; i++) {
+		const char *m = fx.raw[i].buf;
+
+		if (!strncmp(m, "SIP/2.0 180 ", 12))
+			n180 += strstr(m, rr) != NULL;
+		if (!strncmp(m, "SIP/2.0 200 ", 12))
+			n200 += strstr(m, rr) != NULL;
+	}
+	CU_ASSERT_EQUAL(n180, 1);
+	CU_ASSERT_TRUE(n200 >= 1);
+	/* ACK and BYE end the dialog */
+	t = strstr(fx.raw[fx.nraw - 1].buf,
+		   "To: <sip:bob@127.0.0.1:5062>;tag=");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	sscanf(t + 33, "%63[^\r;]", tag);
+	for (i = 0; i < 2; i++) {
+		snprintf(req, sizeof(req),
+			 "%s sip:bob@127.0.0.1:5062 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP "
+			 "127.0.0.1:5099;branch=z9hG4bK-rr1%u\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:raw@127.0.0.1:5099>;tag=raw1\r\n"
+			 "To: <sip:bob@127.0.0.1:5062>;tag=%s\r\n"
+			 "Call-ID: raw-call-rr1\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 i ? "BYE" : "ACK", i, tag, i + 1, i ? "BYE" : "ACK");
+		raw_to_b(req);
+	}
+	CU_ASSERT_TRUE(raw_has("SIP/2.0 200 OK"));
+	/* not in responses that establish nothing */
+	CU_ASSERT_EQUAL(raw_to_b(REQ("OPTIONS", "rr2",
+				     "Record-Route: "
+				     "<sip:p2.example.com;lr>\r\n",
+				     "0")),
+			200);
+	CU_ASSERT_FALSE(raw_has("Record-Route"));
+	fx_done();
+}
+
 /* §11.2: OPTIONS is answered as an INVITE would be: 503 with Retry-After
    while the app refuses calls (ua_conf.unavailable, a draining b2bua), 200
    again once it takes them; requests in a dialog are not affected. */
@@ -989,6 +1045,7 @@ test_ua_register(void)
 	TU_ADD(s, test_busy);
 	TU_ADD(s, test_uas_checks);
 	TU_ADD(s, test_options_unavailable);
+	TU_ADD(s, test_uas_record_route);
 	TU_ADD(s, test_in_dialog_checks);
 	TU_ADD(s, test_overload_503);
 	TU_ADD(s, test_forked_2xx);
