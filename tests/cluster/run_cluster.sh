@@ -161,6 +161,50 @@ for n in 1 2; do
 		fail "node$n did not load the policy"
 done
 
+# Each node admits its share of the trunk limits (carrier: 100 calls,
+# 20 cps for the cluster; [cluster] nodes = 2): GET /trunks says so.
+for n in 1 2; do
+	api=$([ "$n" = 1 ] && echo "$API1" || echo "$API2")
+	share=$(curl -s "http://127.0.0.1:$api/trunks" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for t in d if isinstance(d, list) else d["trunks"]:
+    if t["name"] == "carrier":
+        print(t["max_calls"], t["max_cps"], t["node_max_calls"], t["node_max_cps"])' ||
+		true)
+	[ "$share" = "100 20 50 10" ] ||
+		fail "node$n carrier limits/share: '$share', expected 100 20 50 10"
+done
+
+# The status of an OPTIONS sent straight to IP:PORT.
+options() {
+	python3 - "$1" "$2" <<'EOF'
+import socket, sys
+ip, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(2)
+me = s.getsockname()[1]
+s.sendto((f"OPTIONS sip:{ip}:{port} SIP/2.0\r\n"
+          f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-cl{me}\r\n"
+          "Max-Forwards: 70\r\n"
+          f"From: <sip:probe@127.0.0.1>;tag=cl{me}\r\n"
+          f"To: <sip:{ip}:{port}>\r\n"
+          f"Call-ID: cl-options-{me}\r\n"
+          "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode(), (ip, port))
+try:
+    while True:
+        line = s.recv(4096).decode(errors="replace").split("\r\n")[0]
+        if not line.startswith("SIP/2.0 1"):
+            print(line)
+            break
+except socket.timeout:
+    print("no answer")
+EOF
+}
+o=$(options 127.0.0.2 "$P1")
+[ "$o" = "SIP/2.0 200 OK" ] || fail "node1 OPTIONS: '$o'"
+
 # ---- Kamailio ----------------------------------------------------------
 printf '1 sip:127.0.0.2:%s\n1 sip:127.0.0.3:%s\n' "$P1" "$P2" \
 	>"$work/dispatcher.list"
@@ -248,8 +292,10 @@ say "phase 1: $N1 calls: node1 $a1, node2 $a2 CDRs"
 "$TANDEMCTL" -a "127.0.0.1:$API1" drain >/dev/null || fail "drain node1"
 st=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$API1/ready")
 [ "$st" = 503 ] || fail "node1 /ready while draining: $st"
+o=$(options 127.0.0.2 "$P1")
+[ "$o" = "SIP/2.0 503 Draining" ] || fail "drained node1 OPTIONS: '$o'"
 wait_ds "$U1" '^I'
-say "dispatcher: node1 inactive after POST /drain"
+say "dispatcher: node1 inactive after POST /drain (OPTIONS: $o)"
 fo=$(failovers)
 calls "$N2" drain
 wait_cdrs "$placed"
@@ -272,6 +318,8 @@ wait "${PID[node2]}" || rc=$?
 unset 'PID[node2]'
 [ "$rc" -eq 0 ] || fail "node2 exited $rc after SIGTERM"
 "$TANDEMCTL" -a "127.0.0.1:$API1" undrain >/dev/null || fail "undrain node1"
+o=$(options 127.0.0.2 "$P1")
+[ "$o" = "SIP/2.0 200 OK" ] || fail "undrained node1 OPTIONS: '$o'"
 wait_ds "$U1" '^A'
 wait_ds "$U2" '^I'
 say "dispatcher: node1 active again, node2 (stopped) inactive"
