@@ -223,8 +223,8 @@ ds_flags() {
 }
 # Wait (at most 15 s) until node URI $1 has flags matching $2.
 wait_ds() {
-	local i f=
-	for i in $(seq 150); do
+	local f=
+	for _ in $(seq 150); do
 		f=$(ds_flags "$1" || true)
 		[[ $f =~ $2 ]] && return 0
 		kill -0 "${PID[kamailio]}" 2>/dev/null || fail "kamailio died"
