@@ -130,6 +130,10 @@ worker_init(struct b2b_worker *bw)
 	uc.min_se = b->cfg.min_se;
 	uc.session_refresher = true;
 	uc.answer_refreshes = true;
+	/* A draining node answers OPTIONS 503 like its INVITEs (§11.2), so
+	   a dispatcher probing it (Kamailio ds_ping_interval) stops sending
+	   it calls: deploy/cluster/. */
+	uc.unavailable = &b->draining;
 	if (!bw->v_ok) {
 		err = pol_verdict_init(&bw->v);
 		if (err)

@@ -203,7 +203,7 @@ op_trunks(void *arg)
 		json_array_append_new(
 			arr,
 			json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, "
-				  "s:i, s:i}",
+				  "s:i, s:i, s:i, s:i}",
 				  "name", t->name ? t->name : "", "role",
 				  role[t->role == POL_ROLE_PBX], "host",
 				  t->host ? t->host : "", "port", (int)t->port,
@@ -213,7 +213,14 @@ op_trunks(void *arg)
 				  "state", state, "active", (int)lim_active(sl),
 				  "max_calls", (int)t->max_calls, "max_cps",
 				  (int)t->max_cps, "options_s",
-				  (int)t->options_s));
+				  (int)t->options_s,
+				  /* this node's share ([cluster] nodes) */
+				  "node_max_calls",
+				  (int)lim_share(t->max_calls,
+						 b->cfg.cluster_nodes),
+				  "node_max_cps",
+				  (int)lim_share(t->max_cps,
+						 b->cfg.cluster_nodes)));
 	}
 	pol_snap_deref(s);
 	return arr;

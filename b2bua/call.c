@@ -250,7 +250,10 @@ admit(struct call *c, const struct pol_verdict *v)
 	if (!v->src || (!v->max_calls && !v->max_cps))
 		return 0;
 	sl = lim_slot(b->lim, v->src->id);
-	r = lim_take(sl, v->max_calls, v->max_cps, call_now_ms());
+	/* [cluster] nodes: this node's share of the trunk's limits */
+	r = lim_take(sl, lim_share(v->max_calls, b->cfg.cluster_nodes),
+		     lim_share(v->max_cps, b->cfg.cluster_nodes),
+		     call_now_ms());
 	if (r == LIM_OK) {
 		c->src_slot = sl;
 		return 0;
@@ -375,7 +378,9 @@ attempt_place(struct call *c, unsigned i)
 	if (t->trunk->max_calls) {
 		struct lim_slot *sl = lim_slot(b->lim, t->trunk->id);
 
-		if (lim_take_calls(sl, t->trunk->max_calls) != LIM_OK)
+		if (lim_take_calls(sl, lim_share(t->trunk->max_calls,
+						 b->cfg.cluster_nodes)) !=
+		    LIM_OK)
 			return EBUSY; /* the trunk is full: next target */
 		lim_release(c->dst_slot);
 		c->dst_slot = sl;

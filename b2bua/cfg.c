@@ -26,6 +26,7 @@ cfg_default(struct cfg *c)
 	c->no_answer_s = 60;
 	c->max_duration_s = 14400;
 	c->drain_timeout_s = 30;
+	c->cluster_nodes = 1;
 	c->source_rps = 200;
 	c->max_txn = 262144;
 	c->media = true;
@@ -500,6 +501,11 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return parse_str(v, c->log_target,
 					 sizeof(c->log_target));
 		}
+		return "unknown key";
+	}
+	if (!strcmp(sec, "cluster")) {
+		if (!strcmp(key, "nodes"))
+			return set_uint(&c->cluster_nodes, v, 1, 1024);
 		return "unknown key";
 	}
 	if (!strcmp(sec, "api")) {

@@ -110,6 +110,10 @@ struct cfg {
 	char cdr_spool[256];   /* spool folder; /var/spool/tandem */
 	char node[64];	       /* node name in CDRs; "" = host name */
 	unsigned cdr_fsync_ms; /* spool fdatasync interval; 100 */
+	/* [cluster] */
+	unsigned cluster_nodes; /* tandemds sharing the trunks: each admits
+				   lim_share() of a trunk's max_calls and
+				   max_cps; 1 */
 	/* [api] */
 	char api_listen[64]; /* management API address:port; "" = off */
 	char api_token[128]; /* bearer token; "" = none */

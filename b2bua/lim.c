@@ -126,6 +126,14 @@ lim_take(struct lim_slot *s, uint32_t max_calls, uint32_t max_cps,
 	return r;
 }
 
+uint32_t
+lim_share(uint32_t limit, unsigned nodes)
+{
+	if (nodes <= 1 || !limit)
+		return limit;
+	return (uint32_t)(((uint64_t)limit + nodes - 1) / nodes);
+}
+
 enum lim_refusal
 lim_take_calls(struct lim_slot *s, uint32_t max_calls)
 {

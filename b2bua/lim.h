@@ -46,4 +46,13 @@ bool *lim_probing(struct lim_slot *s);
 /* Calls counted now. */
 unsigned lim_active(struct lim_slot *s);
 
+/*
+ * This node's share of a trunk limit (max_calls or max_cps) when nodes
+ * tandemds share the trunk behind a dispatcher ([cluster] nodes,
+ * deploy/cluster/README.md): ceil(limit / nodes), so every node admits
+ * at least 1 and the nodes together admit at most limit + nodes - 1.
+ * 0 (no limit) stays 0; nodes <= 1 returns limit.
+ */
+uint32_t lim_share(uint32_t limit, unsigned nodes);
+
 #endif

@@ -17,6 +17,9 @@ PKGS=(
 	postgresql sip-tester dnsmasq-base openssl
 	# SIP scanners (svmap, svwar, svcrack) for the scanner tests
 	sipvicious
+	# Kamailio's dispatcher in front of several tandemd nodes: the
+	# deploy/cluster/ example and its test (tests/cluster/)
+	kamailio
 	# libsrtp2 from Debian's source package, built on OpenSSL (srtp.sh)
 	dpkg-dev
 )

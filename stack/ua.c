@@ -247,6 +247,14 @@ ua_reply_build(struct ua *ua, const struct sip_msg *req, uint16_t status,
 	sip_wb_init(&wb, buf, size);
 	sip_wb_reply(&wb, req, status, reason ? &rs : NULL,
 		     status > 100 && ltag ? &tag : NULL);
+	/* §12.1.1: "When a UAS responds to a request with a response that
+	   establishes a dialog (such as a 2xx to INVITE), the UAS MUST copy
+	   all Record-Route header field values from the request into the
+	   response ... and MUST maintain the order of those values" (a
+	   proxy in front, e.g. a dispatcher, stays on the caller's route). */
+	if (req->mid == SIP_M_INVITE && status > 100 && status < 300 && ltag &&
+	    !pl_isset(&req->to.tag))
+		sip_wb_hdr_copy(&wb, req, SIP_HDR_RECORD_ROUTE);
 	ua_put_common(ua, &wb, via_proto(req), contact, allow);
 	sip_wb_hdrf(&wb, SIP_HDR_SERVER, "%s", ua->server);
 	if (xh && xh->rel)
@@ -522,8 +530,18 @@ out_of_dialog(struct ua *ua, const struct sip_msg *msg,
 {
 	switch (msg->mid) {
 	case SIP_M_OPTIONS:
-		/* §11.2: answer as an INVITE would be answered, with what
-		   we support. */
+		/* §11.2: "The response code chosen MUST be the same that
+		   would have been chosen had the request been an INVITE":
+		   503 while the app refuses new calls (a dispatcher in front
+		   takes this node out of its set), else 200 with what we
+		   support. */
+		if (ua->conf.unavailable &&
+		    atomic_load_explicit(ua->conf.unavailable,
+					 memory_order_relaxed)) {
+			ua_reject(ua, msg, src, 503, "Draining",
+				  "Retry-After: 30\r\n");
+			return;
+		}
 		ua_reject(ua, msg, src, 200, NULL,
 			  "Accept: application/sdp\r\n");
 		ua->st.rejected[2]--; /* not a rejection */

@@ -6,6 +6,7 @@
 #ifndef TANDEM_UA_H
 #define TANDEM_UA_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,11 @@ struct ua_conf {
 				     the UA with our last SDP and reported
 				     as UA_EV_REFRESHED, not as REINVITE /
 				     REQUEST; default false */
+	/* While *unavailable is true (the app refuses new INVITEs, e.g. a
+	   draining b2bua), out-of-dialog OPTIONS get 503 with Retry-After
+	   instead of 200 (RFC 3261 §11.2); read atomically on every OPTIONS,
+	   so it must outlive the UA. NULL: always 200. */
+	const atomic_bool *unavailable;
 };
 
 void ua_conf_default(struct ua_conf *conf);

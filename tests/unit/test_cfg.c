@@ -154,6 +154,7 @@ test_service_keys(void)
 		     "port_min = 20000\nport_max = 20099\nworkers = 1\n"
 		     "[db]\ndsn = host=127.0.0.1 dbname=t\n"
 		     "[cdr]\nspool_dir = /tmp/sp\nnode = n1\nfsync_ms = 0\n"
+		     "[cluster]\nnodes = 3\n"
 		     "[api]\nlisten = 127.0.0.1:8080\ntoken = abc\n"
 		     "[sip]\nrealm = r.example\nauth_user = u\n"
 		     "auth_pass = p\nsources = 10.0.0.0/8\nsrtp = Optional\n"
@@ -169,6 +170,7 @@ test_service_keys(void)
 	CU_ASSERT_STRING_EQUAL(c.cdr_spool, "/tmp/sp");
 	CU_ASSERT_STRING_EQUAL(c.node, "n1");
 	CU_ASSERT_EQUAL(c.cdr_fsync_ms, 0);
+	CU_ASSERT_EQUAL(c.cluster_nodes, 3);
 	CU_ASSERT_STRING_EQUAL(c.api_token, "abc");
 	CU_ASSERT_STRING_EQUAL(c.realm, "r.example");
 	CU_ASSERT_STRING_EQUAL(c.auth_user, "u");
@@ -177,6 +179,10 @@ test_service_keys(void)
 	CU_ASSERT_EQUAL(c.srtp, 1);	      /* POL_SRTP_OPTIONAL */
 	CU_ASSERT_EQUAL(c.routes[0].srtp, 2); /* POL_SRTP_MANDATORY */
 	CU_ASSERT_EQUAL(cfg_check(&c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(load("[cluster]\nnodes = 0\n"), EINVAL);
+	CU_ASSERT_EQUAL(load("[cluster]\nnode = 2\n"), EINVAL);
+	CU_ASSERT_EQUAL(load(""), 0);
+	CU_ASSERT_EQUAL(c.cluster_nodes, 1);
 	CU_ASSERT_EQUAL(load("[media]\nip_a = nope\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(strstr(err, ":2: media.ip_a: not a numeric"), NULL);
 	CU_ASSERT_EQUAL(load("[media]\nport_min = 30000\nport_max = 30001\n"),

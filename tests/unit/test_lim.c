@@ -32,6 +32,38 @@ test_concurrent(void)
 	lim_free(t);
 }
 
+/* [cluster] nodes: each node's share is ceil(limit / nodes); 0 (no
+   limit) and a single node keep the limit as it is. */
+static void
+test_share(void)
+{
+	struct lim_table *t = NULL;
+	struct lim_slot *s;
+	unsigned n, i, sum;
+
+	CU_ASSERT_EQUAL(lim_share(10, 1), 10);
+	CU_ASSERT_EQUAL(lim_share(10, 0), 10);
+	CU_ASSERT_EQUAL(lim_share(10, 2), 5);
+	CU_ASSERT_EQUAL(lim_share(11, 2), 6);
+	CU_ASSERT_EQUAL(lim_share(10, 3), 4);
+	CU_ASSERT_EQUAL(lim_share(1, 4), 1); /* never 0: that is "none" */
+	CU_ASSERT_EQUAL(lim_share(0, 4), 0);
+	CU_ASSERT_EQUAL(lim_share(UINT32_MAX, 2), 2147483648u);
+	/* the nodes together: at least the limit, at most limit + nodes - 1 */
+	for (n = 1; n <= 16; n++)
+		for (i = 1; i <= 100; i++) {
+			sum = n * lim_share(i, n);
+			CU_ASSERT_TRUE(sum >= i && sum <= i + n - 1);
+		}
+	/* a slot admits exactly its share */
+	CU_ASSERT_EQUAL_FATAL(lim_alloc(&t, 4), 0);
+	s = lim_slot(t, 7);
+	for (i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(lim_take(s, lim_share(10, 3), 0, 0), LIM_OK);
+	CU_ASSERT_EQUAL(lim_take(s, lim_share(10, 3), 0, 0), LIM_CALLS);
+	lim_free(t);
+}
+
 static void
 test_cps(void)
 {
@@ -126,6 +158,7 @@ test_lim_register(void)
 
 	TU_ADD(s, test_concurrent);
 	TU_ADD(s, test_cps);
+	TU_ADD(s, test_share);
 	TU_ADD(s, test_threads);
 	TU_ADD(s, test_full_table);
 }

@@ -2,6 +2,7 @@
    over an in-memory network with a fake clock (RFC 3261 §13-§15, §9,
    §14.1 glare), the §8.2 checks, and forked 2xx (§13.2.2.4). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,9 @@ on_invite(struct ua *ua, struct ua_sess *s, const struct sip_msg *inv,
 			       e->auto_answer[i] < 300 ? strlen(sdp) : 0);
 }
 
+/* Every endpoint's ua_conf.unavailable (false unless a test sets it). */
+static atomic_bool ua_unavail;
+
 static void
 ep_init(struct ep *e, uint16_t port)
 {
@@ -232,6 +236,7 @@ ep_init(struct ep *e, uint16_t port)
 	uc.t1 = 100;
 	uc.t2 = 400;
 	uc.shard = port == 5061 ? 1 : 2;
+	uc.unavailable = &ua_unavail;
 	CU_ASSERT_EQUAL_FATAL(ua_alloc(&e->ua, &uc, e->txn, fx.tmr, net_send, e,
 				       on_invite, e),
 			      0);
@@ -609,6 +614,82 @@ raw_has(const char *needle)
 	       "Contact: <sip:raw@127.0.0.1:5099>\r\n" extra                   \
 	       "Content-Length: " body "\r\n\r\n"
 
+/* §12.1.1: the responses that establish the dialog (a 180 with our tag,
+   the 2xx) carry the INVITE's Record-Route values in order, byte-exact. */
+static void
+test_uas_record_route(void)
+{
+	const char *rr = "Record-Route: <sip:p2.example.com;lr>\r\n"
+			 "Record-Route: <sip:127.0.0.1:5070;lr=on;ftag=x1>\r\n";
+	char inv[1024], tag[64] = "", req[1024];
+	unsigned i, n180 = 0, n200 = 0;
+	const char *t;
+
+	fx_init();
+	fx.b.auto_answer[0] = 180;
+	fx.b.auto_answer[1] = 200;
+	snprintf(inv, sizeof(inv), REQ("INVITE", "rr1", "%s", "0"), rr);
+	CU_ASSERT_EQUAL(raw_to_b(inv), 200);
+	for (i = 0; i < fx.nraw; i++) {
+		const char *m = fx.raw[i].buf;
+
+		if (!strncmp(m, "SIP/2.0 180 ", 12))
+			n180 += strstr(m, rr) != NULL;
+		if (!strncmp(m, "SIP/2.0 200 ", 12))
+			n200 += strstr(m, rr) != NULL;
+	}
+	CU_ASSERT_EQUAL(n180, 1);
+	CU_ASSERT_TRUE(n200 >= 1);
+	/* ACK and BYE end the dialog */
+	t = strstr(fx.raw[fx.nraw - 1].buf,
+		   "To: <sip:bob@127.0.0.1:5062>;tag=");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	sscanf(t + 33, "%63[^\r;]", tag);
+	for (i = 0; i < 2; i++) {
+		snprintf(req, sizeof(req),
+			 "%s sip:bob@127.0.0.1:5062 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP "
+			 "127.0.0.1:5099;branch=z9hG4bK-rr1%u\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:raw@127.0.0.1:5099>;tag=raw1\r\n"
+			 "To: <sip:bob@127.0.0.1:5062>;tag=%s\r\n"
+			 "Call-ID: raw-call-rr1\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 i ? "BYE" : "ACK", i, tag, i + 1, i ? "BYE" : "ACK");
+		raw_to_b(req);
+	}
+	CU_ASSERT_TRUE(raw_has("SIP/2.0 200 OK"));
+	/* not in responses that establish nothing */
+	CU_ASSERT_EQUAL(raw_to_b(REQ("OPTIONS", "rr2",
+				     "Record-Route: "
+				     "<sip:p2.example.com;lr>\r\n",
+				     "0")),
+			200);
+	CU_ASSERT_FALSE(raw_has("Record-Route"));
+	fx_done();
+}
+
+/* §11.2: OPTIONS is answered as an INVITE would be: 503 with Retry-After
+   while the app refuses calls (ua_conf.unavailable, a draining b2bua), 200
+   again once it takes them; requests in a dialog are not affected. */
+static void
+test_options_unavailable(void)
+{
+	fx_init();
+	CU_ASSERT_EQUAL(raw_to_b(REQ("OPTIONS", "u1", "", "0")), 200);
+	atomic_store(&ua_unavail, true);
+	CU_ASSERT_EQUAL(raw_to_b(REQ("OPTIONS", "u2", "", "0")), 503);
+	CU_ASSERT_TRUE(raw_has("SIP/2.0 503 Draining\r\n"));
+	CU_ASSERT_TRUE(raw_has("Retry-After: 30\r\n"));
+	/* a BYE outside any dialog still gets its 481 */
+	CU_ASSERT_EQUAL(raw_to_b(REQ("BYE", "u3", "", "0")), 481);
+	atomic_store(&ua_unavail, false);
+	CU_ASSERT_EQUAL(raw_to_b(REQ("OPTIONS", "u4", "", "0")), 200);
+	CU_ASSERT_TRUE(raw_has("SIP/2.0 200 OK\r\n"));
+	fx_done();
+}
+
 static void
 test_uas_checks(void)
 {
@@ -963,6 +1044,8 @@ test_ua_register(void)
 	TU_ADD(s, test_glare);
 	TU_ADD(s, test_busy);
 	TU_ADD(s, test_uas_checks);
+	TU_ADD(s, test_options_unavailable);
+	TU_ADD(s, test_uas_record_route);
 	TU_ADD(s, test_in_dialog_checks);
 	TU_ADD(s, test_overload_503);
 	TU_ADD(s, test_forked_2xx);
