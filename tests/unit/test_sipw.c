@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -73,22 +72,30 @@ test_callid_roundtrip(void)
 	CU_ASSERT_EQUAL(sipw_shard_of("abc", 3, 0), 0);
 }
 
-/* 10,000 foreign Call-IDs spread within 5% of even over 2 and 4 shards
-   (binomial sd is about 1% of the mean at these sizes). */
+/* 10,000 foreign Call-IDs spread within 5% of even over 2 and 4 shards.
+   The IDs come from a fixed pseudo-random sequence, so the test gives the
+   same answer every run: with fresh random ones the 4-shard count (sd
+   1.7% of the mean) left the 5% band in about 1.5% of the runs. */
 static void
 test_shard_spread(void)
 {
 	enum { N = 10000 };
 	static const unsigned ns[] = {2, 4};
-	unsigned cnt[4], i, k, s;
+	unsigned cnt[4], i, k, s, j;
 	unsigned char rnd[8];
+	uint32_t x = 2463534242u;
 	char id[64];
 	int n;
 
 	for (k = 0; k < 2; k++) {
 		memset(cnt, 0, sizeof(cnt));
 		for (i = 0; i < N; i++) {
-			CU_ASSERT_EQUAL_FATAL(RAND_bytes(rnd, sizeof(rnd)), 1);
+			for (j = 0; j < sizeof(rnd); j++) {
+				x ^= x << 13; /* xorshift32 */
+				x ^= x >> 17;
+				x ^= x << 5;
+				rnd[j] = (unsigned char)(x >> 24);
+			}
 			n = snprintf(id, sizeof(id),
 				     "%02x%02x%02x%02x-%02x%02x%02x%02x@"
 				     "pbx.example",
