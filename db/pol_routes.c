@@ -3,6 +3,7 @@
 #include "db/pol_build_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,142 @@ route_attach(struct pol_build *b, struct pol_snap *s, struct rtmp *t,
 	return 0;
 }
 
+#define WEEK_MIN (7 * 1440)
+
+/* The minutes of the week [Monday 00:00, +WEEK_MIN) a window is open,
+   as at most 14 intervals: one per weekday it starts on, a window whose
+   end is not after its start running past midnight into the next day
+   (Sunday's into Monday: split at the week's end). */
+static unsigned
+win_spans(const struct pol_win *w, unsigned sp[14][2])
+{
+	unsigned d, n = 0;
+
+	for (d = 0; d < 7; d++) {
+		unsigned lo = d * 1440 + w->start;
+		unsigned hi =
+			d * 1440 + w->end + (w->end > w->start ? 0 : 1440);
+
+		if (!(w->weekdays & (1u << d)))
+			continue;
+		if (hi > WEEK_MIN) {
+			sp[n][0] = 0;
+			sp[n++][1] = hi - WEEK_MIN;
+			hi = WEEK_MIN;
+		}
+		sp[n][0] = lo;
+		sp[n++][1] = hi;
+	}
+	return n;
+}
+
+/* Are windows w and v (one zone) open at a common minute? */
+static bool
+win_overlap(const struct pol_win *w, const struct pol_win *v)
+{
+	unsigned a[14][2], b[14][2], na = win_spans(w, a), nb = win_spans(v, b);
+	unsigned i, j;
+
+	for (i = 0; i < na; i++)
+		for (j = 0; j < nb; j++)
+			if (a[i][0] < b[j][1] && b[j][0] < a[i][1])
+				return true;
+	return false;
+}
+
+/* Can routes x and y be open at the same time? A route without windows
+   always is; windows in different zones are not compared (their offset
+   moves with daylight saving), those in one zone are. */
+static bool
+times_overlap(const struct pol_snap *s, const struct pol_rt *x,
+	      const struct pol_rt *y)
+{
+	uint32_t i, j;
+
+	if (!x->nwin || !y->nwin)
+		return true;
+	for (i = 0; i < x->nwin; i++)
+		for (j = 0; j < y->nwin; j++) {
+			const struct pol_win *w = &s->wins[x->win + i];
+			const struct pol_win *v = &s->wins[y->win + j];
+
+			if (w->tz == v->tz && win_overlap(w, v))
+				return true;
+		}
+	return false;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	const struct rtmp *x = *(const struct rtmp *const *)a;
+	const struct rtmp *y = *(const struct rtmp *const *)b;
+	int r;
+
+	if (x->rt.src_kind != y->rt.src_kind)
+		return x->rt.src_kind < y->rt.src_kind ? -1 : 1;
+	if (x->rt.src != y->rt.src)
+		return x->rt.src < y->rt.src ? -1 : 1;
+	if ((r = strcmp(x->cfg->called_prefix, y->cfg->called_prefix)))
+		return r;
+	if ((r = strcmp(x->cfg->calling_prefix, y->cfg->calling_prefix)))
+		return r;
+	if (x->rt.priority != y->rt.priority)
+		return x->rt.priority < y->rt.priority ? -1 : 1;
+	return (x->rt.id > y->rt.id) - (x->rt.id < y->rt.id);
+}
+
+/* The issue's "overlapping contradictory rules that cannot be ordered":
+   two routes with targets, the same source, called and calling prefixes
+   and priority, open at a common time: which one a call takes would only
+   depend on their ids. The policy is refused naming both. */
+static int
+route_conflicts(const struct pol_snap *s, struct rtmp *tmp, size_t n, char *err,
+		size_t errsz)
+{
+	struct rtmp **v = malloc((n ? n : 1) * sizeof(*v));
+	size_t i, j, k = 0;
+	int ret = 0;
+
+	if (!v)
+		return ENOMEM;
+	for (i = 0; i < n; i++)
+		if (tmp[i].rt.ntgt)
+			v[k++] = &tmp[i];
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_key);
+	for (i = 0; !ret && i + 1 < k; i++) {
+		/* a run of equal keys (but the id): every pair of it */
+		for (j = i + 1; !ret && j < k; j++) {
+			const struct rtmp *x = v[i], *y = v[j];
+
+			if (x->rt.src_kind != y->rt.src_kind ||
+			    x->rt.src != y->rt.src ||
+			    x->rt.priority != y->rt.priority ||
+			    strcmp(x->cfg->called_prefix,
+				   y->cfg->called_prefix) ||
+			    strcmp(x->cfg->calling_prefix,
+				   y->cfg->calling_prefix))
+				break;
+			if (times_overlap(s, &x->rt, &y->rt))
+				ret = rfail(err, errsz,
+					    "routes id=%lld and id=%lld: the "
+					    "same source, called prefix '%s', "
+					    "calling prefix '%s' and priority "
+					    "%d at overlapping times: they "
+					    "cannot be ordered (give them "
+					    "different priorities)",
+					    (long long)x->rt.id,
+					    (long long)y->rt.id,
+					    x->cfg->called_prefix,
+					    x->cfg->calling_prefix,
+					    (int)x->rt.priority);
+		}
+	}
+	free(v);
+	return ret;
+}
+
 /* Emit the sorted routes that have targets and build the trie. */
 static int
 route_emit(struct pol_snap *s, struct rtmp *tmp, size_t n)
@@ -280,6 +417,8 @@ pol_compile_routes(struct pol_build *b, struct pol_snap *s, int64_t now,
 					   errsz);
 		n++;
 	}
+	if (!ret)
+		ret = route_conflicts(s, tmp, n, err, errsz);
 	if (!ret) {
 		if (n)
 			qsort(tmp, n, sizeof(*tmp), cmp_rt);

@@ -68,8 +68,11 @@ main(int argc, char **argv)
 	pol_build_rewrite(b, &rw);
 	for (i = 0; i < nroutes; i++) {
 		char p[24];
-		struct pol_route_cfg r = {i + 1, 0,    NULL, p,	  "",
-					  100,	 NULL, 0,    true};
+		/* one priority each: equal random prefixes with equal
+		   priorities would be refused as routes that cannot be
+		   ordered */
+		struct pol_route_cfg r = {i + 1,      0,    NULL, p,   "",
+					  (int32_t)i, NULL, 0,	  true};
 		struct pol_target_cfg tg = {i + 1, i + 1, 1, 0, 1};
 
 		rand_num(&x, p, 3 + (int)(rnd(&x) % 8)); /* 2..9 digits */

@@ -511,7 +511,9 @@ test_lpm_reference(void)
 			pfx[i][j] = "0123*#+"[(x >> 16) % 4];
 		}
 		pfx[i][len] = '\0';
-		add_route(b, i + 1, 0, pfx[i], "", 100);
+		/* distinct priorities: equal prefixes with equal ones would
+		   be refused (test_route_conflicts) */
+		add_route(b, i + 1, 0, pfx[i], "", 100 + i);
 		add_target(b, i + 1, i + 1, 1, 0, 1);
 	}
 	s = compile(b, 0);
@@ -526,7 +528,8 @@ test_lpm_reference(void)
 			num[j] = "0123"[(x >> 16) % 4];
 		}
 		num[10] = '\0';
-		/* Longest matching prefix; equal prefixes: the lowest id. */
+		/* Longest matching prefix; equal prefixes: the lowest
+		   priority, which is the lowest id here. */
 		for (j = 0; j < 3000; j++) {
 			size_t l = strlen(pfx[j]);
 
@@ -543,6 +546,88 @@ test_lpm_reference(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	pol_verdict_fini(&v);
 	pol_snap_deref(s);
+}
+
+/* Routes that cannot be ordered (same source, prefixes and priority, open
+   at a common time) refuse the policy naming both; a different priority,
+   source or calling prefix, or windows that never meet, are fine. */
+static int
+compile_err(struct pol_build *b, char *err, size_t errsz)
+{
+	struct pol_snap *s = NULL;
+	int ret = pol_build_compile(b, 0, &s, err, errsz);
+
+	pol_snap_deref(s);
+	pol_build_free(b);
+	return ret;
+}
+
+static struct pol_build *
+two_routes(int prio2, int64_t src2, const char *calling2)
+{
+	struct pol_build *b = base();
+
+	add_route(b, 7, 1, "+4930", "", 10);
+	add_target(b, 1, 7, 2, 0, 1);
+	add_route(b, 8, src2, "+4930", calling2, prio2);
+	add_target(b, 2, 8, 4, 0, 1);
+	return b;
+}
+
+static void
+add_win(struct pol_build *b, int64_t id, int64_t route, uint8_t days,
+	unsigned from, unsigned to, const char *tz)
+{
+	struct pol_window_cfg w = {id,		 route, days, (uint16_t)from,
+				   (uint16_t)to, tz};
+
+	CU_ASSERT_EQUAL_FATAL(pol_build_window(b, &w), 0);
+}
+
+static void
+test_route_conflicts(void)
+{
+	struct pol_build *b;
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL(compile_err(two_routes(10, 1, ""), err, sizeof(err)),
+			EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "routes id=7 and id=8"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot be ordered"));
+	CU_ASSERT_EQUAL(compile_err(two_routes(11, 1, ""), err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(compile_err(two_routes(10, 0, ""), err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(compile_err(two_routes(10, 1, "+49"), err, sizeof(err)),
+			0);
+	/* one without windows is always open: it meets any window */
+	b = two_routes(10, 1, "");
+	add_win(b, 1, 8, 0x1f, 8 * 60, 18 * 60, "Europe/Berlin");
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
+	/* office hours and the night (22:00-06:00 over midnight) */
+	b = two_routes(10, 1, "");
+	add_win(b, 1, 7, 0x1f, 8 * 60, 18 * 60, "Europe/Berlin");
+	add_win(b, 2, 8, 0x7f, 22 * 60, 6 * 60, "Europe/Berlin");
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
+	/* a night that runs into office hours: 22:00-09:00 */
+	b = two_routes(10, 1, "");
+	add_win(b, 1, 7, 0x1f, 8 * 60, 18 * 60, "Europe/Berlin");
+	add_win(b, 2, 8, 0x7f, 22 * 60, 9 * 60, "Europe/Berlin");
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
+	/* Sunday night into Monday morning (bit 6 Sunday, bit 0 Monday) */
+	b = two_routes(10, 1, "");
+	add_win(b, 1, 7, 0x01, 0, 8 * 60, "Europe/Berlin");
+	add_win(b, 2, 8, 0x40, 20 * 60, 7 * 60, "Europe/Berlin");
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
+	b = two_routes(10, 1, "");
+	add_win(b, 1, 7, 0x01, 8 * 60, 12 * 60, "Europe/Berlin");
+	add_win(b, 2, 8, 0x40, 20 * 60, 7 * 60, "Europe/Berlin");
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
+	/* windows in different zones are not compared */
+	b = two_routes(10, 1, "");
+	add_win(b, 1, 7, 0x7f, 0, 1440, "Europe/Berlin");
+	add_win(b, 2, 8, 0x7f, 0, 1440, "America/New_York");
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
 }
 
 /* The local cache (db/pol_cache.c): every kind of row saved and read back
@@ -799,6 +884,7 @@ test_pol_register(void)
 	TU_ADD(s, test_refused);
 	TU_ADD(s, test_trunk_down);
 	TU_ADD(s, test_cache);
+	TU_ADD(s, test_route_conflicts);
 	TU_ADD(s, test_status_map);
 	TU_ADD(s, test_lpm_reference);
 	TU_ADD(s, test_store_threads);
