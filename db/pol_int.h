@@ -68,6 +68,11 @@ void pol_tbuild_fini(struct pol_tbuild *tb);
 int pol_tbuild_add(struct pol_tbuild *tb, const char *prefix, uint32_t val);
 /* Flatten into t (values of a node keep insertion order). */
 int pol_tbuild_finish(struct pol_tbuild *tb, struct pol_trie *t);
+/* Zeroed n * sz bytes for an array a lookup walks at random (trie nodes
+   and values, routes): from 2 MiB up on 2 MiB-aligned transparent huge
+   pages (madvise), so a lookup through a big snapshot does not miss the
+   TLB at every step. NULL on overflow or no memory; free() frees it. */
+void *pol_big_calloc(size_t n, size_t sz);
 void pol_trie_free(struct pol_trie *t);
 /* Walk num; path[i] gets the node after i+1 digits, path[-1] implied root.
    Returns how many nodes matched beyond the root (<= len). */

@@ -361,7 +361,7 @@ route_emit(struct pol_snap *s, struct rtmp *tmp, size_t n)
 	size_t i;
 	int ret = pol_tbuild_init(&tb);
 
-	s->rts = calloc(n ? n : 1, sizeof(*s->rts));
+	s->rts = pol_big_calloc(n ? n : 1, sizeof(*s->rts));
 	if (!s->rts)
 		ret = ENOMEM;
 	for (i = 0; !ret && i < n; i++) {

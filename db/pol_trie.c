@@ -4,8 +4,30 @@
 #include "db/pol_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+void *
+pol_big_calloc(size_t n, size_t sz)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t len;
+	void *p;
+
+	if (sz && n > SIZE_MAX / sz)
+		return NULL;
+	len = n * sz;
+	if (len < huge)
+		return calloc(n ? n : 1, sz ? sz : 1);
+	len = (len + huge - 1) & ~(huge - 1);
+	if (posix_memalign(&p, huge, len))
+		return NULL;
+	(void)madvise(p, len, MADV_HUGEPAGE); /* a hint: fine if refused */
+	memset(p, 0, len);
+	return p;
+}
 
 static int
 grow(void **p, size_t *cap, size_t need, size_t sz)
@@ -100,7 +122,7 @@ flatten_vals(struct pol_tbuild *tb, const uint32_t *newidx, struct pol_trie *t)
 
 	if (!cnt)
 		return ENOMEM;
-	t->vals = malloc((tb->nitems ? tb->nitems : 1) * sizeof(*t->vals));
+	t->vals = pol_big_calloc(tb->nitems ? tb->nitems : 1, sizeof(*t->vals));
 	if (!t->vals) {
 		free(cnt);
 		return ENOMEM;
@@ -130,7 +152,7 @@ pol_tbuild_finish(struct pol_tbuild *tb, struct pol_trie *t)
 	memset(t, 0, sizeof(*t));
 	order = malloc(tb->n * sizeof(*order));
 	newidx = malloc(tb->n * sizeof(*newidx));
-	t->nodes = calloc(tb->n, sizeof(*t->nodes));
+	t->nodes = pol_big_calloc(tb->n, sizeof(*t->nodes));
 	if (!order || !newidx || !t->nodes)
 		goto out;
 	t->nnodes = tb->n;

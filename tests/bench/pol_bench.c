@@ -19,6 +19,16 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU time of this thread: the per-core figure on a shared machine */
+static double
+cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static uint32_t
 rnd(uint32_t *x)
 {
@@ -55,7 +65,7 @@ main(int argc, char **argv)
 	struct pol_req req;
 	char err[256], (*nums)[24];
 	uint32_t x = 12345;
-	double t0, t1;
+	double t0, t1, c0, c1;
 	long i, routed = 0;
 
 	pol_build_alloc(&b);
@@ -101,6 +111,7 @@ main(int argc, char **argv)
 	pl_set(&req.calling, "+4930111", 8);
 	pol_verdict_init(&v);
 	t0 = now_s();
+	c0 = cpu_s();
 	for (i = 0; i < nlook; i++) {
 		const char *n = nums[i & 4095];
 
@@ -110,8 +121,11 @@ main(int argc, char **argv)
 		routed += v.status == 0;
 	}
 	t1 = now_s();
-	printf("lookups: %ld in %.3f s = %.2f M/s on one core (%ld routed)\n",
-	       nlook, t1 - t0, (double)nlook / (t1 - t0) / 1e6, routed);
+	c1 = cpu_s();
+	printf("lookups: %ld in %.3f s = %.2f M/s wall, %.2f M/s per CPU "
+	       "second on one core (%ld routed)\n",
+	       nlook, t1 - t0, (double)nlook / (t1 - t0) / 1e6,
+	       (double)nlook / (c1 - c0) / 1e6, routed);
 	pol_verdict_fini(&v);
 	pol_snap_deref(s);
 	free(nums);
