@@ -70,6 +70,7 @@ PBX_FIRST=""  # the PBX SIPp(s) listen before tandemd starts
 DNS_RECS=()   # records for a DNS stub on 127.0.0.1:@DNS@ (dns_stub.py)
 SCEN_CASE=""  # play the scenarios of that case instead of CASE's
 PEERS=()      # srtp_peer roles the scenarios start (their results checked)
+METRICS=()    # "SAMPLE OP VALUE" checks of GET /metrics once the calls are over
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -245,6 +246,74 @@ drain)
 	C2_AFTER=0.3
 	NODIRECT="tandemd drains"
 	;;
+metrics_answered)
+	# one answered call, carrier hangs up: per-trunk and SIP figures
+	SCEN_CASE=basic_carrier_bye
+	NODIRECT="tandemd's own metrics"
+	METRICS=(
+		'tandem_calls_answered_total == 1'
+		'tandem_trunk_attempts_total{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_answered_total{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_billable_seconds_total{trunk="pbx/1",direction="out"} > 0'
+		'tandem_trunk_asr{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_acd_seconds{trunk="pbx/1",direction="out"} > 0'
+		'tandem_trunk_attempts_total{trunk="static-in",direction="in"} == 1'
+		'tandem_trunk_answered_total{trunk="static-in",direction="in"} == 1'
+		'tandem_trunk_attempts_total{trunk="pbx/1",direction="in"} == 0'
+		'tandem_trunk_limit_rejections_total{trunk="pbx/1",reason="calls"} == 0'
+		'tandem_sip_responses_total{direction="in",class="2xx"} == 2'
+		'tandem_sip_responses_total{direction="out",class="2xx"} == 2'
+		'tandem_sip_responses_total{direction="in",class="1xx"} >= 1'
+		'tandem_sip_responses_total{direction="out",class="1xx"} >= 1'
+		'tandem_sip_responses_total{direction="in",class="4xx"} == 0'
+		'tandem_sip_responses_total{direction="out",class="4xx"} == 0'
+		'tandem_sip_transactions_created_total == 4'
+		'tandem_policy_version == 1'
+		'tandem_policy_loaded_timestamp_seconds > 1700000000'
+	)
+	;;
+metrics_busy)
+	# the PBX's 486 relayed: a 4xx each way, an attempt not answered
+	SCEN_CASE=busy_relayed
+	NODIRECT="tandemd's own metrics"
+	METRICS=(
+		'tandem_trunk_attempts_total{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_answered_total{trunk="pbx/1",direction="out"} == 0'
+		'tandem_trunk_asr{trunk="pbx/1",direction="out"} == 0'
+		'tandem_trunk_billable_seconds_total{trunk="pbx/1",direction="out"} == 0'
+		'tandem_trunk_attempts_total{trunk="static-in",direction="in"} == 1'
+		'tandem_sip_responses_total{direction="in",class="4xx"} == 1'
+		'tandem_sip_responses_total{direction="out",class="4xx"} == 1'
+		'tandem_sip_responses_total{direction="in",class="2xx"} == 0'
+		'tandem_sip_responses_total{direction="out",class="2xx"} == 0'
+		'tandem_calls_failed_total == 1'
+	)
+	;;
+metrics_rtp)
+	# plain RTP both ways through the relay (srtp_optional's media)
+	SCEN_CASE=srtp_optional
+	OPTS=(-o sip.srtp=optional -o route.pbx.srtp=optional)
+	PEERS=(a b)
+	NODIRECT="the relay carries the media"
+	METRICS=(
+		'tandem_relay_packets_total == 200'
+		'tandem_relay_forwarded_total > 0'
+		'tandem_relay_dropped_total{reason="srtp"} == 0'
+		'tandem_relay_dropped_total{reason="big"} == 0'
+		'tandem_trunk_billable_seconds_total{trunk="pbx/1",direction="out"} >= 3'
+		'tandem_media_sessions == 0'
+	)
+	;;
+metrics_retrans)
+	# the PBX answers only after 1.6 s: Timer A resent the B-leg INVITE
+	# at 0.5 and 1.5 s (RFC 3261 §17.1.1.2, T1 500 ms)
+	SCEN_CASE=invite_retrans
+	NODIRECT="tandemd's own metrics"
+	METRICS=(
+		'tandem_sip_retransmissions_total{direction="out"} >= 2'
+		'tandem_trunk_answered_total{trunk="pbx/1",direction="out"} == 1'
+	)
+	;;
 no_route | max_forwards_zero)
 	PBXS=()
 	NODIRECT="tandemd answers"
@@ -342,6 +411,7 @@ C2_MPORT=$((BASE + 18))
 C_PEER=$((BASE + 9))  # srtp_peer media ports (SIPp's own: MPORT, +2)
 P_PEER=$((BASE + 13))
 RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
+API_PORT=$((BASE + 7)) # TCP: the management API (METRICS cases)
 RTP_MAX=$((BASE + 39))
 
 # listening IP PORT [tcp]: something is bound to udp IP:PORT (or
@@ -458,6 +528,10 @@ targets = $P1_IP:$P1_PORT
 prefix = 1556
 targets = $P2_IP:$P2_PORT
 EOF
+	if [ "${#METRICS[@]}" -gt 0 ]; then
+		printf '\n[api]\nlisten = %s:%s\n' "$T_IP" "$API_PORT" \
+			>>"$WORK/tandem.conf"
+	fi
 }
 
 start_tandemd() {
@@ -492,6 +566,51 @@ stop_tandemd() {
 	DEADLINE=$(($(date +%s) + 10))
 	wait_bounded "$TD_PID" tandemd
 	[ "$WAIT_RC" -eq 0 ] || fail "tandemd exited $WAIT_RC after SIGTERM"
+}
+
+# ---- GET /metrics -------------------------------------------------------------
+
+# metric_check TEXT "SAMPLE OP VALUE": the sample (name and labels exactly
+# as exposed) is present and its value compares (==, >, >=) to VALUE
+metric_check() {
+	local want=$1 sample op val got
+	read -r sample op val <<<"$2"
+	got=$(awk -v s="$sample" '$1 == s { print $2; exit }' <<<"$want")
+	[ -n "$got" ] || return 1
+	awk -v g="$got" -v o="$op" -v v="$val" 'BEGIN {
+		if (o == "==") exit !(g + 0 == v + 0)
+		if (o == ">") exit !(g + 0 > v + 0)
+		if (o == ">=") exit !(g + 0 >= v + 0)
+		exit 1 }'
+}
+
+# check_metrics: every METRICS line holds; the calls' end is accounted
+# on tandemd's worker just after the last message, so retried for 2 s
+check_metrics() {
+	local text="" m bad
+	for _ in $(seq 1 20); do
+		text=$(curl -sS --max-time 2 "http://$T_IP:$API_PORT/metrics") ||
+			text=""
+		bad=""
+		for m in "${METRICS[@]}"; do
+			metric_check "$text" "$m" || bad="$bad; $m"
+		done
+		[ -n "$bad" ] || break
+		sleep 0.1
+	done
+	printf '%s\n' "$text" >"$WORK/metrics.txt"
+	if [ -n "$bad" ]; then
+		for m in "${METRICS[@]}"; do
+			metric_check "$text" "$m" && continue
+			fail "metrics: want $m, got: $(awk -v s="${m%% *}" \
+				'$1 == s { print $2 }' "$WORK/metrics.txt" |
+				head -n 1)"
+		done
+		return
+	fi
+	echo "measured: ${#METRICS[@]} /metrics checks hold:" \
+		"$(grep -E '^tandem_(relay_packets_total|relay_forwarded_total|sip_retransmissions_total|trunk_billable_seconds_total\{trunk="pbx/1",direction="out"\}|sip_transactions_created_total)' \
+			"$WORK/metrics.txt" | tr '\n' ' ')"
 }
 
 # ---- what the far sides received ------------------------------------------
@@ -631,6 +750,9 @@ for role in "${PEERS[@]}"; do
 		fail "media end $role: $(tr '\n' ' ' <"$f" 2>/dev/null || echo 'did not run')"
 	fi
 done
+if [ "$DIRECT" -eq 0 ] && [ "${#METRICS[@]}" -gt 0 ]; then
+	check_metrics
+fi
 [ "$DIRECT" -eq 1 ] || stop_tandemd
 PIDS=()
 
