@@ -429,7 +429,7 @@ metrics_media(struct b2b *b, struct api_metrics *m)
 			 NULL, rs.sessions);
 	api_metric_gauge(m, "tandem_media_ports_used",
 			 "RTP/RTCP port pairs in use", NULL, rs.ports_used);
-	api_metric_gauge(m, "tandem_media_ports_total",
+	api_metric_gauge(m, "tandem_media_port_pairs",
 			 "RTP/RTCP port pairs configured", NULL,
 			 rs.ports_total);
 	api_metric_counter(m, "tandem_relay_packets_total",

@@ -599,6 +599,12 @@ check_metrics() {
 		sleep 0.1
 	done
 	printf '%s\n' "$text" >"$WORK/metrics.txt"
+	# the exposition format itself, where Prometheus' own linter is
+	# installed (Debian's prometheus package)
+	if command -v promtool >/dev/null 2>&1 &&
+		! promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1; then
+		fail "promtool check metrics: $(tr '\n' ' ' <"$WORK/promtool.out")"
+	fi
 	if [ -n "$bad" ]; then
 		for m in "${METRICS[@]}"; do
 			metric_check "$text" "$m" && continue
