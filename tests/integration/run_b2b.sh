@@ -71,6 +71,8 @@ DNS_RECS=()   # records for a DNS stub on 127.0.0.1:@DNS@ (dns_stub.py)
 SCEN_CASE=""  # play the scenarios of that case instead of CASE's
 PEERS=()      # srtp_peer roles the scenarios start (their results checked)
 METRICS=()    # "SAMPLE OP VALUE" checks of GET /metrics once the calls are over
+PG_SQL=""     # policy rows: a private PostgreSQL (pg.sh) is the policy
+              # source and the CDR database instead of [route.*]
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -304,6 +306,43 @@ metrics_rtp)
 		'tandem_media_sessions == 0'
 	)
 	;;
+metrics_limit)
+	# the carrier trunk's max_calls = 1 from the database policy: the
+	# second call gets 503 while the first is up (overload's flow);
+	# counted per trunk, and the CDR writer's queue and the database
+	# policy's version and load time exported
+	SCEN_CASE=overload
+	C2_AFTER=0.7
+	NODIRECT="tandemd's own metrics"
+	WAIT_LOG="policy version .* published"
+	PG_SQL="BEGIN;
+INSERT INTO trunks (name, role, host, port, inbound_cidrs, max_calls)
+VALUES ('carrier', 'carrier', '@C_IP@', @C_PORT@, '{@C_IP@/32}', 1),
+	('pbx', 'pbx', '$P1_IP', @P1@, '{}', 0);
+INSERT INTO routes (name, src_trunk_id, called_prefix)
+SELECT 'pbx', id, '1555' FROM trunks WHERE name = 'carrier';
+INSERT INTO route_targets (route_id, trunk_id)
+SELECT r.id, t.id FROM routes r, trunks t WHERE t.name = 'pbx';
+COMMIT;"
+	METRICS=(
+		'tandem_trunk_limit_rejections_total{trunk="carrier",reason="calls"} == 1'
+		'tandem_trunk_limit_rejections_total{trunk="carrier",reason="cps"} == 0'
+		'tandem_trunk_attempts_total{trunk="carrier",direction="in"} == 2'
+		'tandem_trunk_answered_total{trunk="carrier",direction="in"} == 1'
+		'tandem_trunk_asr{trunk="carrier",direction="in"} == 0.5'
+		'tandem_trunk_attempts_total{trunk="pbx",direction="out"} == 1'
+		'tandem_trunk_answered_total{trunk="pbx",direction="out"} == 1'
+		'tandem_trunk_calls_active{trunk="carrier"} == 0'
+		'tandem_calls_rejected_load_total == 1'
+		'tandem_sip_responses_total{direction="out",class="5xx"} == 1'
+		'tandem_policy_version >= 1'
+		'tandem_policy_load_seconds > 0'
+		'tandem_cdr_written_total == 2'
+		'tandem_cdr_queue_records == 0'
+		'tandem_cdr_spool_bytes == 0'
+		'tandem_cdr_db_connected == 1'
+	)
+	;;
 metrics_retrans)
 	# the PBX answers only after 1.6 s: Timer A resent the B-leg INVITE
 	# at 0.5 and 1.5 s (RFC 3261 §17.1.1.2, T1 500 ms)
@@ -337,6 +376,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-b2b-$CASE.XXXXXX")
 PIDS=()
 FAILED=0
 TD_PID=""
+PG_DIR=""
+PGSH=$(cd "$(dirname "$0")" && pwd)/pg.sh
 
 cleanup() {
 	local rc=$? p f
@@ -346,6 +387,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	[ -z "$PG_DIR" ] || "$PGSH" stop "$PG_DIR" >/dev/null 2>&1 || true
 	if [ "$rc" -ne 0 ]; then
 		for f in "$WORK"/*.out "$WORK"/*.err "$WORK"/tandemd.log \
 			"$WORK"/*.msg; do
@@ -532,6 +574,30 @@ EOF
 		printf '\n[api]\nlisten = %s:%s\n' "$T_IP" "$API_PORT" \
 			>>"$WORK/tandem.conf"
 	fi
+	if [ -n "$PG_SQL" ]; then
+		printf '\n[db]\ndsn = %s\n\n[cdr]\nspool_dir = %s\nfsync_ms = 20\n' \
+			"$TANDEM_PG_DSN" "$WORK/spool" >>"$WORK/tandem.conf"
+	fi
+}
+
+# start_pg: a private PostgreSQL, the schema (tandemd -m), PG_SQL's rows
+start_pg() {
+	local q=$PG_SQL
+	chmod 755 "$WORK" # pg.sh runs PostgreSQL as postgres under it
+	PG_DIR=$WORK/pg
+	"$PGSH" start "$PG_DIR" >"$WORK/pg.out" 2>&1 ||
+		{ fail "pg.sh start: $(tail -n 5 "$WORK/pg.out")"; exit 1; }
+	# shellcheck disable=SC1091
+	. "$PG_DIR/env"
+	export PGHOST PGPORT PGUSER PGDATABASE
+	write_config
+	"$TANDEMD" -m -c "$WORK/tandem.conf" >"$WORK/migrate.log" 2>&1 ||
+		{ fail "tandemd -m: $(tail -n 5 "$WORK/migrate.log")"; exit 1; }
+	q=${q//@C_IP@/$C_IP}
+	q=${q//@C_PORT@/$C_PORT}
+	q=${q//@P1@/$P1_PORT}
+	psql -X -q -v ON_ERROR_STOP=1 >"$WORK/policy.log" 2>&1 <<<"$q" ||
+		{ fail "policy: $(cat "$WORK/policy.log")"; exit 1; }
 }
 
 start_tandemd() {
@@ -674,6 +740,9 @@ if [ "${#DNS_RECS[@]}" -gt 0 ]; then
 		"${recs[@]}" >"$WORK/dns.out" 2>&1 </dev/null &
 	PIDS+=("$!")
 	wait_listening 127.0.0.1 "$DNS_PORT" "$!"
+fi
+if [ -n "$PG_SQL" ]; then
+	start_pg
 fi
 if [ "$DIRECT" -eq 0 ] && [ -z "$PBX_FIRST" ]; then
 	start_tandemd
