@@ -14,7 +14,10 @@
 # checked; tandemd is stopped by SIGTERM and must exit 0. The scenarios
 # assert what each far side received (<ereg> checks); this script adds a
 # leak scan of every received message and the To-tag coherence of the
-# carrier's INVITE responses.
+# carrier's INVITE responses. Cases with METRICS enable the management
+# API and, once the calls are over, check GET /metrics sample by sample;
+# cases with PG_SQL take their policy from a private PostgreSQL (pg.sh)
+# that also receives the CDRs.
 #
 # TANDEMD=direct is a dry run without tandemd: the carrier calls the
 # answering (last) PBX itself, and the checks that only a B2BUA can pass
@@ -367,6 +370,10 @@ unknown_source)
 	exit 2
 	;;
 esac
+if [ -n "$PG_SQL" ] && ! command -v psql >/dev/null 2>&1; then
+	echo "SKIP: $CASE: psql (PostgreSQL) not found"
+	exit 77
+fi
 if [ "$DIRECT" -eq 1 ] && [ -n "$NODIRECT" ]; then
 	echo "SKIP: $CASE: no dry run ($NODIRECT)"
 	exit 77
