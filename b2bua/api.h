@@ -106,6 +106,11 @@ int api_metric_counter(struct api_metrics *m, const char *name,
 		       uint64_t value);
 int api_metric_gauge(struct api_metrics *m, const char *name, const char *help,
 		     const char *const *labels, double value);
+/* A counter with a fractional value (seconds): same rules as
+   api_metric_counter(). */
+int api_metric_counterf(struct api_metrics *m, const char *name,
+			const char *help, const char *const *labels,
+			double value);
 
 /* For tests and the server: a metrics buffer outside a request. */
 int api_metrics_alloc(struct api_metrics **mp);

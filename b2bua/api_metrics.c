@@ -216,6 +216,16 @@ api_metric_gauge(struct api_metrics *m, const char *name, const char *help,
 	return sample_add(m, name, help, FAM_GAUGE, labels, v);
 }
 
+int
+api_metric_counterf(struct api_metrics *m, const char *name, const char *help,
+		    const char *const *labels, double value)
+{
+	char v[40];
+
+	fmt_double(v, sizeof(v), value);
+	return sample_add(m, name, help, FAM_COUNTER, labels, v);
+}
+
 const char *
 api_metrics_text(struct api_metrics *m, size_t *lenp)
 {

@@ -263,6 +263,221 @@ op_ready(void *arg, const char **why)
 	return true;
 }
 
+/* Per trunk of the current policy (lim.h counters, kept across
+   reloads by trunk id): attempts, answers and connected time per
+   direction, ASR and ACD as gauges beside the counters they come from,
+   limit refusals, calls up. */
+static void
+metrics_trunks(struct b2b *b, struct api_metrics *m)
+{
+	static const char *const dir[LIM_DIR_COUNT] = {"in", "out"};
+	struct pol_snap *s = bpol_get(b->pol);
+	size_t i, n = pol_snap_ntrunks(s);
+
+	for (i = 0; i < n; i++) {
+		const struct pol_trunk *t = pol_snap_trunk(s, i);
+		struct lim_slot *sl = lim_slot(b->lim, t->id);
+		const char *name = t->name ? t->name : "";
+		struct lim_counts c;
+
+		lim_counts(sl, &c);
+		for (int d = 0; d < LIM_DIR_COUNT; d++) {
+			const char *const l[] = {"trunk", name, "direction",
+						 dir[d], NULL};
+			double bill = (double)c.billable_ms[d] / 1000.0;
+
+			api_metric_counter(
+				m, "tandem_trunk_attempts_total",
+				"calls from the trunk (in), INVITEs sent to it "
+				"(out), counted when over",
+				l, c.attempts[d]);
+			api_metric_counter(m, "tandem_trunk_answered_total",
+					   "of those, answered", l,
+					   c.answered[d]);
+			api_metric_counterf(
+				m, "tandem_trunk_billable_seconds_total",
+				"answer to hang-up of the answered ones", l,
+				bill);
+			if (c.attempts[d])
+				api_metric_gauge(
+					m, "tandem_trunk_asr",
+					"answer-seizure ratio since start "
+					"(answered / attempts)",
+					l,
+					(double)c.answered[d] /
+						(double)c.attempts[d]);
+			if (c.answered[d])
+				api_metric_gauge(m, "tandem_trunk_acd_seconds",
+						 "average call duration since "
+						 "start (billable / answered)",
+						 l,
+						 bill / (double)c.answered[d]);
+		}
+		api_metric_counter(
+			m, "tandem_trunk_limit_rejections_total",
+			"calls refused by the trunk's limits (max_calls, "
+			"max_cps)",
+			(const char *[]){"trunk", name, "reason", "calls",
+					 NULL},
+			c.refused_calls);
+		api_metric_counter(
+			m, "tandem_trunk_limit_rejections_total", NULL,
+			(const char *[]){"trunk", name, "reason", "cps", NULL},
+			c.refused_cps);
+		api_metric_gauge(m, "tandem_trunk_calls_active",
+				 "calls counted against the trunk's limit now",
+				 (const char *[]){"trunk", name, NULL},
+				 lim_active(sl));
+	}
+	pol_snap_deref(s);
+}
+
+/* The SIP stack of every worker: responses by class both ways,
+   transactions and retransmissions. */
+static void
+metrics_sip(struct b2b *b, struct api_metrics *m)
+{
+	static const char *const cls[7] = {"",	  "1xx", "2xx", "3xx",
+					   "4xx", "5xx", "6xx"};
+	struct tp_resp_counts rc;
+	struct txn_counters tc;
+
+	sipw_group_counts(b->g, &rc, &tc);
+	for (int k = 1; k < 7; k++) {
+		api_metric_counter(
+			m, "tandem_sip_responses_total",
+			"SIP responses received (in) and sent (out) by class",
+			(const char *[]){"direction", "in", "class", cls[k],
+					 NULL},
+			rc.rx[k]);
+		api_metric_counter(m, "tandem_sip_responses_total", NULL,
+				   (const char *[]){"direction", "out", "class",
+						    cls[k], NULL},
+				   rc.tx[k]);
+	}
+	api_metric_gauge(m, "tandem_sip_transactions_active",
+			 "SIP transactions in the matching tables", NULL,
+			 (double)tc.active);
+	api_metric_counter(m, "tandem_sip_transactions_created_total",
+			   "SIP transactions created", NULL, tc.created);
+	api_metric_counter(
+		m, "tandem_sip_retransmissions_total",
+		"retransmissions sent by the transactions (out: timers A, E, "
+		"G and answers to retransmitted requests) and received (in: "
+		"requests matching a transaction, final responses again)",
+		(const char *[]){"direction", "out", NULL}, tc.retransmits);
+	api_metric_counter(m, "tandem_sip_retransmissions_total", NULL,
+			   (const char *[]){"direction", "in", NULL},
+			   tc.retrans_in);
+}
+
+static void
+metrics_cdr(struct b2b *b, struct api_metrics *m)
+{
+	struct cdr_stats cs;
+
+	cdr_writer_stats(b->cdr, &cs);
+	api_metric_counter(m, "tandem_cdr_submitted_total",
+			   "CDRs handed to the writer", NULL, cs.submitted);
+	api_metric_counter(m, "tandem_cdr_spooled_total",
+			   "CDRs appended to the spool", NULL, cs.spooled);
+	api_metric_counter(m, "tandem_cdr_written_total", "CDR rows inserted",
+			   NULL, cs.written);
+	api_metric_counter(m, "tandem_cdr_replayed_total",
+			   "CDRs read from a previous run's spool", NULL,
+			   cs.replayed);
+	api_metric_counter(m, "tandem_cdr_torn_skipped_total",
+			   "torn spool tails skipped", NULL, cs.torn_skipped);
+	api_metric_counter(m, "tandem_cdr_corrupt_skipped_total",
+			   "corrupt spool records skipped", NULL,
+			   cs.corrupt_skipped);
+	api_metric_counter(m, "tandem_cdr_dup_skipped_total",
+			   "replayed CDRs already in the database", NULL,
+			   cs.dup_skipped);
+	api_metric_counter(m, "tandem_cdr_rejected_total",
+			   "CDRs the database refused as bad data", NULL,
+			   cs.rejected);
+	api_metric_counter(m, "tandem_cdr_db_errors_total",
+			   "failed CDR database connects or batches", NULL,
+			   cs.db_errors);
+	api_metric_counter(m, "tandem_cdr_spool_errors_total",
+			   "failed spool writes (retried)", NULL,
+			   cs.spool_errors);
+	api_metric_counter(m, "tandem_cdr_batches_total",
+			   "CDR transactions committed", NULL, cs.batches);
+	api_metric_gauge(m, "tandem_cdr_queue_records",
+			 "CDRs queued in memory for the spool file", NULL,
+			 (double)cs.queue);
+	api_metric_gauge(m, "tandem_cdr_spool_bytes",
+			 "bytes spooled, not yet in the database", NULL,
+			 (double)cs.spool_bytes);
+	api_metric_gauge(m, "tandem_cdr_db_connected",
+			 "1 while the CDR database is up", NULL,
+			 cs.connected ? 1 : 0);
+}
+
+/* The relay's totals (media workers' own atomics, summed). */
+static void
+metrics_media(struct b2b *b, struct api_metrics *m)
+{
+	struct relay_ctx_stats rs;
+
+	relay_ctx_stats(b->relay, &rs);
+	const struct {
+		const char *reason;
+		uint64_t n;
+	} drop[] = {
+		{"source", rs.drop_source}, {"noremote", rs.drop_noremote},
+		{"hold", rs.drop_hold},	    {"send", rs.drop_send},
+		{"big", rs.drop_big},	    {"srtp", rs.drop_srtp},
+	};
+
+	api_metric_gauge(m, "tandem_media_sessions", "relay sessions open",
+			 NULL, rs.sessions);
+	api_metric_gauge(m, "tandem_media_ports_used",
+			 "RTP/RTCP port pairs in use", NULL, rs.ports_used);
+	api_metric_gauge(m, "tandem_media_port_pairs",
+			 "RTP/RTCP port pairs configured", NULL,
+			 rs.ports_total);
+	api_metric_counter(m, "tandem_relay_packets_total",
+			   "RTP and RTCP datagrams the relay received", NULL,
+			   rs.packets);
+	api_metric_counter(m, "tandem_relay_forwarded_total",
+			   "datagrams sent on to the other leg", NULL,
+			   rs.forwarded);
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		api_metric_counter(
+			m, "tandem_relay_dropped_total",
+			"datagrams dropped: source not latched, no remote, "
+			"on hold, send failed, too big, SRTP check failed",
+			(const char *[]){"reason", drop[i].reason, NULL},
+			drop[i].n);
+}
+
+/* Version of the policy in use, when it was compiled and what its load
+   took. */
+static void
+metrics_policy(struct b2b *b, struct api_metrics *m)
+{
+	struct pol_snap *s = bpol_get(b->pol);
+	int64_t at_ms;
+	uint64_t took_us;
+
+	if (!s)
+		return; /* none loaded yet: /ready says so */
+	pol_snap_loaded(s, &at_ms, &took_us);
+	api_metric_gauge(m, "tandem_policy_version",
+			 "version of the policy snapshot in use", NULL,
+			 (double)pol_snap_version(s));
+	api_metric_gauge(m, "tandem_policy_loaded_timestamp_seconds",
+			 "when that snapshot was compiled (Unix time)", NULL,
+			 (double)at_ms / 1000.0);
+	api_metric_gauge(m, "tandem_policy_load_seconds",
+			 "how long loading that snapshot took", NULL,
+			 (double)took_us / 1e6);
+	pol_snap_deref(s);
+}
+
 static void
 op_metrics(void *arg, struct api_metrics *m)
 {
@@ -308,44 +523,13 @@ op_metrics(void *arg, struct api_metrics *m)
 	api_metric_counter(m, "tandem_sip_handoff_dropped_total",
 			   "messages dropped between workers", NULL,
 			   ws.handoff_drop);
-	if (b->cdr) {
-		struct cdr_stats cs;
-
-		cdr_writer_stats(b->cdr, &cs);
-		api_metric_counter(m, "tandem_cdr_submitted_total",
-				   "CDRs handed to the writer", NULL,
-				   cs.submitted);
-		api_metric_counter(m, "tandem_cdr_spooled_total",
-				   "CDRs appended to the spool", NULL,
-				   cs.spooled);
-		api_metric_counter(m, "tandem_cdr_written_total",
-				   "CDR rows inserted", NULL, cs.written);
-		api_metric_counter(m, "tandem_cdr_replayed_total",
-				   "CDRs read from a previous run's spool",
-				   NULL, cs.replayed);
-		api_metric_counter(m, "tandem_cdr_torn_skipped_total",
-				   "torn spool tails skipped", NULL,
-				   cs.torn_skipped);
-		api_metric_counter(m, "tandem_cdr_db_errors_total",
-				   "failed CDR database connects or batches",
-				   NULL, cs.db_errors);
-		api_metric_gauge(m, "tandem_cdr_spool_bytes",
-				 "bytes spooled, not yet in the database", NULL,
-				 (double)cs.spool_bytes);
-		api_metric_gauge(m, "tandem_cdr_db_connected",
-				 "1 while the CDR database is up", NULL,
-				 cs.connected ? 1 : 0);
-	}
-	if (b->relay) {
-		struct relay_ctx_stats rs;
-
-		relay_ctx_stats(b->relay, &rs);
-		api_metric_gauge(m, "tandem_media_sessions",
-				 "relay sessions open", NULL, rs.sessions);
-		api_metric_gauge(m, "tandem_media_ports_used",
-				 "RTP/RTCP port pairs in use", NULL,
-				 rs.ports_used);
-	}
+	metrics_sip(b, m);
+	metrics_trunks(b, m);
+	metrics_policy(b, m);
+	if (b->cdr)
+		metrics_cdr(b, m);
+	if (b->relay)
+		metrics_media(b, m);
 }
 
 static const struct api_ops ops = {

@@ -162,6 +162,7 @@ call_maybe_done(struct call *c)
 		  c->t_answer ? (unsigned long long)(c->t_end - c->t_answer)
 			      : 0ULL);
 	log_media(c);
+	call_trunk_count(c);
 	call_cdr(c);
 	tmr_start(&c->t_reap, sipw_tmr(c->bw->w), 0, on_reap, c);
 }

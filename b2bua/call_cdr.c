@@ -8,6 +8,7 @@
 #define LOG_MODULE "call"
 #include "call_int.h"
 #include "db/cdr.h"
+#include "lim.h"
 #include "media/rtp.h"
 #include "stack/log.h"
 
@@ -112,6 +113,28 @@ fill_attempts(const struct call *c, struct cdr_rec *r)
 	cdr_strset(r->calling_out, sizeof(r->calling_out),
 		   c->tg[c->att[i].target].calling);
 	r->b_status = c->att[i].status;
+}
+
+void
+call_trunk_count(struct call *c)
+{
+	struct lim_table *lt = c->bw->b2b->lim;
+	uint64_t conn = c->t_answer && c->t_end > c->t_answer
+				? c->t_end - c->t_answer
+				: 0;
+	unsigned i;
+
+	if (c->src)
+		lim_count_call(lim_slot(lt, c->src->id), LIM_IN,
+			       c->t_answer != 0, conn);
+	for (i = 0; i < c->natt; i++) {
+		const struct call_target *t = &c->tg[c->att[i].target];
+		bool ok = c->att[i].status >= 200 && c->att[i].status < 300;
+
+		if (t->trunk)
+			lim_count_call(lim_slot(lt, t->trunk->id), LIM_OUT, ok,
+				       ok ? conn : 0);
+	}
 }
 
 void

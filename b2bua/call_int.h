@@ -218,6 +218,9 @@ void call_xfer_abort(struct call *c);
 
 /* The call's CDR to the writer (at its end). */
 void call_cdr(struct call *c);
+/* The per-trunk counters (lim.h) of the call over: its source trunk
+   (in) and every attempt's trunk (out). At its end, once. */
+void call_trunk_count(struct call *c);
 /* A CDR for an INVITE refused before a call existed (limits, drain). */
 void call_cdr_refused(struct b2b_worker *bw, const struct sip_msg *inv,
 		      uint16_t status, const char *phrase);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lim.h"
 
@@ -17,7 +18,15 @@ struct lim_slot {
 	atomic_bool down;
 	uint64_t probe_ms;
 	bool probing;
+	/* lim_counts(), relaxed atomics (every worker adds) */
+	atomic_uint_fast64_t attempts[LIM_DIR_COUNT];
+	atomic_uint_fast64_t answered[LIM_DIR_COUNT];
+	atomic_uint_fast64_t billable_ms[LIM_DIR_COUNT];
+	atomic_uint_fast64_t refused_calls, refused_cps;
 };
+
+#define ADD(f, v) atomic_fetch_add_explicit(&(f), (v), memory_order_relaxed)
+#define GET(f) atomic_load_explicit(&(f), memory_order_relaxed)
 
 struct lim_table {
 	unsigned mask;
@@ -123,6 +132,10 @@ lim_take(struct lim_slot *s, uint32_t max_calls, uint32_t max_cps,
 	else
 		s->active++;
 	pthread_mutex_unlock(&s->mu);
+	if (r == LIM_CALLS)
+		ADD(s->refused_calls, 1);
+	else if (r == LIM_CPS)
+		ADD(s->refused_cps, 1);
 	return r;
 }
 
@@ -187,4 +200,32 @@ bool *
 lim_probing(struct lim_slot *s)
 {
 	return &s->probing;
+}
+
+void
+lim_count_call(struct lim_slot *s, enum lim_dir dir, bool answered,
+	       uint64_t billable_ms)
+{
+	if (!s || dir >= LIM_DIR_COUNT)
+		return;
+	ADD(s->attempts[dir], 1);
+	if (!answered)
+		return;
+	ADD(s->answered[dir], 1);
+	ADD(s->billable_ms[dir], billable_ms);
+}
+
+void
+lim_counts(struct lim_slot *s, struct lim_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (!s)
+		return;
+	for (int d = 0; d < LIM_DIR_COUNT; d++) {
+		c->attempts[d] = GET(s->attempts[d]);
+		c->answered[d] = GET(s->answered[d]);
+		c->billable_ms[d] = GET(s->billable_ms[d]);
+	}
+	c->refused_calls = GET(s->refused_calls);
+	c->refused_cps = GET(s->refused_cps);
 }

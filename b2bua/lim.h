@@ -55,4 +55,23 @@ unsigned lim_active(struct lim_slot *s);
  */
 uint32_t lim_share(uint32_t limit, unsigned nodes);
 
+/* Per-trunk call counters (issue 9 metrics), kept in the slot so they
+   survive policy reloads like the limits do. "in": calls that arrived
+   from the trunk; "out": B-leg INVITEs sent to it. Relaxed atomics:
+   any thread adds, any thread reads. */
+enum lim_dir { LIM_IN, LIM_OUT, LIM_DIR_COUNT };
+struct lim_counts {
+	uint64_t attempts[LIM_DIR_COUNT];
+	uint64_t answered[LIM_DIR_COUNT];
+	uint64_t billable_ms[LIM_DIR_COUNT]; /* answer to end, answered */
+	uint64_t refused_calls;		     /* lim_take*: max_calls */
+	uint64_t refused_cps;		     /* lim_take: max_cps */
+};
+/* One call (in) or attempt (out) over, answered or not, with the time
+   it was connected. NULL s ignored. */
+void lim_count_call(struct lim_slot *s, enum lim_dir dir, bool answered,
+		    uint64_t billable_ms);
+/* All zero for NULL. */
+void lim_counts(struct lim_slot *s, struct lim_counts *c);
+
 #endif

@@ -58,9 +58,17 @@ reload(struct db_watch *w, PGconn *c)
 {
 	struct pol_snap *s = NULL;
 	char err[512];
+	uint64_t t0 = now_ms();
 	int ret = db_policy_load_cache(c, (int64_t)time(NULL), w->cache, &s,
 				       err, sizeof(err));
 
+	if (!ret) { /* the queries too, not only the compile (ms clock) */
+		uint64_t took = (now_ms() - t0) * 1000, cu;
+
+		pol_snap_loaded(s, NULL, &cu);
+		if (took > cu)
+			pol_snap_set_load_us(s, took);
+	}
 	pthread_mutex_lock(&w->lock);
 	if (!ret) {
 		pol_store_set(w->store, s);

@@ -186,6 +186,13 @@ int pol_build_compile(struct pol_build *b, int64_t now, struct pol_snap **snapp,
 struct pol_snap *pol_snap_ref(struct pol_snap *s);
 struct pol_snap *pol_snap_deref(struct pol_snap *s);
 int64_t pol_snap_version(const struct pol_snap *s);
+/* When the snapshot was compiled (UTC ms) and how long its load took
+   (µs: the compile, or what the loader set with pol_snap_set_load_us()
+   before publishing it, e.g. queries plus compile). */
+void pol_snap_loaded(const struct pol_snap *s, int64_t *at_ms,
+		     uint64_t *took_us);
+/* Only before the snapshot is shared (published). */
+void pol_snap_set_load_us(struct pol_snap *s, uint64_t took_us);
 /* Bytes the snapshot holds (all its allocations, PCRE2 code estimated). */
 size_t pol_snap_memory(const struct pol_snap *s);
 /* Snapshots alive in the process (a diagnostic counter for tests). */

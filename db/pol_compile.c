@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stack/log.h"
 
@@ -446,12 +447,14 @@ pol_build_compile(struct pol_build *b, int64_t now, struct pol_snap **snapp,
 		  char *err, size_t errsz)
 {
 	struct cctx c = {b, NULL, now, err, errsz};
+	struct timespec t0, t1, wall;
 	int ret;
 
 	if (!b || !snapp)
 		return EINVAL;
 	if (err && errsz)
 		err[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	c.s = calloc(1, sizeof(*c.s));
 	if (!c.s)
 		return ENOMEM;
@@ -474,6 +477,11 @@ pol_build_compile(struct pol_build *b, int64_t now, struct pol_snap **snapp,
 		return ret;
 	}
 	account(c.s);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	c.s->loaded_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+	c.s->load_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+				  (t1.tv_nsec - t0.tv_nsec) / 1000);
 	*snapp = c.s;
 	return 0;
 }

@@ -159,6 +159,8 @@ struct pol_lent {
 struct pol_snap {
 	atomic_long refs;
 	int64_t version;
+	int64_t loaded_ms; /* UTC ms: compiled (pol_snap_loaded) */
+	uint64_t load_us;  /* how long the load took */
 	size_t mem;
 	struct pol_trunk *trunks; /* owned, strings owned */
 	struct pol_tx *tx;

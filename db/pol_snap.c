@@ -85,6 +85,22 @@ pol_snap_version(const struct pol_snap *s)
 	return s->version;
 }
 
+void
+pol_snap_loaded(const struct pol_snap *s, int64_t *at_ms, uint64_t *took_us)
+{
+	if (at_ms)
+		*at_ms = s ? s->loaded_ms : 0;
+	if (took_us)
+		*took_us = s ? s->load_us : 0;
+}
+
+void
+pol_snap_set_load_us(struct pol_snap *s, uint64_t took_us)
+{
+	if (s)
+		s->load_us = took_us;
+}
+
 size_t
 pol_snap_memory(const struct pol_snap *s)
 {

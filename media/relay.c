@@ -290,8 +290,19 @@ relay_ctx_stats(struct relay_ctx *ctx, struct relay_ctx_stats *st)
 	st->ports_used = ctx->npairs - ctx->nfree;
 	pthread_mutex_unlock(&ctx->port_mtx);
 	st->ports_total = ctx->npairs;
-	for (i = 0; i < ctx->nw; i++)
+	for (i = 0; i < ctx->nw; i++) {
+		const struct relay_wtotals *t = &ctx->w[i].tot;
+
 		st->cmds += RELAY_GET(ctx->w[i].ncmds);
+		st->packets += RELAY_GET(t->packets);
+		st->forwarded += RELAY_GET(t->forwarded);
+		st->drop_source += RELAY_GET(t->drop_source);
+		st->drop_noremote += RELAY_GET(t->drop_noremote);
+		st->drop_hold += RELAY_GET(t->drop_hold);
+		st->drop_send += RELAY_GET(t->drop_send);
+		st->drop_big += RELAY_GET(t->drop_big);
+		st->drop_srtp += RELAY_GET(t->drop_srtp);
+	}
 }
 
 int

@@ -122,6 +122,11 @@ struct relay_ctx_stats {
 	unsigned ports_used; /* RTP/RTCP port pairs taken */
 	unsigned ports_total;
 	uint64_t cmds; /* commands processed by the workers */
+	/* datagrams over every session so far (RTP and RTCP): received,
+	   forwarded, and dropped by reason (relay_stats' names) */
+	uint64_t packets, forwarded;
+	uint64_t drop_source, drop_noremote, drop_hold, drop_send, drop_big,
+		drop_srtp;
 };
 
 /*

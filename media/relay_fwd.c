@@ -193,10 +193,12 @@ tx_flush(struct relay_worker *w, struct relay_stream *in, enum relay_sk k)
 			/* skip the datagram that failed (socket full,
 			   unreachable peer): never block */
 			RELAY_INC(in->st.drop_send, 1);
+			RELAY_INC(w->tot.drop_send, 1);
 			done++;
 			continue;
 		}
 		RELAY_INC(in->st.forwarded, (uint64_t)sent);
+		RELAY_INC(w->tot.forwarded, (uint64_t)sent);
 		done += (unsigned)sent;
 	}
 	w->ntx[k] = 0;
@@ -297,18 +299,22 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 
 	rtcp = s->k == RELAY_SK_RTCP || (st->mux && rtp_is_rtcp(buf, len));
 	RELAY_INC(st->st.packets, 1);
+	RELAY_INC(w->tot.packets, 1);
 	RELAY_INC(st->st.bytes, len);
 	if (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
 		RELAY_INC(st->st.drop_big, 1); /* beyond our buffer */
+		RELAY_INC(w->tot.drop_big, 1);
 		return;
 	}
 	if (!st->have_rem || !st->siglen[s->k]) {
 		RELAY_INC(st->st.drop_noremote, 1);
+		RELAY_INC(w->tot.drop_noremote, 1);
 		return;
 	}
 	if (!src_ok(st, s->k, &w->src[i], w->rx[i].msg_hdr.msg_namelen,
 		    us / 1000)) {
 		RELAY_INC(st->st.drop_source, 1);
+		RELAY_INC(w->tot.drop_source, 1);
 		return;
 	}
 	RELAY_SET(st->st.last_ms, us / 1000);
@@ -318,10 +324,12 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 	if (!rtcp && (!dir_sends((enum relay_dir)st->dir) ||
 		      !dir_recvs((enum relay_dir)out->dir))) {
 		RELAY_INC(st->st.drop_hold, 1);
+		RELAY_INC(w->tot.drop_hold, 1);
 		return;
 	}
 	if (!dest_of(out, rtcp, &ok, &dst, &dlen)) {
 		RELAY_INC(st->st.drop_noremote, 1);
+		RELAY_INC(w->tot.drop_noremote, 1);
 		return;
 	}
 	/* RFC 3711 §3.3/§3.4: authenticate (and decrypt) what the peer
@@ -336,6 +344,7 @@ pkt_in(struct relay_worker *w, struct relay_sock *s, unsigned i, uint64_t us)
 		   : sec_xform_rtp_mid(st->xf, buf, &len, RELAY_SLOT,
 				       st->ptmap ? pt_map : NULL, st)))) {
 		RELAY_INC(st->st.drop_srtp, 1);
+		RELAY_INC(w->tot.drop_srtp, 1);
 		return;
 	}
 	if (!st->xf && st->ptmap && !rtcp)

@@ -158,6 +158,14 @@ struct relay_cmd {
 	struct relay_sync *sync; /* SYNC: borrowed, waiter's stack */
 };
 
+/* A worker's totals over every session it ever carried (metrics): the
+   worker writes them (RELAY_INC) beside its streams' own, any thread
+   reads them (relay_ctx_stats()). */
+struct relay_wtotals {
+	_Atomic uint64_t packets, forwarded, drop_source, drop_noremote,
+		drop_hold, drop_send, drop_big, drop_srtp;
+};
+
 struct relay_worker {
 	struct relay_ctx *ctx; /* borrowed */
 	unsigned idx;
@@ -179,6 +187,7 @@ struct relay_worker {
 	struct iovec txiov[RELAY_SK_COUNT][RELAY_BATCH_MAX];
 	unsigned ntx[RELAY_SK_COUNT];
 	int txfd[RELAY_SK_COUNT];
+	struct relay_wtotals tot;
 };
 
 struct relay_ctx {

@@ -659,6 +659,36 @@ sipw_group_stats(const struct sipw_group *g, struct sipw_stats *st)
 	}
 }
 
+void
+sipw_group_counts(const struct sipw_group *g, struct tp_resp_counts *rc,
+		  struct txn_counters *tc)
+{
+	struct tp_resp_counts r;
+	struct txn_counters t;
+	unsigned i, k;
+
+	memset(rc, 0, sizeof(*rc));
+	memset(tc, 0, sizeof(*tc));
+	for (i = 0; g && i < g->n; i++) {
+		/* tp and txn are set before the threads start and freed
+		   after they stop: stable while the group lives */
+		if (g->w[i].tp) {
+			tp_resp_counts(g->w[i].tp, &r);
+			for (k = 0; k < 7; k++) {
+				rc->rx[k] += r.rx[k];
+				rc->tx[k] += r.tx[k];
+			}
+		}
+		if (g->w[i].txn) {
+			txn_ctx_counters(g->w[i].txn, &t);
+			tc->active += t.active;
+			tc->created += t.created;
+			tc->retransmits += t.retransmits;
+			tc->retrans_in += t.retrans_in;
+		}
+	}
+}
+
 unsigned
 sipw_index(const struct sipw *w)
 {

@@ -118,6 +118,11 @@ struct sipw *sipw_group_worker(struct sipw_group *g, unsigned i);
 uint16_t sipw_group_port(const struct sipw_group *g);
 /* Sum of every worker's counters. */
 void sipw_group_stats(const struct sipw_group *g, struct sipw_stats *st);
+/* Sum over the workers of their transports' responses by class and
+   their transaction counters (tp_resp_counts(), txn_ctx_counters()):
+   any thread, while the group lives. */
+void sipw_group_counts(const struct sipw_group *g, struct tp_resp_counts *rc,
+		       struct txn_counters *tc);
 
 /* Accessors. The contexts belong to the worker's thread: use them only
    from it (inside the TU hook) or while the group is not running. */

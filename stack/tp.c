@@ -306,6 +306,39 @@ tp_stats(const struct tp_ctx *ctx)
 	return &ctx->stats;
 }
 
+/* One writer (the ctx's thread): a relaxed load and store, no locked
+   instruction. */
+static void
+resp_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/* A message sent: its class when it is a response (§7.2 Status-Line,
+   "SIP/2.0 " then three digits). */
+static void
+resp_tx(struct tp_ctx *ctx, const char *buf, size_t len)
+{
+	if (len > 11 && memcmp(buf, "SIP/2.0 ", 8) == 0 && buf[8] >= '1' &&
+	    buf[8] <= '6')
+		resp_inc(&ctx->resp_tx[buf[8] - '0']);
+}
+
+void
+tp_resp_counts(const struct tp_ctx *ctx, struct tp_resp_counts *rc)
+{
+	struct tp_ctx *m = (struct tp_ctx *)(uintptr_t)ctx; /* atomics */
+
+	for (int i = 0; i < 7; i++) {
+		rc->rx[i] = atomic_load_explicit(&m->resp_rx[i],
+						 memory_order_relaxed);
+		rc->tx[i] = atomic_load_explicit(&m->resp_tx[i],
+						 memory_order_relaxed);
+	}
+}
+
 /* ---- addresses ---------------------------------------------------- */
 
 uint16_t
@@ -571,6 +604,8 @@ tp_input(struct tp_ctx *ctx, const char *buf, size_t len,
 		return;
 	}
 	ctx->stats.rx_msgs++;
+	if (!msg->req && msg->status >= 100 && msg->status <= 699)
+		resp_inc(&ctx->resp_rx[msg->status / 100]);
 	ctx->recvh(msg, rx, ctx->arg);
 }
 
@@ -678,10 +713,12 @@ tp_send_host(struct tp_ctx *ctx, enum tp_proto proto,
 	}
 	err = send_udp(ctx, dst, dstlen, TP_LSOCK_MAX, buf, len);
 out:
-	if (err)
+	if (err) {
 		ctx->stats.tx_errors++;
-	else
+	} else {
 		ctx->stats.tx_msgs++;
+		resp_tx(ctx, buf, len);
+	}
 	return err;
 }
 
@@ -728,10 +765,12 @@ tp_send_response(struct tp_ctx *ctx, const struct tp_recv *rx, const char *buf,
 	else
 		err = send_udp(ctx, (struct sockaddr *)&dst, dlen, rx->lsock,
 			       buf, len);
-	if (err)
+	if (err) {
 		ctx->stats.tx_errors++;
-	else
+	} else {
 		ctx->stats.tx_msgs++;
+		resp_tx(ctx, buf, len);
+	}
 	return err;
 }
 

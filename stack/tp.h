@@ -213,6 +213,17 @@ int tp_sentby_add(struct tp_ctx *ctx, const char *host, uint16_t port);
 
 const struct tp_stats *tp_stats(const struct tp_ctx *ctx);
 
+/* Responses by status class (index status / 100: 1..6; 0 unused) that
+   the layer delivered to its receive callback (rx) and sent or queued
+   (tx: stateless replies, transactions and the UA's own sends alike).
+   Written by the ctx's thread only, as relaxed atomics: unlike
+   tp_stats(), tp_resp_counts() may be called from any thread while the
+   ctx lives (metrics). */
+struct tp_resp_counts {
+	uint64_t rx[7], tx[7];
+};
+void tp_resp_counts(const struct tp_ctx *ctx, struct tp_resp_counts *rc);
+
 /* Fill a sockaddr from numeric text. Returns 0 or EINVAL. */
 int tp_addr_set(struct sockaddr_storage *ss, socklen_t *len, const char *ip,
 		uint16_t port);

@@ -2,6 +2,7 @@
 #ifndef TANDEM_TP_INT_H
 #define TANDEM_TP_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -104,7 +105,8 @@ struct tp_ctx {
 	struct tp_sentby sentby[TP_SENTBY_MAX];
 	unsigned nsentby;
 	struct tp_stats stats;
-	struct tp_conn *htab[TP_HTAB_SIZE]; /* ref: open connections */
+	_Atomic uint64_t resp_rx[7], resp_tx[7]; /* tp_resp_counts() */
+	struct tp_conn *htab[TP_HTAB_SIZE];	 /* ref: open connections */
 	unsigned nconn_in, nconn_out;
 	char *udp_buf;	 /* owned: udp_batch slots of TP_UDP_SLOT bytes */
 	char *reply_buf; /* owned: stateless replies, reply_size bytes */

@@ -165,6 +165,7 @@ txn_unlink(struct txn *txn)
 	}
 	txn->linked = false;
 	ctx->st.active--;
+	txn_pub(ctx);
 }
 
 static void
@@ -236,6 +237,27 @@ txn_ctx_alloc(struct txn_ctx **ctxp, const struct txn_cfg *cfg,
 }
 
 void
+txn_pub(struct txn_ctx *ctx)
+{
+	const uint64_t v[4] = {ctx->st.active, ctx->st.created,
+			       ctx->st.retransmits, ctx->st.retrans_in};
+
+	for (int i = 0; i < 4; i++)
+		atomic_store_explicit(&ctx->pub[i], v[i], memory_order_relaxed);
+}
+
+void
+txn_ctx_counters(const struct txn_ctx *ctx, struct txn_counters *c)
+{
+	struct txn_ctx *m = (struct txn_ctx *)(uintptr_t)ctx; /* atomics */
+
+	c->active = atomic_load_explicit(&m->pub[0], memory_order_relaxed);
+	c->created = atomic_load_explicit(&m->pub[1], memory_order_relaxed);
+	c->retransmits = atomic_load_explicit(&m->pub[2], memory_order_relaxed);
+	c->retrans_in = atomic_load_explicit(&m->pub[3], memory_order_relaxed);
+}
+
+void
 txn_ctx_stats(const struct txn_ctx *ctx, struct txn_stats *st)
 {
 	const struct txn_le *le;
@@ -290,6 +312,7 @@ txn_alloc(struct txn_ctx *ctx, enum txn_kind kind, const struct txn_dest *d)
 		txn->dest = *d;
 	ctx->st.live++;
 	ctx->st.created++;
+	txn_pub(ctx);
 	return txn;
 }
 
@@ -316,6 +339,7 @@ txn_link(struct txn *txn)
 	le_link(&ctx->all, &txn->le_all, txn);
 	txn->linked = true;
 	ctx->st.active++;
+	txn_pub(ctx);
 	return mem_ref(txn);
 }
 
@@ -358,6 +382,7 @@ txn_send(struct txn *txn, const char *buf, size_t len, bool retx)
 		LOG_WARN("%s: send failed: %d", txn->branch, err);
 	} else if (retx) {
 		ctx->st.retransmits++;
+		txn_pub(ctx);
 	}
 	return err;
 }

@@ -112,6 +112,10 @@ struct txn_stats {
 	uint64_t created;
 	uint64_t destroyed;
 	uint64_t retransmits; /* requests, responses and ACKs sent again */
+	uint64_t retrans_in;  /* retransmissions received: requests that
+				 matched a server transaction (ACKs only in
+				 Confirmed), final responses that matched
+				 a client transaction already Completed */
 	uint64_t timeouts;    /* B, F, H and the §9.1 guard */
 	uint64_t tp_errors;   /* failed sends */
 	uint64_t msg_bytes;   /* message copies (requests, responses, ACKs)
@@ -129,6 +133,13 @@ struct txn_stats {
 int txn_ctx_alloc(struct txn_ctx **ctxp, const struct txn_cfg *cfg,
 		  txn_send_h *send_h, void *arg, struct tmr_ctx *tmr);
 void txn_ctx_stats(const struct txn_ctx *ctx, struct txn_stats *st);
+/* The counters metrics read from another thread (txn_stats fields of
+   the same names): relaxed atomics the ctx's thread stores, so any
+   thread may call txn_ctx_counters() while the ctx lives. */
+struct txn_counters {
+	uint64_t active, created, retransmits, retrans_in;
+};
+void txn_ctx_counters(const struct txn_ctx *ctx, struct txn_counters *c);
 
 /*
  * Feed a received message (borrowed for the call) to the layer.

@@ -2,6 +2,8 @@
 #ifndef TANDEM_TXN_INT_H
 #define TANDEM_TXN_INT_H
 
+#include <stdatomic.h>
+
 #include "txn.h"
 
 /* Intrusive doubly linked list element / head. */
@@ -64,7 +66,13 @@ struct txn_ctx {
 	struct txn_list all;	  /* every transaction holding the
 				     table reference */
 	struct txn_stats st;
+	/* copies of st.active, created, retransmits, retrans_in for other
+	   threads (txn_ctx_counters), stored by txn_pub() */
+	_Atomic uint64_t pub[4];
 };
+
+/* Publish the counters after a change (the ctx's thread only). */
+void txn_pub(struct txn_ctx *ctx);
 
 /*
  * One transaction. The context's tables hold one reference from creation

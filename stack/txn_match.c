@@ -105,6 +105,13 @@ ict_event_of(uint16_t st)
 	return st < 200 ? ICT_E_1XX : st < 300 ? ICT_E_2XX : ICT_E_FAIL;
 }
 
+static void
+retrans_in(struct txn_ctx *ctx)
+{
+	ctx->st.retrans_in++;
+	txn_pub(ctx);
+}
+
 static int
 recv_response(struct txn_ctx *ctx, const struct sip_msg *msg)
 {
@@ -114,6 +121,12 @@ recv_response(struct txn_ctx *ctx, const struct sip_msg *msg)
 		return ENOENT;
 	if (msg->status < 100 || msg->status > 699)
 		return 0; /* the parser refuses these; absorbed anyway */
+	/* A final response again once Completed: the server's Timer G /
+	   §17.2.2 retransmission (ICT answers it with the ACK again). */
+	if (msg->status >= 200 &&
+	    ((txn->kind == TXN_ICT && txn->state == ICT_S_COMPLETED) ||
+	     (txn->kind == TXN_NICT && txn->state == NICT_S_COMPLETED)))
+		retrans_in(ctx);
 	if (txn->kind == TXN_ICT)
 		ict_fire(txn, ict_event_of(msg->status), msg);
 	else
@@ -139,6 +152,11 @@ txn_recv(struct txn_ctx *ctx, const struct sip_msg *msg,
 		  : txn_srv_find(ctx, msg, msg->mid, &msg->method);
 	if (!txn)
 		return ENOENT;
+	/* §17.2.3: a request matching a server transaction is a
+	   retransmission; the ACK of a non-2xx is one only once the
+	   transaction has it (Confirmed). */
+	if (!ack || (txn->kind == TXN_IST && txn->state == IST_S_CONFIRMED))
+		retrans_in(ctx);
 	if (ack)
 		ist_fire(txn, IST_E_ACK, msg);
 	else if (txn->kind == TXN_IST)

@@ -14,7 +14,10 @@
 # checked; tandemd is stopped by SIGTERM and must exit 0. The scenarios
 # assert what each far side received (<ereg> checks); this script adds a
 # leak scan of every received message and the To-tag coherence of the
-# carrier's INVITE responses.
+# carrier's INVITE responses. Cases with METRICS enable the management
+# API and, once the calls are over, check GET /metrics sample by sample;
+# cases with PG_SQL take their policy from a private PostgreSQL (pg.sh)
+# that also receives the CDRs.
 #
 # TANDEMD=direct is a dry run without tandemd: the carrier calls the
 # answering (last) PBX itself, and the checks that only a B2BUA can pass
@@ -71,6 +74,9 @@ DNS_RECS=()   # records for a DNS stub on 127.0.0.1:@DNS@ (dns_stub.py)
 SCEN_CASE=""  # play the scenarios of that case instead of CASE's
 SCEN_BASE=""  # that case's scenario where CASE has none of the name
 PEERS=()      # srtp_peer roles the scenarios start (their results checked)
+METRICS=()    # "SAMPLE OP VALUE" checks of GET /metrics once the calls are over
+PG_SQL=""     # policy rows: a private PostgreSQL (pg.sh) is the policy
+              # source and the CDR database instead of [route.*]
 TWO="route.pbx.targets=$P1_IP:@P1@,$P2_IP:@P2@"
 case "$CASE" in
 basic_carrier_bye | basic_pbx_bye | cancel | fork | early_media | \
@@ -259,6 +265,111 @@ drain)
 	C2_AFTER=0.3
 	NODIRECT="tandemd drains"
 	;;
+metrics_answered)
+	# one answered call, carrier hangs up: per-trunk and SIP figures
+	SCEN_CASE=basic_carrier_bye
+	NODIRECT="tandemd's own metrics"
+	METRICS=(
+		'tandem_calls_answered_total == 1'
+		'tandem_trunk_attempts_total{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_answered_total{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_billable_seconds_total{trunk="pbx/1",direction="out"} > 0'
+		'tandem_trunk_asr{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_acd_seconds{trunk="pbx/1",direction="out"} > 0'
+		'tandem_trunk_attempts_total{trunk="static-in",direction="in"} == 1'
+		'tandem_trunk_answered_total{trunk="static-in",direction="in"} == 1'
+		'tandem_trunk_attempts_total{trunk="pbx/1",direction="in"} == 0'
+		'tandem_trunk_limit_rejections_total{trunk="pbx/1",reason="calls"} == 0'
+		'tandem_sip_responses_total{direction="in",class="2xx"} == 2'
+		'tandem_sip_responses_total{direction="out",class="2xx"} == 2'
+		'tandem_sip_responses_total{direction="in",class="1xx"} >= 1'
+		'tandem_sip_responses_total{direction="out",class="1xx"} >= 1'
+		'tandem_sip_responses_total{direction="in",class="4xx"} == 0'
+		'tandem_sip_responses_total{direction="out",class="4xx"} == 0'
+		'tandem_sip_transactions_created_total == 4'
+		'tandem_policy_version == 1'
+		'tandem_policy_loaded_timestamp_seconds > 1700000000'
+	)
+	;;
+metrics_busy)
+	# the PBX's 486 relayed: a 4xx each way, an attempt not answered
+	SCEN_CASE=busy_relayed
+	NODIRECT="tandemd's own metrics"
+	METRICS=(
+		'tandem_trunk_attempts_total{trunk="pbx/1",direction="out"} == 1'
+		'tandem_trunk_answered_total{trunk="pbx/1",direction="out"} == 0'
+		'tandem_trunk_asr{trunk="pbx/1",direction="out"} == 0'
+		'tandem_trunk_billable_seconds_total{trunk="pbx/1",direction="out"} == 0'
+		'tandem_trunk_attempts_total{trunk="static-in",direction="in"} == 1'
+		'tandem_sip_responses_total{direction="in",class="4xx"} == 1'
+		'tandem_sip_responses_total{direction="out",class="4xx"} == 1'
+		'tandem_sip_responses_total{direction="in",class="2xx"} == 0'
+		'tandem_sip_responses_total{direction="out",class="2xx"} == 0'
+		'tandem_calls_failed_total == 1'
+	)
+	;;
+metrics_rtp)
+	# plain RTP both ways through the relay (srtp_optional's media)
+	SCEN_CASE=srtp_optional
+	OPTS=(-o sip.srtp=optional -o route.pbx.srtp=optional)
+	PEERS=(a b)
+	NODIRECT="the relay carries the media"
+	METRICS=(
+		'tandem_relay_packets_total == 200'
+		'tandem_relay_forwarded_total > 0'
+		'tandem_relay_dropped_total{reason="srtp"} == 0'
+		'tandem_relay_dropped_total{reason="big"} == 0'
+		'tandem_trunk_billable_seconds_total{trunk="pbx/1",direction="out"} >= 3'
+		'tandem_media_sessions == 0'
+	)
+	;;
+metrics_limit)
+	# the carrier trunk's max_calls = 1 from the database policy: the
+	# second call gets 503 while the first is up (overload's flow);
+	# counted per trunk, and the CDR writer's queue and the database
+	# policy's version and load time exported
+	SCEN_CASE=overload
+	C2_AFTER=0.7
+	NODIRECT="tandemd's own metrics"
+	WAIT_LOG="policy version .* published"
+	PG_SQL="BEGIN;
+INSERT INTO trunks (name, role, host, port, inbound_cidrs, max_calls)
+VALUES ('carrier', 'carrier', '@C_IP@', @C_PORT@, '{@C_IP@/32}', 1),
+	('pbx', 'pbx', '$P1_IP', @P1@, '{}', 0);
+INSERT INTO routes (name, src_trunk_id, called_prefix)
+SELECT 'pbx', id, '1555' FROM trunks WHERE name = 'carrier';
+INSERT INTO route_targets (route_id, trunk_id)
+SELECT r.id, t.id FROM routes r, trunks t WHERE t.name = 'pbx';
+COMMIT;"
+	METRICS=(
+		'tandem_trunk_limit_rejections_total{trunk="carrier",reason="calls"} == 1'
+		'tandem_trunk_limit_rejections_total{trunk="carrier",reason="cps"} == 0'
+		'tandem_trunk_attempts_total{trunk="carrier",direction="in"} == 2'
+		'tandem_trunk_answered_total{trunk="carrier",direction="in"} == 1'
+		'tandem_trunk_asr{trunk="carrier",direction="in"} == 0.5'
+		'tandem_trunk_attempts_total{trunk="pbx",direction="out"} == 1'
+		'tandem_trunk_answered_total{trunk="pbx",direction="out"} == 1'
+		'tandem_trunk_calls_active{trunk="carrier"} == 0'
+		'tandem_calls_rejected_load_total == 1'
+		'tandem_sip_responses_total{direction="out",class="5xx"} == 1'
+		'tandem_policy_version >= 1'
+		'tandem_policy_load_seconds > 0'
+		'tandem_cdr_written_total == 2'
+		'tandem_cdr_queue_records == 0'
+		'tandem_cdr_spool_bytes == 0'
+		'tandem_cdr_db_connected == 1'
+	)
+	;;
+metrics_retrans)
+	# the PBX answers only after 1.6 s: Timer A resent the B-leg INVITE
+	# at 0.5 and 1.5 s (RFC 3261 §17.1.1.2, T1 500 ms)
+	SCEN_CASE=invite_retrans
+	NODIRECT="tandemd's own metrics"
+	METRICS=(
+		'tandem_sip_retransmissions_total{direction="out"} >= 2'
+		'tandem_trunk_answered_total{trunk="pbx/1",direction="out"} == 1'
+	)
+	;;
 no_route | max_forwards_zero)
 	PBXS=()
 	NODIRECT="tandemd answers"
@@ -273,6 +384,10 @@ unknown_source)
 	exit 2
 	;;
 esac
+if [ -n "$PG_SQL" ] && ! command -v psql >/dev/null 2>&1; then
+	echo "SKIP: $CASE: psql (PostgreSQL) not found"
+	exit 77
+fi
 if [ "$DIRECT" -eq 1 ] && [ -n "$NODIRECT" ]; then
 	echo "SKIP: $CASE: no dry run ($NODIRECT)"
 	exit 77
@@ -282,6 +397,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-b2b-$CASE.XXXXXX")
 PIDS=()
 FAILED=0
 TD_PID=""
+PG_DIR=""
+PGSH=$(cd "$(dirname "$0")" && pwd)/pg.sh
 
 cleanup() {
 	local rc=$? p f
@@ -291,6 +408,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	[ -z "$PG_DIR" ] || "$PGSH" stop "$PG_DIR" >/dev/null 2>&1 || true
 	if [ "$rc" -ne 0 ]; then
 		for f in "$WORK"/*.out "$WORK"/*.err "$WORK"/tandemd.log \
 			"$WORK"/*.msg; do
@@ -356,6 +474,7 @@ C2_MPORT=$((BASE + 18))
 C_PEER=$((BASE + 9))  # srtp_peer media ports (SIPp's own: MPORT, +2)
 P_PEER=$((BASE + 13))
 RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
+API_PORT=$((BASE + 7)) # TCP: the management API (METRICS cases)
 RTP_MAX=$((BASE + 39))
 
 # listening IP PORT [tcp]: something is bound to udp IP:PORT (or
@@ -473,6 +592,34 @@ targets = $P1_IP:$P1_PORT
 prefix = 1556
 targets = $P2_IP:$P2_PORT
 EOF
+	if [ "${#METRICS[@]}" -gt 0 ]; then
+		printf '\n[api]\nlisten = %s:%s\n' "$T_IP" "$API_PORT" \
+			>>"$WORK/tandem.conf"
+	fi
+	if [ -n "$PG_SQL" ]; then
+		printf '\n[db]\ndsn = %s\n\n[cdr]\nspool_dir = %s\nfsync_ms = 20\n' \
+			"$TANDEM_PG_DSN" "$WORK/spool" >>"$WORK/tandem.conf"
+	fi
+}
+
+# start_pg: a private PostgreSQL, the schema (tandemd -m), PG_SQL's rows
+start_pg() {
+	local q=$PG_SQL
+	chmod 755 "$WORK" # pg.sh runs PostgreSQL as postgres under it
+	PG_DIR=$WORK/pg
+	"$PGSH" start "$PG_DIR" >"$WORK/pg.out" 2>&1 ||
+		{ fail "pg.sh start: $(tail -n 5 "$WORK/pg.out")"; exit 1; }
+	# shellcheck disable=SC1091
+	. "$PG_DIR/env"
+	export PGHOST PGPORT PGUSER PGDATABASE
+	write_config
+	"$TANDEMD" -m -c "$WORK/tandem.conf" >"$WORK/migrate.log" 2>&1 ||
+		{ fail "tandemd -m: $(tail -n 5 "$WORK/migrate.log")"; exit 1; }
+	q=${q//@C_IP@/$C_IP}
+	q=${q//@C_PORT@/$C_PORT}
+	q=${q//@P1@/$P1_PORT}
+	psql -X -q -v ON_ERROR_STOP=1 >"$WORK/policy.log" 2>&1 <<<"$q" ||
+		{ fail "policy: $(cat "$WORK/policy.log")"; exit 1; }
 }
 
 start_tandemd() {
@@ -507,6 +654,57 @@ stop_tandemd() {
 	DEADLINE=$(($(date +%s) + 10))
 	wait_bounded "$TD_PID" tandemd
 	[ "$WAIT_RC" -eq 0 ] || fail "tandemd exited $WAIT_RC after SIGTERM"
+}
+
+# ---- GET /metrics -------------------------------------------------------------
+
+# metric_check TEXT "SAMPLE OP VALUE": the sample (name and labels exactly
+# as exposed) is present and its value compares (==, >, >=) to VALUE
+metric_check() {
+	local want=$1 sample op val got
+	read -r sample op val <<<"$2"
+	got=$(awk -v s="$sample" '$1 == s { print $2; exit }' <<<"$want")
+	[ -n "$got" ] || return 1
+	awk -v g="$got" -v o="$op" -v v="$val" 'BEGIN {
+		if (o == "==") exit !(g + 0 == v + 0)
+		if (o == ">") exit !(g + 0 > v + 0)
+		if (o == ">=") exit !(g + 0 >= v + 0)
+		exit 1 }'
+}
+
+# check_metrics: every METRICS line holds; the calls' end is accounted
+# on tandemd's worker just after the last message, so retried for 2 s
+check_metrics() {
+	local text="" m bad
+	for _ in $(seq 1 20); do
+		text=$(curl -sS --max-time 2 "http://$T_IP:$API_PORT/metrics") ||
+			text=""
+		bad=""
+		for m in "${METRICS[@]}"; do
+			metric_check "$text" "$m" || bad="$bad; $m"
+		done
+		[ -n "$bad" ] || break
+		sleep 0.1
+	done
+	printf '%s\n' "$text" >"$WORK/metrics.txt"
+	# the exposition format itself, where Prometheus' own linter is
+	# installed (Debian's prometheus package)
+	if command -v promtool >/dev/null 2>&1 &&
+		! promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1; then
+		fail "promtool check metrics: $(tr '\n' ' ' <"$WORK/promtool.out")"
+	fi
+	if [ -n "$bad" ]; then
+		for m in "${METRICS[@]}"; do
+			metric_check "$text" "$m" && continue
+			fail "metrics: want $m, got: $(awk -v s="${m%% *}" \
+				'$1 == s { print $2 }' "$WORK/metrics.txt" |
+				head -n 1)"
+		done
+		return
+	fi
+	echo "measured: ${#METRICS[@]} /metrics checks hold:" \
+		"$(grep -E '^tandem_(relay_packets_total|relay_forwarded_total|sip_retransmissions_total|trunk_billable_seconds_total\{trunk="pbx/1",direction="out"\}|sip_transactions_created_total)' \
+			"$WORK/metrics.txt" | tr '\n' ' ')"
 }
 
 # ---- what the far sides received ------------------------------------------
@@ -564,6 +762,9 @@ if [ "${#DNS_RECS[@]}" -gt 0 ]; then
 		"${recs[@]}" >"$WORK/dns.out" 2>&1 </dev/null &
 	PIDS+=("$!")
 	wait_listening 127.0.0.1 "$DNS_PORT" "$!"
+fi
+if [ -n "$PG_SQL" ]; then
+	start_pg
 fi
 if [ "$DIRECT" -eq 0 ] && [ -z "$PBX_FIRST" ]; then
 	start_tandemd
@@ -646,6 +847,9 @@ for role in "${PEERS[@]}"; do
 		fail "media end $role: $(tr '\n' ' ' <"$f" 2>/dev/null || echo 'did not run')"
 	fi
 done
+if [ "$DIRECT" -eq 0 ] && [ "${#METRICS[@]}" -gt 0 ]; then
+	check_metrics
+fi
 [ "$DIRECT" -eq 1 ] || stop_tandemd
 PIDS=()
 

@@ -552,6 +552,43 @@ test_metrics_helpers(void)
 	api_metrics_free(m);
 }
 
+/* Fractional counters (seconds) and label values escaped as the text
+   format says (\\, \", \n), e.g. a trunk name from the database. */
+static void
+test_metrics_counterf(void)
+{
+	struct api_metrics *m;
+	const char *t;
+
+	CU_ASSERT_EQUAL_FATAL(api_metrics_alloc(&m), 0);
+	CU_ASSERT_EQUAL(
+		api_metric_counterf(m, "b_seconds_total", "billable",
+				    (const char *[]){"trunk", "a\"b\\c\nd",
+						     "direction", "out", NULL},
+				    12.5),
+		0);
+	CU_ASSERT_EQUAL(api_metric_counter(m, "b_seconds_total", NULL,
+					   (const char *[]){"trunk", "x", NULL},
+					   3),
+			0); /* the same family: both counters */
+	CU_ASSERT_EQUAL(api_metric_gauge(m, "b_seconds_total", NULL, NULL, 1),
+			EINVAL);
+	CU_ASSERT_EQUAL(api_metric_counterf(m, "c_total", "x", NULL, 0.1), 0);
+	t = api_metrics_text(m, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_STRING_EQUAL(
+		t,
+		"# HELP b_seconds_total billable\n"
+		"# TYPE b_seconds_total counter\n"
+		"b_seconds_total{trunk=\"a\\\"b\\\\c\\nd\",direction=\"out\"} "
+		"12.5\n"
+		"b_seconds_total{trunk=\"x\"} 3\n"
+		"# HELP c_total x\n"
+		"# TYPE c_total counter\n"
+		"c_total 0.1\n");
+	api_metrics_free(m);
+}
+
 #define CONC_THREADS 8
 #define CONC_REQS 25
 
@@ -726,6 +763,7 @@ test_api_register(void)
 	TU_ADD(s, test_auth);
 	TU_ADD(s, test_metrics_endpoint);
 	TU_ADD(s, test_metrics_helpers);
+	TU_ADD(s, test_metrics_counterf);
 	TU_ADD(s, test_concurrent);
 	TU_ADD(s, test_start_args);
 	TU_ADD(s, test_op_failures);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "b2bua/cfg.h"
 #include "b2bua/policy.h"
@@ -138,6 +139,39 @@ test_source_lifecycle(void)
 	CU_ASSERT_EQUAL(pol_snap_live(), live);
 }
 
+/* The snapshot says when it was compiled and how long that took (the
+   policy load-time metrics); a loader may replace the duration before
+   publishing. */
+static void
+test_load_time(void)
+{
+	static const char *const ov[] = {"route.all.targets=127.0.0.9:5099",
+					 NULL};
+	struct pol_snap *s = NULL;
+	struct timespec t0, t1;
+	int64_t at, lo, hi;
+	uint64_t took;
+
+	setup(ov);
+	clock_gettime(CLOCK_REALTIME, &t0);
+	CU_ASSERT_EQUAL_FATAL(
+		bpol_static_build(&c, 1700000000, &s, err, sizeof(err)), 0);
+	clock_gettime(CLOCK_REALTIME, &t1);
+	pol_snap_loaded(s, &at, &took);
+	lo = (int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000;
+	hi = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
+	CU_ASSERT(at >= lo && at <= hi);
+	CU_ASSERT(took < 1000000); /* a one-route compile: well under 1 s */
+	CU_ASSERT_EQUAL(pol_snap_version(s), 1);
+	pol_snap_set_load_us(s, 2500);
+	pol_snap_loaded(s, NULL, &took);
+	CU_ASSERT_EQUAL(took, 2500);
+	pol_snap_loaded(NULL, &at, &took);
+	CU_ASSERT_EQUAL(at, 0);
+	CU_ASSERT_EQUAL(took, 0);
+	pol_snap_deref(s);
+}
+
 void test_bpol_register(void);
 
 void
@@ -148,4 +182,5 @@ test_bpol_register(void)
 	TU_ADD(s, test_static_routes);
 	TU_ADD(s, test_no_route_and_sources);
 	TU_ADD(s, test_source_lifecycle);
+	TU_ADD(s, test_load_time);
 }

@@ -149,6 +149,44 @@ test_full_table(void)
 	lim_free(t);
 }
 
+/* The per-trunk metrics counters: refusals by reason from lim_take*,
+   calls and attempts by direction with their connected time. */
+static void
+test_counts(void)
+{
+	struct lim_table *t = NULL;
+	struct lim_slot *s;
+	struct lim_counts c;
+
+	CU_ASSERT_EQUAL_FATAL(lim_alloc(&t, 8), 0);
+	s = lim_slot(t, 9);
+	CU_ASSERT_EQUAL(lim_take(s, 1, 0, 0), LIM_OK);
+	CU_ASSERT_EQUAL(lim_take(s, 1, 0, 0), LIM_CALLS);
+	CU_ASSERT_EQUAL(lim_take_calls(s, 1), LIM_CALLS);
+	lim_release(s);
+	CU_ASSERT_EQUAL(lim_take(s, 0, 1, 5000), LIM_OK);
+	CU_ASSERT_EQUAL(lim_take(s, 0, 1, 5000), LIM_CPS);
+	lim_count_call(s, LIM_IN, true, 1500);
+	lim_count_call(s, LIM_IN, false, 99); /* not answered: no time */
+	lim_count_call(s, LIM_OUT, true, 2500);
+	lim_count_call(s, LIM_OUT, true, 500);
+	lim_count_call(NULL, LIM_OUT, true, 1);
+	lim_counts(s, &c);
+	CU_ASSERT_EQUAL(c.refused_calls, 2);
+	CU_ASSERT_EQUAL(c.refused_cps, 1);
+	CU_ASSERT_EQUAL(c.attempts[LIM_IN], 2);
+	CU_ASSERT_EQUAL(c.answered[LIM_IN], 1);
+	CU_ASSERT_EQUAL(c.billable_ms[LIM_IN], 1500);
+	CU_ASSERT_EQUAL(c.attempts[LIM_OUT], 2);
+	CU_ASSERT_EQUAL(c.answered[LIM_OUT], 2);
+	CU_ASSERT_EQUAL(c.billable_ms[LIM_OUT], 3000);
+	lim_counts(lim_slot(t, 10), &c); /* another trunk: its own */
+	CU_ASSERT_EQUAL(c.attempts[LIM_OUT] + c.refused_calls, 0);
+	lim_counts(NULL, &c);
+	CU_ASSERT_EQUAL(c.answered[LIM_IN], 0);
+	lim_free(t);
+}
+
 void test_lim_register(void);
 
 void
@@ -161,4 +199,5 @@ test_lim_register(void)
 	TU_ADD(s, test_share);
 	TU_ADD(s, test_threads);
 	TU_ADD(s, test_full_table);
+	TU_ADD(s, test_counts);
 }

@@ -216,6 +216,12 @@ call_close(struct call *c)
 	relay_ctx_stats(c->ctx, &cs);
 	CU_ASSERT_EQUAL(cs.sessions, 0);
 	CU_ASSERT_EQUAL(cs.ports_used, 0);
+	/* the workers' totals outlive the session; every datagram's fate
+	   was decided before the close ran */
+	CU_ASSERT_EQUAL(cs.packets, cs.forwarded + cs.drop_source +
+					    cs.drop_noremote + cs.drop_hold +
+					    cs.drop_send + cs.drop_big +
+					    cs.drop_srtp);
 	c->ctx = mem_deref(c->ctx);
 	peer_close(&c->a);
 	peer_close(&c->b);
@@ -229,6 +235,7 @@ static void
 test_forward(void)
 {
 	uint8_t pkt[172], got[512];
+	struct relay_ctx_stats cs;
 	struct relay_stats st;
 	struct call c;
 	uint16_t from = 0;
@@ -265,6 +272,13 @@ test_forward(void)
 	st = wait_packets(c.s, RELAY_LEG_B, 0, 2);
 	CU_ASSERT_EQUAL(st.forwarded, 2);
 	CU_ASSERT_EQUAL(st.drop_source + st.drop_hold + st.drop_noremote, 0);
+	/* the context's totals (metrics): both streams summed */
+	relay_ctx_stats(c.ctx, &cs);
+	CU_ASSERT_EQUAL(cs.packets, 4);
+	CU_ASSERT_EQUAL(cs.forwarded, 4);
+	CU_ASSERT_EQUAL(cs.drop_source + cs.drop_noremote + cs.drop_hold +
+				cs.drop_send + cs.drop_big + cs.drop_srtp,
+			0);
 	call_close(&c);
 }
 
@@ -656,6 +670,7 @@ static void
 test_hold(void)
 {
 	uint8_t pkt[172], got[512];
+	struct relay_ctx_stats cs;
 	struct relay_stats st;
 	struct call c;
 	struct relay_remote r = {.rtp_port = 0, .dir = RELAY_DIR_SENDONLY};
@@ -699,6 +714,12 @@ test_hold(void)
 	st = wait_packets(c.s, RELAY_LEG_B, 0, 4);
 	CU_ASSERT_EQUAL(st.drop_noremote, 1);
 	CU_ASSERT_EQUAL(peer_recv(&c.a, got, sizeof(got), 50, NULL), -1);
+	/* totals by reason: the two held, the one without a remote */
+	relay_ctx_stats(c.ctx, &cs);
+	CU_ASSERT_EQUAL(cs.drop_hold, 2);
+	CU_ASSERT_EQUAL(cs.drop_noremote, 1);
+	CU_ASSERT_EQUAL(cs.packets, 6);
+	CU_ASSERT_EQUAL(cs.forwarded, 3);
 	call_close(&c);
 }
 

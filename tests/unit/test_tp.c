@@ -317,6 +317,7 @@ bad_request_reply(bool rport)
 	struct sip_msg *m = calloc(1, sizeof(*m));
 	struct sip_perr pe;
 	uint16_t port;
+	struct tp_resp_counts rc;
 	ssize_t r;
 	size_t n;
 	int a, b, want, other;
@@ -338,6 +339,12 @@ bad_request_reply(bool rport)
 	CU_ASSERT_EQUAL(st.nrecv, 0);
 	CU_ASSERT_EQUAL(tp_stats(st.tp)->rx_parse_err, 1);
 	CU_ASSERT_EQUAL(tp_stats(st.tp)->tx_stateless, 1);
+	/* the stateless 400 counted as a 4xx sent (metrics) */
+	tp_resp_counts(st.tp, &rc);
+	CU_ASSERT_EQUAL(rc.tx[4], 1);
+	CU_ASSERT_EQUAL(rc.tx[1] + rc.tx[2] + rc.tx[3] + rc.tx[5] + rc.tx[6],
+			0);
+	CU_ASSERT_EQUAL(rc.rx[4], 0);
 	/* §18.2.2 / RFC 3581: source port with rport, else the Via port */
 	want = rport ? a : b;
 	other = rport ? b : a;
@@ -400,6 +407,7 @@ static void
 test_udp_response_not_ours(void)
 {
 	struct tstate st;
+	struct tp_resp_counts rc;
 	char rsp[1024], via[128];
 	uint16_t port;
 	size_t n;
@@ -439,6 +447,10 @@ test_udp_response_not_ours(void)
 	run_until(&st, &tp_stats(st.tp)->rx_not_ours, NULL, 3, 300);
 	CU_ASSERT_EQUAL(st.nrecv, 2);
 	CU_ASSERT_EQUAL(tp_stats(st.tp)->rx_not_ours, 3);
+	/* responses by class: only the two delivered ones */
+	tp_resp_counts(st.tp, &rc);
+	CU_ASSERT_EQUAL(rc.rx[2], 2);
+	CU_ASSERT_EQUAL(rc.tx[2], 0);
 	close(c);
 	ts_done(&st);
 }

@@ -235,6 +235,27 @@ reply(struct txn *txn, unsigned status, const char *method)
 
 #define ASSERT_STATE(txn, s) CU_ASSERT_STRING_EQUAL(txn_state_str(txn), s)
 
+/* The metrics view (txn_ctx_counters) agrees with txn_ctx_stats and
+   holds these values. */
+static void
+assert_counters(uint64_t active, uint64_t created, uint64_t retx_out,
+		uint64_t retx_in)
+{
+	struct txn_counters c;
+	struct txn_stats st;
+
+	txn_ctx_counters(fx.ctx, &c);
+	txn_ctx_stats(fx.ctx, &st);
+	CU_ASSERT_EQUAL(c.active, active);
+	CU_ASSERT_EQUAL(c.created, created);
+	CU_ASSERT_EQUAL(c.retransmits, retx_out);
+	CU_ASSERT_EQUAL(c.retrans_in, retx_in);
+	CU_ASSERT_EQUAL(st.active, c.active);
+	CU_ASSERT_EQUAL(st.created, c.created);
+	CU_ASSERT_EQUAL(st.retransmits, c.retransmits);
+	CU_ASSERT_EQUAL(st.retrans_in, c.retrans_in);
+}
+
 /* ------------------------------------------------------------------ */
 /* INVITE client                                                        */
 
@@ -353,17 +374,20 @@ test_ict_completed(void)
 	CU_ASSERT_EQUAL(fx.ncev, 1);
 	CU_ASSERT_EQUAL(fx.cev[0].status, 486);
 	check_ack();
+	assert_counters(1, 1, 1, 0); /* Timer A once; the first ACK is not */
 	/* retransmitted final: ACK again, the TU is not told again */
 	CU_ASSERT_EQUAL(recv_str(mkresp(486, "z9hG4bKa4", "INVITE", "t486")),
 			0);
 	CU_ASSERT_EQUAL(fx.nsent, 4);
 	CU_ASSERT_EQUAL(fx.ncev, 1);
 	check_ack();
+	assert_counters(1, 1, 2, 1);
 	advance(31999);
 	ASSERT_STATE(txn, "Completed");
 	CU_ASSERT_EQUAL(fx.nsent, 4); /* Timer A stopped */
 	advance(1);		      /* Timer D = 32 s */
 	ASSERT_STATE(txn, "Terminated");
+	assert_counters(0, 1, 2, 1);
 	mem_deref(txn);
 	fx_done();
 }
@@ -616,12 +640,14 @@ test_ist_confirmed(void)
 		0);
 	ASSERT_STATE(txn, "Confirmed");
 	CU_ASSERT_EQUAL(fx.nsev, 0);
+	assert_counters(1, 1, 1, 0); /* Timer G; that ACK is no repeat */
 	CU_ASSERT_EQUAL(
 		recv_str(mkreq("ACK", "z9hG4bKs2", "a.example:5060", 1, "tt9")),
 		0);
 	CU_ASSERT_EQUAL(recv_str(mkreq("INVITE", "z9hG4bKs2", "a.example:5060",
 				       1, NULL)),
 			0);
+	assert_counters(1, 1, 1, 2); /* the ACK and the INVITE again */
 	advance(4999);
 	CU_ASSERT_EQUAL(fx.nsent, 2); /* G stopped, all absorbed */
 	ASSERT_STATE(txn, "Confirmed");
@@ -771,6 +797,8 @@ test_nist(void)
 	CU_ASSERT_EQUAL(fx.nsent, 4);
 	CU_ASSERT_EQUAL(last_status(), 200);
 	CU_ASSERT_EQUAL(reply(txn, 500, "OPTIONS"), EPROTO);
+	/* three OPTIONS again; the 100 and the 200 resent once each */
+	assert_counters(1, 1, 2, 3);
 	advance(31999);
 	ASSERT_STATE(txn, "Completed");
 	advance(1); /* Timer J = 64*T1 */
