@@ -50,6 +50,7 @@ struct daemon {
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	struct event *ev_status; /* READY=1 once, then STATUS= lines */
 	bool ready;
+	bool waiting; /* the "waiting for the database policy" STATUS sent */
 	char user_ov[96];  /* "sip.user=NAME" from -u */
 	uint64_t drain_ms; /* elapsed since SIGTERM */
 	bool hung_up;
@@ -144,6 +145,12 @@ on_status(evutil_socket_t fd, short what, void *arg)
 			pol_snap_deref(snap);
 			d->ready = true;
 			tnotify("READY=1");
+		} else if (!d->waiting) {
+			/* db.dsn unreachable and no cache: systemctl status
+			   says why the start has not finished */
+			d->waiting = true;
+			tnotify("STATUS=listening, waiting for the database "
+				"policy");
 		}
 	}
 	if (d->ready) {
