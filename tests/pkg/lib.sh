@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the tests/pkg/*.sh checks (sourced, not run).
 # ctest runs them with SKIP_RETURN_CODE 77: skip() says why and exits 77,
 # so a missing tool or privilege never passes silently.
@@ -70,6 +71,7 @@ with open(sys.argv[2], "a", buffering=1) as f:
         except socket.timeout:
             pass
 PY
+	# shellcheck disable=SC2034 # read by the sourcing script
 	NOTIFY_PID=$!
 	local i
 	for ((i = 0; i < 50; i++)); do
