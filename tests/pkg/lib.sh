@@ -106,3 +106,16 @@ print("OPTIONS -> " + line)
 sys.exit(0 if line.startswith("SIP/2.0 200") else 1)
 PY
 }
+
+# listen_port LOG WHAT SECONDS: the port tandemd logged it took for WHAT
+# ("sip": "listening on ADDR:PORT", "api": "management API on port PORT"),
+# waiting for the line; started with port 0, it picked a free one itself.
+listen_port() {
+	local pat
+	case $2 in
+	sip) pat='listening on [^ ]*:\([0-9]*\) .*' ;;
+	api) pat='management API on port \([0-9]*\).*' ;;
+	esac
+	wait_grep "${pat%%\\(*}" "$1" "$3" || return 1
+	sed -n "s/.*$pat/\1/p" "$1" | head -1
+}

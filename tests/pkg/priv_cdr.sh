@@ -13,7 +13,7 @@
 # (Before the fix, case 3 lost its CDRs: the folders were made by root with
 # mode 0700 and the writer, as nobody, got EACCES on segment 1.)
 # Exit 77 (skipped) without root, SIPp or PostgreSQL. Loopback only, free
-# ports, every process killed by its PID.   priv_cdr.sh BUILD_DIR
+# ports (tandemd's SIP port 0: it picks one), every process killed by its PID.   priv_cdr.sh BUILD_DIR
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -23,7 +23,6 @@ need_cmd sipp psql python3
 [ -x "$TANDEMD" ] || { echo "FAIL: no $TANDEMD" >&2; exit 1; }
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 NOG=$(id -gn nobody)
-read -r PORT UAS UAC <<<"$(free_ports 3)"
 W=$(mktemp -d /tmp/tandem-priv-cdr.XXXXXX)
 chmod 0755 "$W" # pg.sh runs the cluster in it as user postgres
 TPID= SPID= PG=
@@ -46,7 +45,7 @@ PG=1
 
 refused() { # NAME SPOOL: tandemd -u nobody must exit 1 naming SPOOL
 	local rc=0
-	timeout 10 "$TANDEMD" -u nobody -o sip.port="$PORT" -o media.enabled=no \
+	timeout 10 "$TANDEMD" -u nobody -o sip.port=0 -o media.enabled=no \
 		-o cdr.dsn="$TANDEM_PG_DSN" -o cdr.spool_dir="$2" \
 		2>"$W/log.$1" || rc=$?
 	if [ "$rc" -ne 1 ] || ! grep -q "spool $2.*Permission denied" "$W/log.$1" ||
@@ -55,7 +54,7 @@ refused() { # NAME SPOOL: tandemd -u nobody must exit 1 naming SPOOL
 		cat "$W/log.$1" >&2
 		exit 1
 	fi
-	echo "$1: refused (exit 1): $(grep -m1 'Permission denied' "$W/log.$1" | cut -d' ' -f3-)"
+	echo "$1: refused (exit 1): $(grep -m1 'Permission denied' "$W/log.$1" | sed 's/.*err  *//')"
 }
 
 # 1. root's folder
@@ -66,7 +65,7 @@ refused "spool of root's" "$W/rootspool"
 # 2. files a root run left: run as root (no -u) once, then give only the
 #    folder to nobody
 mkdir "$W/left"
-"$TANDEMD" -o sip.port="$PORT" -o media.enabled=no -o cdr.dsn="$TANDEM_PG_DSN" \
+"$TANDEMD" -o sip.port=0 -o media.enabled=no -o cdr.dsn="$TANDEM_PG_DSN" \
 	-o cdr.spool_dir="$W/left" 2>"$W/log.root" &
 TPID=$!
 wait_grep 'listening on' "$W/log.root" 5 || { cat "$W/log.root" >&2; exit 1; }
@@ -80,12 +79,13 @@ refused "files of a root run" "$W/left"
 # 3. a spool tandemd creates, two levels down, and 2 calls
 mkdir "$W/n"
 chown "nobody:$NOG" "$W/n"
-"$TANDEMD" -u nobody -o sip.port="$PORT" -o cdr.dsn="$TANDEM_PG_DSN" \
+read -r UAS UAC <<<"$(free_ports 2)"
+"$TANDEMD" -u nobody -o sip.port=0 -o cdr.dsn="$TANDEM_PG_DSN" \
 	-o cdr.spool_dir="$W/n/a/spool" -o route.all.prefix= \
 	-o route.all.targets=127.0.0.1:"$UAS" -o limits.drain_timeout_s=2 \
 	2>"$W/log" &
 TPID=$!
-wait_grep 'listening on' "$W/log" 5 || { cat "$W/log" >&2; exit 1; }
+PORT=$(listen_port "$W/log" sip 5) || { cat "$W/log" >&2; exit 1; }
 cd "$W"
 timeout 20 sipp -sn uas -i 127.0.0.1 -p "$UAS" -m 2 -bg >/dev/null 2>&1 &
 SPID=$!

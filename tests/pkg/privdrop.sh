@@ -22,7 +22,7 @@ need_cmd python3 sipp setpriv ss
 [ -x "$TANDEMD" ] || { echo "FAIL: no $TANDEMD" >&2; exit 1; }
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 NOU=$(id -u nobody) NOG=$(id -g nobody)
-read -r PORT API UAS UAC <<<"$(free_ports 4)"
+read -r UAS UAC <<<"$(free_ports 2)"
 W=$(mktemp -d /tmp/tandem-privdrop.XXXXXX)
 chmod 0755 "$W"
 mkdir "$W/spool"
@@ -52,12 +52,14 @@ fail() {
 	exit 1
 }
 
-NOTIFY_SOCKET=$SOCK "$TANDEMD" -u nobody -o sip.port="$PORT" \
-	-o api.listen=127.0.0.1:"$API" -o cdr.spool_dir="$W/spool" \
+NOTIFY_SOCKET=$SOCK "$TANDEMD" -u nobody -o sip.port=0 \
+	-o api.listen=127.0.0.1:0 -o cdr.spool_dir="$W/spool" \
 	-o route.all.prefix= -o route.all.targets=127.0.0.1:"$UAS" \
 	-o limits.drain_timeout_s=2 2>"$W/log" &
 TPID=$!
 wait_grep '^READY=1' "$W/notify" 5 || fail "no READY=1: $(cat "$W/notify")"
+PORT=$(listen_port "$W/log" sip 1) || fail "no SIP port logged"
+API=$(listen_port "$W/log" api 1) || fail "no API port logged"
 ok "notify: READY=1"
 
 n=0

@@ -13,7 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TANDEMD=$(cd "${1:-build}" && pwd)/b2bua/tandemd
 need_cmd python3 ss
 [ -x "$TANDEMD" ] || { echo "FAIL: no $TANDEMD" >&2; exit 1; }
-read -r PORT DEAD <<<"$(free_ports 2)"
+read -r DEAD <<<"$(free_ports 1)"
 W=$(mktemp -d /tmp/tandem-ready-db.XXXXXX)
 chmod 0755 "$W" # pg.sh runs the cluster in it as user postgres
 SOCK="@tandem-ready-db-$$"
@@ -33,11 +33,14 @@ notify_listen "$SOCK" "$W/notify" 30
 
 start() { # DSN: tandemd with that policy (and CDR) database, no cache
 	: >"$W/notify"
-	NOTIFY_SOCKET=$SOCK "$TANDEMD" -o sip.port="$PORT" -o db.dsn="$1" \
+	: >"$W/log"
+	NOTIFY_SOCKET=$SOCK "$TANDEMD" -o sip.port=0 -o db.dsn="$1" \
 		-o db.policy_cache=off \
 		-o cdr.spool_dir="$W/spool" -o media.enabled=no \
-		2>>"$W/log" &
+		2>"$W/log" &
 	TPID=$!
+	PORT=$(listen_port "$W/log" sip 5) ||
+		{ echo "FAIL: tandemd did not listen" >&2; cat "$W/log" >&2; exit 1; }
 }
 stop() { # SIGTERM, exit 0 expected
 	local rc=0
