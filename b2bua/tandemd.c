@@ -6,10 +6,9 @@
    (Type=notify, deploy/tandemd.service) it reports READY=1 once listening
    with a policy loaded, RELOADING=1 / READY=1 around SIGHUP, STOPPING=1
    on SIGTERM and a STATUS= line every STATUS_MS (notify.h). With
-   sip.user (or -u) it drops root after binding its sockets. */
-#include <dirent.h>
+   sip.user (or -u) it creates its files as that user and drops root
+   after binding its sockets (priv_prepare, priv_finish). */
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <event2/event.h>
@@ -18,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -50,6 +50,7 @@ struct daemon {
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	struct event *ev_status; /* READY=1 once, then STATUS= lines */
 	bool ready;
+	bool waiting; /* the "waiting for the database policy" STATUS sent */
 	char user_ov[96];  /* "sip.user=NAME" from -u */
 	uint64_t drain_ms; /* elapsed since SIGTERM */
 	bool hung_up;
@@ -144,6 +145,12 @@ on_status(evutil_socket_t fd, short what, void *arg)
 			pol_snap_deref(snap);
 			d->ready = true;
 			tnotify("READY=1");
+		} else if (!d->waiting) {
+			/* db.dsn unreachable and no cache: systemctl status
+			   says why the start has not finished */
+			d->waiting = true;
+			tnotify("STATUS=listening, waiting for the database "
+				"policy");
 		}
 	}
 	if (d->ready) {
@@ -227,43 +234,42 @@ migrate(const struct cfg *c)
 	return rc;
 }
 
-/* Hand the CDR spool (the folder and the files in it, one level) to the
-   user the daemon becomes, so it can still append and rotate there. */
-static void
-chown_spool(const char *dir, uid_t uid, gid_t gid)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *e;
-
-	if (!dp)
-		return;
-	if (fchown(dirfd(dp), uid, gid))
-		LOG_WARN("chown %s: %s", dir, strerror(errno));
-	while ((e = readdir(dp))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (fchownat(dirfd(dp), e->d_name, uid, gid,
-			     AT_SYMLINK_NOFOLLOW))
-			LOG_WARN("chown %s/%s: %s", dir, e->d_name,
-				 strerror(errno));
-	}
-	closedir(dp);
-}
-
 /*
- * sip.user: once every listening socket is bound (SIP, management API),
- * become that user: supplementary groups, then the group, then the user
- * (in that order: after setuid the others are no longer allowed), and
- * check root cannot be had back. Media ports are bound per call later,
- * without privilege: media.port_min is at least 1024. Not root and no
- * user: nothing to do. Root without a user: allowed (a lab, the tests,
- * a unit whose User= already is unprivileged), with a warning.
+ * sip.user: started as root, become that user, in two steps, because the
+ * engine creates files while it binds its sockets (the CDR spool folder
+ * and its segments, the policy cache) and its writer threads must open
+ * them again later, as the user:
+ *  - priv_prepare(), before the engine, while tandemd has one thread:
+ *    the supplementary groups become the user's (initgroups), and the
+ *    file-system ids (setfsgid(2), setfsuid(2)) the user's, so every file
+ *    is created, and every permission checked, as the user; binding a
+ *    port below 1024 still works (it needs CAP_NET_BIND_SERVICE, which the
+ *    effective uid 0 keeps). Threads started after inherit these ids. A
+ *    spool the user cannot write (a folder of root's, files a root run
+ *    left) makes the CDR writer fail there, and tandemd refuses to start
+ *    naming the path, instead of losing the CDRs later;
+ *  - priv_finish(), once every listening socket (SIP, management API) is
+ *    bound: setgid then setuid (in that order: after setuid the other is
+ *    no longer allowed; glibc applies both to every thread), then a check
+ *    that root cannot be had back.
+ * Media ports are bound per call later, without privilege: media.port_min
+ * is at least 1024. Not root and no user: nothing to do. Root without a
+ * user: allowed (a lab, the tests, a unit whose User= already is
+ * unprivileged), with a warning.
  */
+struct priv {
+	bool drop; /* root now, becoming uid/gid in priv_finish() */
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+
 static int
-drop_privileges(const struct cfg *c)
+priv_prepare(const struct cfg *c, struct priv *pv)
 {
 	struct passwd *pw;
 
+	memset(pv, 0, sizeof(*pv));
 	if (!c->user[0]) {
 		if (geteuid() == 0)
 			LOG_WARN("running as root: set sip.user (or -u) to "
@@ -284,18 +290,44 @@ drop_privileges(const struct cfg *c)
 			c->user);
 		return 1;
 	}
-	chown_spool(c->cdr_spool, pw->pw_uid, pw->pw_gid);
-	if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) ||
-	    setuid(pw->pw_uid)) {
-		LOG_ERR("dropping to %s: %s", c->user, strerror(errno));
+	if (pw->pw_uid == 0)
+		return 0;
+	pv->drop = true;
+	pv->uid = pw->pw_uid;
+	pv->gid = pw->pw_gid;
+	snprintf(pv->name, sizeof(pv->name), "%s", pw->pw_name);
+	if (initgroups(pw->pw_name, pw->pw_gid)) {
+		LOG_ERR("dropping to %s: initgroups: %s", pv->name,
+			strerror(errno));
 		return 1;
 	}
-	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-		LOG_ERR("dropping to %s: root could be regained", c->user);
+	/* setfs*id return the previous id, never an error: the new one is
+	   read back by a call with an invalid id, which changes nothing */
+	(void)setfsgid(pv->gid);
+	(void)setfsuid(pv->uid);
+	if ((gid_t)setfsgid((gid_t)-1) != pv->gid ||
+	    (uid_t)setfsuid((uid_t)-1) != pv->uid) {
+		LOG_ERR("dropping to %s: setfsuid/setfsgid refused", pv->name);
 		return 1;
 	}
-	LOG_INFO("running as %s (uid %u gid %u)", pw->pw_name,
-		 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	return 0;
+}
+
+static int
+priv_finish(const struct priv *pv)
+{
+	if (!pv->drop)
+		return 0;
+	if (setgid(pv->gid) || setuid(pv->uid)) {
+		LOG_ERR("dropping to %s: %s", pv->name, strerror(errno));
+		return 1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0) {
+		LOG_ERR("dropping to %s: root could be regained", pv->name);
+		return 1;
+	}
+	LOG_INFO("running as %s (uid %u gid %u)", pv->name, (unsigned)pv->uid,
+		 (unsigned)pv->gid);
 	return 0;
 }
 
@@ -377,6 +409,7 @@ int
 main(int argc, char **argv)
 {
 	static struct daemon d;
+	struct priv pv;
 	enum log_level lvl = LOG_L_INFO;
 	char err[512];
 	bool check = false, mig = false, rt = false;
@@ -402,8 +435,15 @@ main(int argc, char **argv)
 						     : LOG_T_SYSLOG,
 		  "tandemd");
 	signal(SIGPIPE, SIG_IGN);
+	if (priv_prepare(&d.cfg, &pv))
+		return 1;
 	if (b2b_alloc(&d.b2b, &d.cfg, err, sizeof(err))) {
 		LOG_ERR("%s", err);
+		if (pv.drop)
+			LOG_ERR("files are created and opened as %s: its "
+				"cdr.spool_dir %s must be writable by it "
+				"(chown what a root run left there)",
+				pv.name, d.cfg.cdr_spool);
 		return 1;
 	}
 	if (b2b_api_start(d.b2b, &d.api, err, sizeof(err))) {
@@ -411,7 +451,7 @@ main(int argc, char **argv)
 		b2b_free(d.b2b);
 		return 1;
 	}
-	if (drop_privileges(&d.cfg)) {
+	if (priv_finish(&pv)) {
 		api_stop(d.api);
 		b2b_free(d.b2b);
 		return 1;

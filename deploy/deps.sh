@@ -20,6 +20,9 @@ PKGS=(
 	# Kamailio's dispatcher in front of several tandemd nodes: the
 	# deploy/cluster/ example and its test (tests/cluster/)
 	kamailio
+	# packaging checks (tests/pkg, ctest -L pkg): groff for the man pages,
+	# systemd-analyze (the unit; systemd need not run), setpriv, ss, python3
+	groff-base systemd util-linux iproute2 python3
 	# libsrtp2 from Debian's source package, built on OpenSSL (srtp.sh)
 	dpkg-dev
 )

@@ -3,9 +3,11 @@
 # queries name is one tandemd exports: the names are taken from the
 # b2bua/*.c sources (literal "tandem_..." names and the
 # C(field, ...) table of b2b_api.c, which makes tandem_calls_FIELD_total).
-# Usage: grafana_check.sh [REPO_DIR]
+# Exit 77 (skipped) without python3. Usage: grafana_check.sh [REPO_DIR]
 set -euo pipefail
 R=${1:-$(dirname "$0")/../..}
+. "$(dirname "$0")/lib.sh"
+need_cmd python3
 J=$R/deploy/grafana/tandem.json
 python3 -m json.tool "$J" >/dev/null || { echo "FAIL: $J is not JSON"; exit 1; }
 have=$( { grep -ohE '"tandem_[a-z0-9_]*[a-z0-9]"' "$R"/b2bua/*.c | tr -d '"'
