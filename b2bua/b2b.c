@@ -9,6 +9,7 @@
 
 #define LOG_MODULE "b2b"
 #include "call_int.h"
+#include "authban.h"
 #include "lim.h"
 #include "probe.h"
 #include "reg.h"
@@ -345,6 +346,12 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 	if (!e)
 		e = lim_alloc(&b->lim, 4096);
 	if (!e)
+		e = authban_alloc(&b->ban,
+				  &(struct authban_conf){
+					  cfg->auth_fails,
+					  (uint64_t)cfg->auth_window_s * 1000,
+					  (uint64_t)cfg->auth_ban_s * 1000});
+	if (!e)
 		e = bpol_start(&b->pol, cfg, err, errsz);
 	if (!e)
 		e = cdr_start(b, err, errsz);
@@ -406,6 +413,7 @@ b2b_free(struct b2b *b)
 	cdr_writer_stop(b->cdr); /* after the calls: their CDRs are in */
 	bpol_stop(b->pol);
 	lim_free(b->lim);
+	authban_free(b->ban);
 	pthread_cond_destroy(&b->q_cond);
 	pthread_mutex_destroy(&b->q_lock);
 	free(b);

@@ -81,6 +81,9 @@ struct b2b_stats {
 	atomic_uint_fast64_t ended;	    /* calls over */
 	atomic_uint_fast64_t src_dropped;   /* requests over a source's
 					       rate, dropped */
+	atomic_uint_fast64_t auth_failed;   /* digests that failed */
+	atomic_uint_fast64_t auth_blocked;  /* digests refused unchecked:
+					       the source is blocked */
 	atomic_int_fast64_t active;	    /* calls alive now */
 };
 
@@ -108,6 +111,7 @@ struct b2b {
 	struct bpol *pol;
 	struct cdr_writer *cdr; /* NULL: no CDR database configured */
 	struct lim_table *lim;	/* per-trunk admission control */
+	struct authban *ban;	/* digest failures per source */
 	struct tdns *tdns;	/* trunks named by DNS (tdns.c) */
 	unsigned nw;
 	struct b2b_worker bw[SIPW_MAX];

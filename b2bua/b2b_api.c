@@ -44,11 +44,13 @@ op_stats(void *arg)
 	pol_snap_deref(snap);
 	json_object_set_new(
 		o, "sip",
-		json_pack("{s:I, s:I, s:I, s:I, s:I}", "source_dropped",
-			  LD(s->src_dropped), "rx", (json_int_t)ws.rx,
-			  "handoff_out", (json_int_t)ws.handoff_out,
-			  "handoff_drop", (json_int_t)ws.handoff_drop,
-			  "workers", (json_int_t)b->nw));
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "source_dropped", LD(s->src_dropped), "rx",
+			  (json_int_t)ws.rx, "handoff_out",
+			  (json_int_t)ws.handoff_out, "handoff_drop",
+			  (json_int_t)ws.handoff_drop, "workers",
+			  (json_int_t)b->nw, "auth_failed", LD(s->auth_failed),
+			  "auth_blocked", LD(s->auth_blocked)));
 	if (b->cdr) {
 		struct cdr_stats cs;
 
@@ -513,6 +515,14 @@ op_metrics(void *arg, struct api_metrics *m)
 	api_metric_counter(m, "tandem_sip_source_dropped_total",
 			   "out-of-dialog requests over a source's rate", NULL,
 			   (uint64_t)LD(s->src_dropped));
+	api_metric_counter(m, "tandem_auth_failed_total",
+			   "digest answers that failed (wrong password, "
+			   "unknown user)",
+			   NULL, (uint64_t)LD(s->auth_failed));
+	api_metric_counter(m, "tandem_auth_blocked_total",
+			   "digest attempts refused unchecked: their source "
+			   "is blocked for brute force",
+			   NULL, (uint64_t)LD(s->auth_blocked));
 	api_metric_gauge(m, "tandem_calls_active", "calls alive now", NULL,
 			 (double)LD(s->active));
 	api_metric_gauge(m, "tandem_draining", "1 while draining", NULL,

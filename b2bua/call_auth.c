@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define LOG_MODULE "call"
+#include "authban.h"
 #include "call_int.h"
 #include "stack/auth.h"
 #include "stack/log.h"
@@ -120,6 +121,9 @@ call_auth_check(struct call *c, const struct sip_msg *inv,
 	struct pl b;
 	size_t n = 0, idx = 0;
 	const char *why;
+	const struct sockaddr *sa;
+	uint64_t now, left, ban;
+	unsigned nfails = 0;
 
 	*trunk = NULL;
 	for (; h && n < 4; h = sip_msg_hdr_next(inv, h))
@@ -128,12 +132,29 @@ call_auth_check(struct call *c, const struct sip_msg *inv,
 	if (!n || auth_server_pick(bw->auth, cr, n, &idx))
 		return ENOENT; /* no credentials for us: route by address */
 	binding(src, bb, sizeof(bb), &b);
+	now = tmr_now(sipw_tmr(bw->w));
+	sa = (const struct sockaddr *)&src->src;
+	left = authban_blocked(bw->b2b->ban, sa, now);
+	if (left) {
+		/* guessing is slowed: not even checked, and answered as a
+		   wrong password is */
+		atomic_fetch_add_explicit(&bw->b2b->st.auth_blocked, 1,
+					  memory_order_relaxed);
+		LOGP_DBG(c->id,
+			 "digest from %s refused unchecked: blocked "
+			 "for %llu ms more",
+			 bb, (unsigned long long)left);
+		c->refused = true;
+		call_fail_a(c, 403, "Forbidden", NULL);
+		return EAGAIN;
+	}
 	bw->auth_snap = c->snap;
 	if (auth_server_verify(bw->auth, &cr[idx], &rq, &b, &v))
 		v = AUTH_V_FAIL;
 	bw->auth_snap = NULL;
 	switch (v) {
 	case AUTH_V_OK:
+		authban_ok(bw->b2b->ban, sa);
 		snprintf(user, sizeof(user), "%.*s", (int)cr[idx].username.l,
 			 cr[idx].username.p);
 		*trunk = call_auth_trunk(c->snap, user);
@@ -148,9 +169,19 @@ call_auth_check(struct call *c, const struct sip_msg *inv,
 		call_fail_a(c, 400, "Bad Proxy-Authorization", NULL);
 		return EAGAIN;
 	default:
-		LOGP_WARN(c->id, "digest %s for user %.*s",
+		LOGP_WARN(c->id, "digest %s for user %.*s from %s",
 			  auth_verdict_name(v), (int)cr[idx].username.l,
-			  cr[idx].username.p);
+			  cr[idx].username.p, bb);
+		atomic_fetch_add_explicit(&bw->b2b->st.auth_failed, 1,
+					  memory_order_relaxed);
+		ban = authban_fail(bw->b2b->ban, sa, now, &nfails);
+		if (ban)
+			LOGP_WARN(c->id,
+				  "digest brute force? %u failed digests from "
+				  "%s within %u s: its digest attempts are "
+				  "refused for %llu s",
+				  nfails, bb, bw->b2b->cfg.auth_window_s,
+				  (unsigned long long)(ban / 1000));
 		c->refused = true;
 		call_fail_a(c, 403, "Forbidden", NULL);
 		return EAGAIN;

@@ -28,6 +28,9 @@ cfg_default(struct cfg *c)
 	c->drain_timeout_s = 30;
 	c->cluster_nodes = 1;
 	c->source_rps = 200;
+	c->auth_fails = 5;
+	c->auth_window_s = 60;
+	c->auth_ban_s = 60;
 	c->max_txn = 262144;
 	c->media = true;
 	c->refer = true;
@@ -484,6 +487,12 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->drain_timeout_s, v, 0, 86400);
 		if (!strcmp(key, "source_rps"))
 			return set_uint(&c->source_rps, v, 0, 1000000);
+		if (!strcmp(key, "auth_fails"))
+			return set_uint(&c->auth_fails, v, 0, 1000);
+		if (!strcmp(key, "auth_window_s"))
+			return set_uint(&c->auth_window_s, v, 1, 86400);
+		if (!strcmp(key, "auth_ban_s"))
+			return set_uint(&c->auth_ban_s, v, 1, 86400);
 		if (!strcmp(key, "max_transactions"))
 			return set_uint(&c->max_txn, v, 0, 16777216);
 		return "unknown key";

@@ -87,6 +87,11 @@ struct cfg {
 	unsigned source_rps;	  /* out-of-dialog requests per second one
 				     source address may send (burst: twice);
 				     more are dropped; 0 = off; 200 */
+	unsigned auth_fails;	  /* failed digests from one source that
+				     block its digests; 0 = off; 5 */
+	unsigned auth_window_s;	  /* they count inside it; 60 */
+	unsigned auth_ban_s;	  /* the first block, doubled per block;
+				     60 */
 	/* [log] */
 	char log_level[8];  /* err, warn, info, debug; info */
 	char log_target[8]; /* stderr or syslog */
