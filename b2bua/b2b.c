@@ -28,9 +28,17 @@ on_send(const struct txn_dest *d, const char *buf, size_t len, void *arg)
 {
 	struct b2b_worker *bw = arg;
 
+	call_ladder_sent(bw, buf, len);
 	return tp_send(sipw_tp(bw->w), (enum tp_proto)d->proto,
 		       (const struct sockaddr *)&d->addr, d->len, d->conn, buf,
 		       len);
+}
+
+/* What the transaction layer sends, for the calls' ladders. */
+static void
+ladder_tap(const char *buf, size_t len, void *arg)
+{
+	call_ladder_sent(arg, buf, len);
 }
 
 static void
@@ -158,6 +166,8 @@ worker_init(struct b2b_worker *bw)
 		       bw, on_invite, bw);
 	if (err)
 		return err;
+	if (bw->b2b->cfg.ladder)
+		sipw_set_tap(bw->w, ladder_tap, bw);
 	tmr_init(&bw->tick);
 	err = tmr_start(&bw->tick, sipw_tmr(bw->w), TICK_MS, on_tick, bw);
 	if (!err)
@@ -241,6 +251,7 @@ on_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	if (!bw->ua || sipw_txn_dest(rx, &src) || !src_admit(bw, msg, rx))
 		return;
 	bw->rx = rx;
+	call_ladder_recv(bw, msg);
 	(void)ua_recv(bw->ua, msg, &src);
 	bw->rx = NULL;
 }

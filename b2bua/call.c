@@ -73,6 +73,7 @@ call_destroy(void *arg)
 	free(c->last_sdp[LEG_A]);
 	free(c->last_sdp[LEG_B]);
 	free(c->xfer_sdp);
+	free(c->lad);
 	if (c->xfer)
 		ua_sess_set_handler(c->xfer, NULL, NULL);
 	mem_deref(c->xfer);
@@ -1002,6 +1003,7 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	}
 	call_init(c, bw, a, inv);
 	ua_sess_set_handler(a, on_a, c);
+	call_ladder_add(c, LEG_A, false, inv->buf, inv->len);
 	c->counted = true;
 	atomic_fetch_add_explicit(&b->st.active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&b->st.calls, 1, memory_order_relaxed);

@@ -100,6 +100,26 @@ media_json(const struct call *c)
 	return o;
 }
 
+/* The call's messages in order: time since it began, leg, direction
+   (in: received by Tandem), the start line. */
+static json_t *
+ladder_json(const struct call *c)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; a && c->lad && i < c->nlad; i++) {
+		const struct call_lad *e = &c->lad[i];
+
+		json_array_append_new(
+			a, json_pack("{s:I, s:s, s:s, s:s}", "t_ms",
+				     (json_int_t)e->t_ms, "leg",
+				     e->leg == LEG_A ? "A" : "B", "dir",
+				     e->out ? "out" : "in", "msg", e->line));
+	}
+	return a;
+}
+
 static json_t *
 detail(const struct call *c)
 {
@@ -123,6 +143,8 @@ detail(const struct call *c)
 			    json_pack("{s:o, s:o}", "A", leg_json(c, LEG_A),
 				      "B", leg_json(c, LEG_B)));
 	json_object_set_new(o, "media", media_json(c));
+	json_object_set_new(o, "ladder", ladder_json(c));
+	json_object_set_new(o, "ladder_more", json_integer(c->lad_more));
 	json_object_set_new(o, "times",
 			    json_pack("{s:I, s:I, s:I}", "start_ms",
 				      (json_int_t)c->t_start, "progress_ms",

@@ -13,6 +13,16 @@ enum { LEG_A, LEG_B, LEG_COUNT };
 #define CALL_PREV_MAX 12
 #define CALL_REDIRECTS 2       /* 3xx followed per call */
 #define CALL_REDIRECT_HDR 1024 /* Contact lines of a relayed 3xx */
+#define CALL_LADDER_MAX 32     /* messages kept per call */
+#define CALL_LADDER_LINE 52    /* of each: its first line, cut */
+
+/* One message of the call's ladder (GET /calls/{id}). */
+struct call_lad {
+	uint32_t t_ms; /* since the call began */
+	uint8_t leg;   /* LEG_A, LEG_B */
+	bool out;      /* sent by Tandem */
+	char line[CALL_LADDER_LINE];
+};
 
 enum call_hangup {
 	CALL_HUP_NONE,
@@ -112,6 +122,9 @@ struct call {
 	char a_reason[64];
 	struct tmr t_noans, t_maxdur, t_reap;
 	uint64_t t_start, t_prov, t_answer, t_end; /* ms UTC */
+	struct call_lad *lad; /* CALL_LADDER_MAX, or NULL (api.ladder off) */
+	unsigned nlad;	      /* kept */
+	unsigned lad_more;    /* not kept: after the first CALL_LADDER_MAX */
 	struct call_attempt att[CALL_ATTEMPTS_MAX];
 	unsigned natt;
 };
@@ -215,6 +228,19 @@ void call_keep_prev(struct call *c, struct ua_sess *s);
 void call_xfer_refer(struct call *c, int from, const struct ua_event *ev);
 /* A leg ended or the call is ending: abandon a transfer in progress. */
 void call_xfer_abort(struct call *c);
+
+/* call_ladder.c: the SIP messages of each call, by Call-ID (both legs,
+   a transfer's new leg). The worker's transaction layer's sends (its
+   sipw tap), the UA's own sends and every message received. */
+void call_ladder_sent(struct b2b_worker *bw, const char *buf, size_t len);
+void call_ladder_recv(struct b2b_worker *bw, const struct sip_msg *msg);
+/* One entry: the first line of buf. */
+void call_ladder_add(struct call *c, int leg, bool out, const char *buf,
+		     size_t len);
+/* Is h (with arg) the handler of a call's leg? The call, *leg. */
+struct call *call_of_handler(ua_sess_h *h, void *arg, int *leg);
+/* The transfer leg's handler (call_xfer.c). */
+ua_sess_h *call_xfer_h(void);
 
 /* The call's CDR to the writer (at its end). */
 void call_cdr(struct call *c);

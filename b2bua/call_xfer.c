@@ -304,6 +304,12 @@ call_xfer_refer(struct call *c, int from, const struct ua_event *ev)
 	notify(c, from, 100, "Trying", false);
 }
 
+ua_sess_h *
+call_xfer_h(void)
+{
+	return on_x;
+}
+
 void
 call_xfer_abort(struct call *c)
 {

@@ -28,6 +28,7 @@ cfg_default(struct cfg *c)
 	c->drain_timeout_s = 30;
 	c->cluster_nodes = 1;
 	c->source_rps = 200;
+	c->ladder = true;
 	c->auth_fails = 5;
 	c->auth_window_s = 60;
 	c->auth_ban_s = 60;
@@ -523,6 +524,8 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 					 sizeof(c->api_listen));
 		if (!strcmp(key, "token"))
 			return parse_str(v, c->api_token, sizeof(c->api_token));
+		if (!strcmp(key, "ladder"))
+			return parse_bool(v, &c->ladder);
 		return "unknown key";
 	}
 	return "unknown section";

@@ -122,6 +122,8 @@ struct cfg {
 	/* [api] */
 	char api_listen[64]; /* management API address:port; "" = off */
 	char api_token[128]; /* bearer token; "" = none */
+	bool ladder;	     /* keep each call's messages (GET /calls/{id});
+				yes */
 	/* [route.*] */
 	struct cfg_route routes[CFG_MAX_ROUTES];
 	unsigned nroutes;

@@ -324,13 +324,22 @@ print_kv_rec(const json_t *obj, const char *prefix, int width)
 		if (json_is_object(v)) {
 			print_kv_rec(v, name, width);
 		} else if (json_is_array(v)) {
-			char *s = json_dumps(v, JSON_INDENT(2));
+			/* one element a line (put_safe would turn the
+			   newlines of an indented dump into '?') */
+			size_t i;
 
 			put_safe(name, 0);
 			printf(":\n");
-			put_safe(s ? s : "", 0);
-			putchar('\n');
-			free(s);
+			for (i = 0; i < json_array_size(v); i++) {
+				char *s = json_dumps(json_array_get(v, i),
+						     JSON_COMPACT |
+							     JSON_ENCODE_ANY);
+
+				printf("  ");
+				put_safe(s ? s : "", 0);
+				putchar('\n');
+				free(s);
+			}
 		} else {
 			put_safe(name, width + 2);
 			put_safe(scalar(v, buf, sizeof(buf)), 0);
@@ -391,11 +400,52 @@ show_list(const json_t *v)
 	}
 }
 
+static const char *
+str_or(const json_t *s, const char *dflt)
+{
+	return json_is_string(s) ? json_string_value(s) : dflt;
+}
+
+/* show ID: the call's fields, then its messages as a ladder: A>T a
+   message from the A-leg's peer to Tandem, T>B one Tandem sent on the
+   B-leg, and so on. */
 static void
 show_kv(const json_t *v)
 {
-	if (json_is_object(v))
-		print_kv(v);
+	json_t *o, *lad;
+	size_t i;
+
+	if (!json_is_object(v))
+		return;
+	o = json_copy((json_t *)v); /* shallow: the ladder printed apart */
+	lad = o ? json_object_get(o, "ladder") : NULL;
+	if (lad)
+		json_incref(lad);
+	if (o)
+		json_object_del(o, "ladder");
+	print_kv(o ? o : v);
+	if (json_is_array(lad) && json_array_size(lad)) {
+		printf("\n%8s  %-3s  %s\n", "t(ms)", "dir", "message");
+		for (i = 0; i < json_array_size(lad); i++) {
+			const json_t *e = json_array_get(lad, i);
+			const char *leg =
+				str_or(json_object_get(e, "leg"), "?");
+			bool out = !strcmp(
+				str_or(json_object_get(e, "dir"), ""), "out");
+			char dir[8];
+
+			snprintf(dir, sizeof(dir), "%s>%s", out ? "T" : leg,
+				 out ? leg : "T");
+			printf("%8lld  %-3s  ",
+			       (long long)json_integer_value(
+				       json_object_get(e, "t_ms")),
+			       dir);
+			put_safe(str_or(json_object_get(e, "msg"), ""), 0);
+			putchar('\n');
+		}
+	}
+	json_decref(lad);
+	json_decref(o);
 }
 
 /* {"result": "...", "id": ...} of the actions. */
@@ -425,12 +475,6 @@ static void
 show_ready(const json_t *v)
 {
 	printf("ready\n");
-}
-
-static const char *
-str_or(const json_t *s, const char *dflt)
-{
-	return json_is_string(s) ? json_string_value(s) : dflt;
 }
 
 /* route-test: the verdict, then the targets in order. */

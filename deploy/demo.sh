@@ -140,6 +140,19 @@ grep -q " connected " <<<"$live" || {
 	echo "demo: tandemctl calls listed no connected call" >&2
 	exit 1
 }
+# one of them in full: both legs, media so far, and its SIP messages as
+# a ladder (A>T: from the carrier to Tandem, T>B: Tandem to the PBX ...)
+id=$(awk '$2 == "connected" { print $1; exit }' <<<"$live")
+echo "-- tandemctl show $id"
+one=$("$bin/tandemctl" -a 127.0.0.1:18080 show "$id") || one=""
+echo "$one"
+for step in "A>T  INVITE sip:0301234567@" "T>B  INVITE sip:" \
+	"B>T  SIP/2.0 200 OK" "T>A  SIP/2.0 200 OK" "A>T  ACK " "T>B  ACK "; do
+	grep -qF "$step" <<<"$one" || {
+		echo "demo: the ladder of $id lacks '$step'" >&2
+		exit 1
+	}
+done
 crc=0
 wait "$cpid" || crc=$?
 if [ "$crc" -ne 0 ]; then

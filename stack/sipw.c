@@ -40,9 +40,11 @@ struct sipw {
 	struct tmr_ctx *tmr;	 /* ref */
 	struct tp_ctx *tp;	 /* ref */
 	struct txn_ctx *txn;	 /* ref */
-	struct event *tmr_ev;	 /* owned: drives tmr from tmr_poll() */
-	struct event *wake_ev;	 /* owned: on efd */
-	int efd;		 /* eventfd: hand-overs waiting, or stop */
+	sipw_tap_h *tap;	 /* sent messages, or NULL */
+	void *tap_arg;
+	struct event *tmr_ev;  /* owned: drives tmr from tmr_poll() */
+	struct event *wake_ev; /* owned: on efd */
+	int efd;	       /* eventfd: hand-overs waiting, or stop */
 	bool tmr_armed;
 	uint64_t tmr_due;    /* when tmr_ev fires, tmr clock ms */
 	unsigned next_from;  /* ring to drain first (fairness) */
@@ -347,6 +349,8 @@ txn_send(const struct txn_dest *dst, const char *buf, size_t len, void *arg)
 {
 	struct sipw *w = arg;
 
+	if (w->tap)
+		w->tap(buf, len, w->tap_arg);
 	/* dst->proto holds the enum tp_proto (sipw_txn_dest()). */
 	return tp_send(w->tp, (enum tp_proto)dst->proto,
 		       (const struct sockaddr *)&dst->addr, dst->len, dst->conn,
@@ -717,4 +721,13 @@ struct txn_ctx *
 sipw_txn(struct sipw *w)
 {
 	return w->txn;
+}
+
+void
+sipw_set_tap(struct sipw *w, sipw_tap_h *h, void *arg)
+{
+	if (!w)
+		return;
+	w->tap = h;
+	w->tap_arg = arg;
 }

@@ -131,6 +131,12 @@ struct event_base *sipw_base(struct sipw *w);
 struct tmr_ctx *sipw_tmr(struct sipw *w);
 struct tp_ctx *sipw_tp(struct sipw *w);
 struct txn_ctx *sipw_txn(struct sipw *w);
+/* A look at every message the worker's transaction layer sends (requests,
+   responses, their retransmissions), before it goes out; on the worker's
+   thread. For the per-call message ladder of the management API. NULL h:
+   none. Set on the worker's thread (or before the group starts). */
+typedef void(sipw_tap_h)(const char *buf, size_t len, void *arg);
+void sipw_set_tap(struct sipw *w, sipw_tap_h *h, void *arg);
 void sipw_stats(const struct sipw *w, struct sipw_stats *st);
 
 /*

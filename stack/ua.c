@@ -194,6 +194,27 @@ ua_sess_find(struct ua *ua, const struct sip_msg *msg, bool as_req)
 	return NULL;
 }
 
+struct ua_sess *
+ua_sess_by_callid(struct ua *ua, const char *callid, size_t len, ua_sess_h **h,
+		  void **arg)
+{
+	struct pl id;
+	struct ua_sess *s;
+
+	if (!ua || !callid)
+		return NULL;
+	pl_set(&id, callid, len);
+	for (s = ua->bucket[callid_hash(callid, len)]; s; s = s->hnext)
+		if (pl_eq_str(&id, s->callid)) {
+			if (h)
+				*h = s->h;
+			if (arg)
+				*arg = s->arg;
+			return s;
+		}
+	return NULL;
+}
+
 /* The session whose INVITE (initial or re-INVITE) server transaction is
    t (§9.2: the CANCEL's target), or NULL. */
 struct ua_sess *

@@ -329,6 +329,10 @@ const struct dlg *ua_sess_dlg(const struct ua_sess *s);
 bool ua_sess_is_uac(const struct ua_sess *s);
 /* The session's Call-ID (NUL-terminated, borrowed). */
 const char *ua_sess_callid(const struct ua_sess *s);
+/* A session (not ended) with this Call-ID, or NULL; with *h and *arg its
+   event handler and argument. */
+struct ua_sess *ua_sess_by_callid(struct ua *ua, const char *callid, size_t len,
+				  ua_sess_h **h, void **arg);
 /* RFC 4028: the running session interval in s (0: no session timer),
    and whether we are the refresher. */
 uint32_t ua_sess_interval(const struct ua_sess *s, bool *refresher);

@@ -104,15 +104,21 @@ ua_sess_connect(struct ua_sess **sp, struct ua *ua, const struct ua_conn *c,
 	if (!err)
 		err = ua_memdup(&s->inv, buf, len);
 	s->inv_len = len;
-	if (!err)
-		err = txn_client_start(&s->itxn, ua->txn, buf, len, &c->dest,
-				       inv_resp_h, s);
 	if (err) {
 		mem_deref(s);
 		return err;
 	}
-	ua_sdp_sent(s, c->ctype, c->body, c->body_len);
+	/* in the table before the INVITE goes out: a transport tap looking
+	   the Call-ID up (b2bua's message ladder) finds its session */
 	ua_table_add(ua, s);
+	err = txn_client_start(&s->itxn, ua->txn, buf, len, &c->dest,
+			       inv_resp_h, s);
+	if (err) {
+		ua_table_del(ua, s);
+		mem_deref(s);
+		return err;
+	}
+	ua_sdp_sent(s, c->ctype, c->body, c->body_len);
 	*sp = s;
 	return 0;
 }
