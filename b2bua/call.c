@@ -361,6 +361,15 @@ on_noanswer(void *arg)
 	call_leg_end(c, LEG_B, 480, "No Answer");
 }
 
+/* Do trunks a and b put their media on the same address? */
+static bool
+same_media_addr(const struct pol_trunk *a, const struct pol_trunk *b)
+{
+	const char *x = a ? a->media_addr : NULL, *y = b ? b->media_addr : NULL;
+
+	return (!x || !*x) ? (!y || !*y) : (y && !strcmp(x, y));
+}
+
 static int
 attempt_place(struct call *c, unsigned i)
 {
@@ -396,9 +405,25 @@ attempt_place(struct call *c, unsigned i)
 	if (err)
 		return err;
 	c->b_trunk = t->trunk;
+	if (c->rs && !same_media_addr(c->offer_for, t->trunk)) {
+		/* the trunk's own media address: the B-leg's streams move
+		   there (RFC 3264 §8: the new offer says so) */
+		err = relay_sess_local_ip(c->rs, RELAY_LEG_B,
+					  t->trunk->media_addr);
+		if (err) {
+			LOGP_WARN(c->id, "trunk %s: media address %s: %s",
+				  t->trunk->name ? t->trunk->name : "?",
+				  t->trunk->media_addr ? t->trunk->media_addr
+						       : "(default)",
+				  strerror(err));
+			return err;
+		}
+	}
 	if (c->offer && c->a_sdp && c->offer_for &&
-	    c->offer_for->srtp != t->trunk->srtp) {
-		/* SRTP toward this target differs: offer it anew */
+	    (c->offer_for->srtp != t->trunk->srtp ||
+	     !same_media_addr(c->offer_for, t->trunk))) {
+		/* SRTP or the media address toward this target differ:
+		   offer it anew */
 		const char *body = NULL;
 		size_t len = 0;
 		char *o;
@@ -917,6 +942,14 @@ take_offer(struct call *c, const struct sip_msg *inv)
 
 	c->b_trunk = c->ntg ? c->tg[0].trunk : NULL;
 	c->offer_for = c->b_trunk;
+	/* each side's media on its trunk's media address, if it has one */
+	if (c->rs && c->src && c->src->media_addr &&
+	    (err = relay_sess_local_ip(c->rs, RELAY_LEG_A, c->src->media_addr)))
+		return err;
+	if (c->rs && c->b_trunk && c->b_trunk->media_addr &&
+	    (err = relay_sess_local_ip(c->rs, RELAY_LEG_B,
+				       c->b_trunk->media_addr)))
+		return err;
 	err = call_body_cross(c, LEG_A, inv, false, &ctype, &body, &len,
 			      c->offer_type, sizeof(c->offer_type));
 	if (err || !body)
@@ -1019,9 +1052,13 @@ call_incoming(struct b2b_worker *bw, struct ua_sess *a,
 	if (!err)
 		err = take_offer(c, inv);
 	if (err) {
-		a_fail(c, err == ENOSPC ? 503 : 488,
-		       err == ENOSPC ? "Media Ports Exhausted"
-				     : "Not Acceptable Here",
+		a_fail(c,
+		       err == ENOSPC	      ? 503
+		       : err == EADDRNOTAVAIL ? 500
+					      : 488,
+		       err == ENOSPC	      ? "Media Ports Exhausted"
+		       : err == EADDRNOTAVAIL ? "Media Address Unusable"
+					      : "Not Acceptable Here",
 		       NULL);
 		goto out;
 	}

@@ -342,6 +342,14 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_str(v, r->codecs, sizeof(r->codecs));
 	if (!strcmp(key, "nat"))
 		return parse_bool(v, &r->nat);
+	if (!strcmp(key, "media_address")) {
+		unsigned char a[16];
+
+		if (*v && inet_pton(AF_INET, v, a) != 1 &&
+		    inet_pton(AF_INET6, v, a) != 1)
+			return "not a numeric address";
+		return parse_str(v, r->media_addr, sizeof(r->media_addr));
+	}
 	if (!strcmp(key, "redirect")) {
 		if (!strcasecmp(v, "follow") || !strcasecmp(v, "relay")) {
 			r->relay_3xx = !strcasecmp(v, "relay");

@@ -41,6 +41,8 @@ struct cfg_route {
 	bool nat;	      /* the targets are behind NAT (media latching) */
 	bool relay_3xx;	      /* their 3xx relayed to the caller (else
 				 followed to a known trunk) */
+	char media_addr[46];  /* the relay's address toward them; "" =
+				 media.ip_b */
 	bool hdr_pass;	      /* header policy toward them: pass the
 				 caller's extension headers (else strip) */
 	char hdr_list[256];   /* the exceptions, comma separated */

@@ -4,6 +4,7 @@
 #define LOG_MODULE "pol"
 #include "db/pol_build_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -157,6 +158,22 @@ compile_trunks(struct cctx *c)
 			return err;
 		s->ntrunks++;
 		s->tid[i] = (uint32_t)i;
+		if (s->trunks[i].media_addr && *s->trunks[i].media_addr) {
+			/* the relay binds the trunk's media there: one of
+			   our own numeric addresses */
+			unsigned char a[16];
+
+			if (inet_pton(AF_INET, s->trunks[i].media_addr, a) !=
+				    1 &&
+			    inet_pton(AF_INET6, s->trunks[i].media_addr, a) !=
+				    1)
+				return fail(c,
+					    "trunks id=%lld: media_address "
+					    "'%s' is not a numeric IPv4 or "
+					    "IPv6 address",
+					    (long long)s->trunks[i].id,
+					    s->trunks[i].media_addr);
+		}
 		s->tx[i].group = POL_NONE;
 		if (s->trunks[i].group) {
 			err = intern_group(s, s->trunks[i].group,

@@ -99,9 +99,10 @@ ring_push(struct relay_ctx *ctx, uint16_t pair)
 }
 
 static int
-sock_bind(struct relay_ctx *ctx, enum relay_leg leg, uint16_t port, int *fdp)
+sock_bind(struct relay_ctx *ctx, const union relay_sa *local, socklen_t llen,
+	  uint16_t port, int *fdp)
 {
-	union relay_sa ss = ctx->local[leg];
+	union relay_sa ss = *local;
 	int fd, err = 0, sz = ctx->conf.sock_buf;
 
 	if (ss.sa.sa_family == AF_INET)
@@ -116,7 +117,7 @@ sock_bind(struct relay_ctx *ctx, enum relay_leg leg, uint16_t port, int *fdp)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
-	if (bind(fd, (struct sockaddr *)&ss, ctx->local_len[leg]) < 0) {
+	if (bind(fd, (struct sockaddr *)&ss, llen) < 0) {
 		err = errno;
 		close(fd);
 		return err;
@@ -127,14 +128,15 @@ sock_bind(struct relay_ctx *ctx, enum relay_leg leg, uint16_t port, int *fdp)
 
 /* Bind RTP and RTCP of pair on the leg's address. */
 static int
-pair_bind(struct relay_ctx *ctx, enum relay_leg leg, uint16_t port,
-	  int fd[RELAY_SK_COUNT])
+pair_bind(struct relay_ctx *ctx, const union relay_sa *local, socklen_t llen,
+	  uint16_t port, int fd[RELAY_SK_COUNT])
 {
-	int err = sock_bind(ctx, leg, port, &fd[RELAY_SK_RTP]);
+	int err = sock_bind(ctx, local, llen, port, &fd[RELAY_SK_RTP]);
 
 	if (err)
 		return err;
-	err = sock_bind(ctx, leg, (uint16_t)(port + 1), &fd[RELAY_SK_RTCP]);
+	err = sock_bind(ctx, local, llen, (uint16_t)(port + 1),
+			&fd[RELAY_SK_RTCP]);
 	if (err) {
 		close(fd[RELAY_SK_RTP]);
 		fd[RELAY_SK_RTP] = -1;
@@ -143,18 +145,23 @@ pair_bind(struct relay_ctx *ctx, enum relay_leg leg, uint16_t port,
 }
 
 int
-relay_ports_take(struct relay_ctx *ctx, enum relay_leg leg, uint16_t *portp,
-		 int fd[RELAY_SK_COUNT])
+relay_ports_take(struct relay_ctx *ctx, enum relay_leg leg,
+		 const union relay_sa *local, socklen_t local_len,
+		 uint16_t *portp, int fd[RELAY_SK_COUNT])
 {
 	unsigned tries;
 	uint16_t pair, port;
 	int err = ENOSPC;
 
+	if (!local) {
+		local = &ctx->local[leg];
+		local_len = ctx->local_len[leg];
+	}
 	for (tries = 0; tries < ctx->npairs; tries++) {
 		if (!ring_pop(ctx, &pair))
 			return ENOSPC;
 		port = (uint16_t)(ctx->port_base + 2u * pair);
-		err = pair_bind(ctx, leg, port, fd);
+		err = pair_bind(ctx, local, local_len, port, fd);
 		if (!err) {
 			*portp = port;
 			return 0;

@@ -178,6 +178,19 @@ struct relay_sess *relay_sess_close(struct relay_sess *sess);
 int relay_stream_open(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 		      uint16_t *portp);
 /*
+ * The local address of leg for this session (a trunk's media address),
+ * ip NULL or "": the context's for that leg again. Streams opened later
+ * bind there; streams already open move to new ports on it (their
+ * remote, SRTP and counters stay; the peer must be told by a new
+ * description, relay_sess_sdp_rewrite() writes the new address). Does
+ * not block beyond relay_stream_open()'s work. Returns 0, EINVAL (not a
+ * numeric address), ENOSPC or a socket errno (the address is not ours).
+ */
+int relay_sess_local_ip(struct relay_sess *sess, enum relay_leg leg,
+			const char *ip);
+/* The numeric local address of leg for this session. */
+const char *relay_sess_ip(const struct relay_sess *sess, enum relay_leg leg);
+/*
  * Set what the peer of leg signalled for stream idx (after each offer or
  * answer). Opens a latching window of latch_window_ms; a changed address
  * or port forgets the latched source (re-INVITE moving media). Does not

@@ -124,6 +124,11 @@ struct relay_sess {
 	uint16_t port[RELAY_LEG_COUNT][RELAY_MAX_STREAMS];
 	bool have_rem[RELAY_LEG_COUNT][RELAY_MAX_STREAMS];
 	enum relay_dir dir[RELAY_LEG_COUNT][RELAY_MAX_STREAMS];
+	/* relay_sess_local_ip(): the leg's own address, else the ctx's */
+	bool lip_set[RELAY_LEG_COUNT];
+	union relay_sa lip[RELAY_LEG_COUNT];
+	socklen_t lip_len[RELAY_LEG_COUNT];
+	char lip_str[RELAY_LEG_COUNT][RELAY_IP_LEN];
 };
 
 enum relay_cmd_type {
@@ -207,9 +212,11 @@ struct relay_ctx {
 
 /* relay.c */
 uint64_t relay_now_ms(void);
-/* Take a pair and bind both sockets on the leg's address. */
-int relay_ports_take(struct relay_ctx *ctx, enum relay_leg leg, uint16_t *portp,
-		     int fd[RELAY_SK_COUNT]);
+/* Take a pair and bind both sockets on local (NULL: the leg's address
+   of the context). */
+int relay_ports_take(struct relay_ctx *ctx, enum relay_leg leg,
+		     const union relay_sa *local, socklen_t local_len,
+		     uint16_t *portp, int fd[RELAY_SK_COUNT]);
 void relay_ports_give(struct relay_ctx *ctx, uint16_t port);
 /* Numeric ip + port into ss; 0 or EINVAL. */
 int relay_sa_set(union relay_sa *ss, socklen_t *len, const char *ip,

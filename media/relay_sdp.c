@@ -162,7 +162,7 @@ relay_sess_sdp_rewrite(struct relay_sess *sess, enum relay_leg leg,
 
 	if (!sess || !sdp || (unsigned)leg >= RELAY_LEG_COUNT)
 		return EINVAL;
-	loc.ip = relay_ctx_local_ip(relay_sess_ctx(sess), leg);
+	loc.ip = relay_sess_ip(sess, leg);
 	for (m = 0; !err && m < sdp->nmedia && m < RELAY_MAX_STREAMS; m++) {
 		if (sdp->media[m].port == 0)
 			continue;

@@ -157,7 +157,9 @@ relay_stream_open(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 	cmd = cmd_new(sess, RELAY_CMD_OPEN);
 	if (!cmd)
 		return ENOMEM;
-	err = relay_ports_take(sess->ctx, leg, &cmd->port, cmd->fd);
+	err = relay_ports_take(sess->ctx, leg,
+			       sess->lip_set[leg] ? &sess->lip[leg] : NULL,
+			       sess->lip_len[leg], &cmd->port, cmd->fd);
 	if (err) {
 		free(cmd);
 		return err;
@@ -168,6 +170,61 @@ relay_stream_open(struct relay_sess *sess, enum relay_leg leg, unsigned idx,
 	*portp = cmd->port;
 	relay_worker_post(sess->core->w, cmd);
 	return 0;
+}
+
+int
+relay_sess_local_ip(struct relay_sess *sess, enum relay_leg leg, const char *ip)
+{
+	union relay_sa ss;
+	socklen_t len = 0;
+	const char *cur;
+	unsigned i;
+	int err = 0;
+
+	if (!sess || (unsigned)leg >= RELAY_LEG_COUNT)
+		return EINVAL;
+	cur = relay_sess_ip(sess, leg);
+	if (!ip || !*ip)
+		ip = relay_ctx_local_ip(sess->ctx, leg);
+	if (cur && !strcmp(cur, ip))
+		return 0;
+	if (strlen(ip) >= RELAY_IP_LEN || relay_sa_set(&ss, &len, ip, 0))
+		return EINVAL;
+	sess->lip[leg] = ss;
+	sess->lip_len[leg] = len;
+	strcpy(sess->lip_str[leg], ip);
+	sess->lip_set[leg] = true;
+	/* streams already open move: new sockets on the new address (the
+	   worker swaps them in, keeping the stream's state) */
+	for (i = 0; !err && i < RELAY_MAX_STREAMS; i++) {
+		struct relay_cmd *cmd;
+
+		if (!sess->port[leg][i])
+			continue;
+		cmd = cmd_new(sess, RELAY_CMD_OPEN);
+		if (!cmd)
+			return ENOMEM;
+		err = relay_ports_take(sess->ctx, leg, &sess->lip[leg],
+				       sess->lip_len[leg], &cmd->port, cmd->fd);
+		if (err) {
+			free(cmd);
+			break;
+		}
+		cmd->leg = (uint8_t)leg;
+		cmd->idx = (uint8_t)i;
+		sess->port[leg][i] = cmd->port;
+		relay_worker_post(sess->core->w, cmd);
+	}
+	return err;
+}
+
+const char *
+relay_sess_ip(const struct relay_sess *sess, enum relay_leg leg)
+{
+	if (!sess || (unsigned)leg >= RELAY_LEG_COUNT)
+		return NULL;
+	return sess->lip_set[leg] ? sess->lip_str[leg]
+				  : relay_ctx_local_ip(sess->ctx, leg);
 }
 
 int

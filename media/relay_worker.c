@@ -113,6 +113,19 @@ cmd_open(struct relay_worker *w, struct relay_cmd *cmd)
 	struct relay_stream *st = &cmd->core->s[cmd->leg][cmd->idx];
 	unsigned k;
 
+	if (st->open) {
+		/* relay_sess_local_ip(): the stream moves to new sockets;
+		   its remote, transform and counters stay */
+		for (k = 0; k < RELAY_SK_COUNT; k++) {
+			if (st->sock[k].ev)
+				event_free(st->sock[k].ev);
+			st->sock[k].ev = NULL;
+			if (st->sock[k].fd >= 0)
+				close(st->sock[k].fd);
+			st->sock[k].fd = -1;
+		}
+		relay_ports_give(st->core->ctx, st->port);
+	}
 	st->port = cmd->port;
 	st->open = true;
 	for (k = 0; k < RELAY_SK_COUNT; k++) {

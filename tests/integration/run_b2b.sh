@@ -323,6 +323,42 @@ metrics_rtp)
 		'tandem_media_sessions == 0'
 	)
 	;;
+media_address)
+	# trunks.media_address from the database policy: the relay's
+	# address toward the carrier 127.0.0.31, toward the PBX 127.0.0.32
+	NODIRECT="tandemd rewrites the SDP"
+	WAIT_LOG="policy version .* published"
+	PG_SQL="BEGIN;
+INSERT INTO trunks (name, role, host, port, inbound_cidrs, media_address)
+VALUES ('carrier', 'carrier', '@C_IP@', @C_PORT@, '{@C_IP@/32}', '127.0.0.31'),
+	('pbx', 'pbx', '$P1_IP', @P1@, '{}', '127.0.0.32');
+INSERT INTO routes (name, src_trunk_id, called_prefix)
+SELECT 'pbx', id, '1555' FROM trunks WHERE name = 'carrier';
+INSERT INTO route_targets (route_id, trunk_id)
+SELECT r.id, t.id FROM routes r, trunks t WHERE t.name = 'pbx';
+COMMIT;"
+	;;
+media_address_failover)
+	# the first target (pbx1, 127.0.0.32) is busy, the second (pbx2) has
+	# another media address, 127.0.0.33: the B-leg's streams move there
+	# and the new offer says so
+	PBXS=("pbx1:$P1_IP" "pbx2:$P2_IP")
+	SCEN_BASE=busy_failover
+	NODIRECT="tandemd rewrites the SDP"
+	WAIT_LOG="policy version .* published"
+	PG_SQL="BEGIN;
+INSERT INTO trunks (name, role, host, port, inbound_cidrs, media_address)
+VALUES ('carrier', 'carrier', '@C_IP@', @C_PORT@, '{@C_IP@/32}', NULL),
+	('pbx1', 'pbx', '$P1_IP', @P1@, '{}', '127.0.0.32'),
+	('pbx2', 'pbx', '$P2_IP', @P2@, '{}', '127.0.0.33');
+INSERT INTO routes (name, src_trunk_id, called_prefix, failover_codes)
+SELECT 'pbx', id, '1555', '{408,480,486,503}' FROM trunks
+WHERE name = 'carrier';
+INSERT INTO route_targets (route_id, trunk_id, priority)
+SELECT r.id, t.id, CASE t.name WHEN 'pbx1' THEN 1 ELSE 2 END
+FROM routes r, trunks t WHERE t.name IN ('pbx1', 'pbx2');
+COMMIT;"
+	;;
 metrics_limit)
 	# the carrier trunk's max_calls = 1 from the database policy: the
 	# second call gets 503 while the first is up (overload's flow);
@@ -618,6 +654,7 @@ start_pg() {
 	q=${q//@C_IP@/$C_IP}
 	q=${q//@C_PORT@/$C_PORT}
 	q=${q//@P1@/$P1_PORT}
+	q=${q//@P2@/$P2_PORT}
 	psql -X -q -v ON_ERROR_STOP=1 >"$WORK/policy.log" 2>&1 <<<"$q" ||
 		{ fail "policy: $(cat "$WORK/policy.log")"; exit 1; }
 }

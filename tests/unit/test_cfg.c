@@ -205,6 +205,12 @@ test_service_keys(void)
 	CU_ASSERT(c.routes[0].relay_3xx);
 	CU_ASSERT_EQUAL(load("[route.x]\nredirect = follow\n"), 0);
 	CU_ASSERT(!c.routes[0].relay_3xx);
+	CU_ASSERT_EQUAL(load("[route.x]\nmedia_address = 127.0.0.32\n"), 0);
+	CU_ASSERT_STRING_EQUAL(c.routes[0].media_addr, "127.0.0.32");
+	CU_ASSERT_EQUAL(load("[route.x]\nmedia_address = pbx.lan\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(
+		strstr(err, "route.x.media_address: not a numeric address"),
+		NULL);
 	CU_ASSERT_EQUAL(load("[route.x]\nredirect = yes\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(
 		strstr(err, ":2: route.x.redirect: not follow or relay"), NULL);

@@ -630,6 +630,34 @@ test_route_conflicts(void)
 	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
 }
 
+/* trunks.media_address: a numeric address of either family, else the
+   policy is refused naming the row. */
+static void
+test_media_addr(void)
+{
+	static const char *const ok[] = {"127.0.0.31", "2001:db8::7"};
+	struct pol_build *b;
+	struct pol_trunk t;
+	char err[256] = "";
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		b = base();
+		t = trunk(9, "media", NULL, 0);
+		t.media_addr = ok[i];
+		CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+		CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
+	}
+	b = base();
+	t = trunk(9, "media", NULL, 0);
+	t.media_addr = "media.example.net";
+	CU_ASSERT_EQUAL(pol_build_trunk(b, &t), 0);
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "trunks id=9: media_address "
+					   "'media.example.net' is not a "
+					   "numeric"));
+}
+
 /* The local cache (db/pol_cache.c): every kind of row saved and read back
    routes the same; strings with tabs, backslashes and NULLs survive; a
    cut or altered file is refused whole. */
@@ -885,6 +913,7 @@ test_pol_register(void)
 	TU_ADD(s, test_trunk_down);
 	TU_ADD(s, test_cache);
 	TU_ADD(s, test_route_conflicts);
+	TU_ADD(s, test_media_addr);
 	TU_ADD(s, test_status_map);
 	TU_ADD(s, test_lpm_reference);
 	TU_ADD(s, test_store_threads);

@@ -282,6 +282,64 @@ test_forward(void)
 	call_close(&c);
 }
 
+/* A trunk's media address (relay_sess_local_ip()): leg B moves from the
+   context's 127.0.0.1 to 127.0.0.2 while open: new ports there, media
+   flows both ways from and to the new address, the old ports go back to
+   the range; back to the context's address; a bad address refused. */
+static void
+test_local_ip(void)
+{
+	uint8_t pkt[172], got[512];
+	struct sockaddr_in to = {.sin_family = AF_INET}, from;
+	socklen_t fl = sizeof(from);
+	struct pollfd pfd;
+	struct relay_stats st;
+	struct call c;
+	uint16_t pb2 = 0, pb3 = 0, fport = 0;
+	ssize_t n;
+
+	call_open(&c, 10000, true);
+	CU_ASSERT_STRING_EQUAL(relay_sess_ip(c.s, RELAY_LEG_B), "127.0.0.1");
+	CU_ASSERT_EQUAL(relay_sess_local_ip(c.s, RELAY_LEG_B, "127.0.0.1"), 0);
+	CU_ASSERT_EQUAL(relay_sess_local_ip(c.s, RELAY_LEG_B, "127.0.0.2"), 0);
+	CU_ASSERT_STRING_EQUAL(relay_sess_ip(c.s, RELAY_LEG_B), "127.0.0.2");
+	CU_ASSERT_STRING_EQUAL(relay_sess_ip(c.s, RELAY_LEG_A), "127.0.0.1");
+	CU_ASSERT_EQUAL(relay_stream_open(c.s, RELAY_LEG_B, 0, &pb2), 0);
+	CU_ASSERT(pb2 != 0 && pb2 != c.pb && pb2 % 2 == 0);
+	relay_ctx_sync(c.ctx);
+	/* A -> B: out of the new address and port */
+	mk_rtp(pkt, 1, 160);
+	peer_send(&c.a, c.pa, pkt, sizeof(pkt));
+	pfd = (struct pollfd){.fd = c.b.fd, .events = POLLIN};
+	CU_ASSERT_FATAL(poll(&pfd, 1, 1000) == 1);
+	n = recvfrom(c.b.fd, got, sizeof(got), 0, (struct sockaddr *)&from,
+		     &fl);
+	CU_ASSERT(n == 172 && memcmp(got, pkt, 172) == 0);
+	CU_ASSERT_EQUAL(ntohs(from.sin_port), pb2);
+	CU_ASSERT_EQUAL(ntohl(from.sin_addr.s_addr), 0x7f000002);
+	/* B -> A: sent to the new address */
+	mk_rtp(pkt, 2, 320);
+	to.sin_addr.s_addr = htonl(0x7f000002);
+	to.sin_port = htons(pb2);
+	CU_ASSERT(sendto(c.b.fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to,
+			 sizeof(to)) == (ssize_t)sizeof(pkt));
+	n = peer_recv(&c.a, got, sizeof(got), 1000, &fport);
+	CU_ASSERT(n == 172 && memcmp(got, pkt, 172) == 0);
+	CU_ASSERT_EQUAL(fport, c.pa);
+	st = wait_packets(c.s, RELAY_LEG_B, 0, 1);
+	CU_ASSERT_EQUAL(st.forwarded, 1);
+	/* back to the context's address; a bad one refused */
+	CU_ASSERT_EQUAL(relay_sess_local_ip(c.s, RELAY_LEG_B, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(relay_sess_ip(c.s, RELAY_LEG_B), "127.0.0.1");
+	CU_ASSERT_EQUAL(relay_stream_open(c.s, RELAY_LEG_B, 0, &pb3), 0);
+	CU_ASSERT(pb3 != pb2);
+	CU_ASSERT_EQUAL(relay_sess_local_ip(c.s, RELAY_LEG_A, "nonsense"),
+			EINVAL);
+	CU_ASSERT_STRING_EQUAL(relay_sess_ip(c.s, RELAY_LEG_A), "127.0.0.1");
+	relay_ctx_sync(c.ctx);
+	call_close(&c); /* every port back in the range */
+}
+
 /* SRTP bridged in the relay (RFC 3711): leg A's peer speaks SRTP with its
    key ka, leg B's plain RTP. A -> B is unprotected (tampered and replayed
    packets dropped, counted, never forwarded); B -> A protected with the
@@ -1058,6 +1116,7 @@ test_relay_register(void)
 	CU_pSuite s = tu_suite("relay");
 
 	TU_ADD(s, test_forward);
+	TU_ADD(s, test_local_ip);
 	TU_ADD(s, test_srtp_bridge);
 	TU_ADD(s, test_ptmap);
 	TU_ADD(s, test_rtcp_mux);
