@@ -56,9 +56,14 @@ call_sdp_cross(struct call *c, int from, const char *in, size_t inlen,
 		err = relay_sess_sdp_apply(c->rs, (enum relay_leg)from, sdp,
 					   ft && ft->nat, true);
 	}
-	if (!err)
+	if (!err) {
+		/* ICE attributes removed unless the receiving trunk keeps
+		   them (the media issue, item 1) */
+		const struct pol_trunk *tt = call_leg_trunk(c, 1 - from);
+
 		err = relay_sess_sdp_rewrite(c->rs, (enum relay_leg)(1 - from),
-					     sdp, true, false);
+					     sdp, true, tt && tt->keep_ice);
+	}
 	if (!err)
 		err = call_srtp_out(c, 1 - from, sdp, answer);
 	/* Our own origin toward each leg (RFC 3264 §5, §8): one session id

@@ -342,6 +342,8 @@ set_route(struct cfg *c, const char *name, const char *key, const char *v)
 		return parse_str(v, r->codecs, sizeof(r->codecs));
 	if (!strcmp(key, "nat"))
 		return parse_bool(v, &r->nat);
+	if (!strcmp(key, "keep_ice"))
+		return parse_bool(v, &r->keep_ice);
 	if (!strcmp(key, "media_address")) {
 		unsigned char a[16];
 

@@ -43,6 +43,7 @@ struct cfg_route {
 				 followed to a known trunk) */
 	char media_addr[46];  /* the relay's address toward them; "" =
 				 media.ip_b */
+	bool keep_ice;	      /* ICE attributes kept toward them */
 	bool hdr_pass;	      /* header policy toward them: pass the
 				 caller's extension headers (else strip) */
 	char hdr_list[256];   /* the exceptions, comma separated */

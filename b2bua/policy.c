@@ -54,6 +54,7 @@ add_route(struct pol_build *b, const struct cfg_route *r, unsigned ri)
 			.hdr_pass = r->hdr_pass,
 			.nat = r->nat,
 			.relay_3xx = r->relay_3xx,
+			.keep_ice = r->keep_ice,
 			.media_addr = r->media_addr[0] ? r->media_addr : NULL,
 			.hdr_list = r->hdr_list[0] ? r->hdr_list : NULL,
 			.hdr_add = r->hdr_add[0] ? r->hdr_add : NULL,

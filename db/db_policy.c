@@ -80,6 +80,7 @@ row_trunk(struct pol_build *b, const PGresult *r, int i)
 	t.hdr_add = val(r, i, 26);
 	t.nat = flag(r, i, 27);
 	t.relay_3xx = is(r, i, 28, "relay");
+	t.keep_ice = flag(r, i, 29);
 	return pol_build_trunk(b, &t);
 }
 
@@ -199,8 +200,8 @@ static const struct table tables[] = {
 	 "media_address, header_policy, pai_trust, options_interval, "
 	 "max_calls, max_cps, enabled, array_to_string(status_map, ','), "
 	 "array_to_string(header_list, ','), "
-	 "array_to_string(header_add, E'\\n'), behind_nat, redirect "
-	 "FROM trunks",
+	 "array_to_string(header_add, E'\\n'), behind_nat, redirect, "
+	 "keep_ice FROM trunks",
 	 row_trunk},
 	{"routes",
 	 "SELECT id, src_trunk_id, src_group, called_prefix, calling_prefix, "

@@ -62,6 +62,8 @@ struct pol_trunk {
 				 header of that name; NULL: none */
 	bool pai_trust;
 	bool nat; /* behind NAT: media latched from any source (RFC 7362) */
+	bool keep_ice;	    /* ICE attributes of the other side kept in the
+			       SDP sent to the trunk (else removed) */
 	bool relay_3xx;	    /* a 3xx from the trunk goes to the caller with its
 			       Contacts; else Tandem follows it to a known
 			       trunk or answers 480 */

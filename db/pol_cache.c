@@ -153,6 +153,7 @@ rows(struct wbuf *w, const struct pol_build *b, size_t *count)
 		put_str(w, t->hdr_add);
 		put_int(w, t->nat);
 		put_int(w, t->relay_3xx);
+		put_int(w, t->keep_ice);
 		put(w, "\n", 1);
 	}
 	for (i = 0; i < b->routes.n; i++) {
@@ -399,8 +400,9 @@ row(struct pol_build *b, char **f, int nf)
 	case 'T': {
 		struct pol_trunk t = {0};
 
-		/* 29 fields: a cache written before trunks.redirect */
-		if (nf != 29 && nf != 30)
+		/* fewer fields: a cache written before trunks.redirect (29)
+		   or trunks.keep_ice (30) */
+		if (nf != 29 && nf != 30 && nf != 31)
 			return EINVAL;
 		t.id = num(f, 1, 1, INT64_MAX, &bad);
 		t.name = f[2];
@@ -433,6 +435,8 @@ row(struct pol_build *b, char **f, int nf)
 		t.nat = num(f, 28, 0, 1, &bad);
 		if (nf > 29)
 			t.relay_3xx = num(f, 29, 0, 1, &bad);
+		if (nf > 30)
+			t.keep_ice = num(f, 30, 0, 1, &bad);
 		return bad ? EINVAL : pol_build_trunk(b, &t);
 	}
 	case 'R': {

@@ -272,11 +272,14 @@ test_load_sample(PGconn *c)
 			  "WHERE name = 'pbx'") == 0);
 	CHECK(exec_sql(c, "UPDATE trunks SET redirect = 'elsewhere' "
 			  "WHERE name = 'pbx'") != 0);
+	CHECK(exec_sql(c, "UPDATE trunks SET keep_ice = true "
+			  "WHERE name = 'pbx'") == 0);
 	CHECK(db_policy_load(c, (int64_t)time(NULL), &s, err, sizeof(err)) ==
 	      0);
 	if (s) {
 		route_from(s, 5070, "030123456", "01711234567", &v);
 		CHECK(v.ntargets == 1 && v.targets[0].trunk->relay_3xx);
+		CHECK(v.ntargets == 1 && v.targets[0].trunk->keep_ice);
 		route_from(s, 5080, "+4940999", "+4930123001", &v);
 		CHECK(v.ntargets == 1 && !v.targets[0].trunk->relay_3xx);
 		pol_snap_deref(s);

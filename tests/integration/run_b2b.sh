@@ -323,6 +323,16 @@ metrics_rtp)
 		'tandem_media_sessions == 0'
 	)
 	;;
+ice_removed)
+	# the carrier's ICE attributes never reach the PBX (the default)
+	NODIRECT="tandemd removes the ICE attributes"
+	;;
+ice_kept)
+	# route.pbx.keep_ice: they cross unchanged
+	OPTS=(-o route.pbx.keep_ice=yes)
+	SCEN_BASE=ice_removed
+	NODIRECT="tandemd applies the ICE policy"
+	;;
 media_address)
 	# trunks.media_address from the database policy: the relay's
 	# address toward the carrier 127.0.0.31, toward the PBX 127.0.0.32

@@ -211,6 +211,8 @@ test_service_keys(void)
 	CU_ASSERT_NOT_EQUAL(
 		strstr(err, "route.x.media_address: not a numeric address"),
 		NULL);
+	CU_ASSERT_EQUAL(load("[route.x]\nkeep_ice = yes\n"), 0);
+	CU_ASSERT(c.routes[0].keep_ice);
 	CU_ASSERT_EQUAL(load("[route.x]\nredirect = yes\n"), EINVAL);
 	CU_ASSERT_NOT_EQUAL(
 		strstr(err, ":2: route.x.redirect: not follow or relay"), NULL);

@@ -698,7 +698,7 @@ test_cache(void)
 
 	CU_ASSERT_FATAL(fd >= 0);
 	close(fd);
-	t5.relay_3xx = t5.nat = true;
+	t5.relay_3xx = t5.nat = t5.keep_ice = true;
 	t5.status_map = "486=600";
 	CU_ASSERT_EQUAL(pol_build_trunk(b, &t5), 0);
 	add_route(b, 1, 0, "+49", "", 10);
@@ -722,6 +722,7 @@ test_cache(void)
 				       *z = pol_snap_trunk(s2, i);
 
 		CU_ASSERT_EQUAL(a->relay_3xx, z->relay_3xx);
+		CU_ASSERT_EQUAL(a->keep_ice, z->keep_ice);
 		CU_ASSERT_EQUAL(a->nat, z->nat);
 		CU_ASSERT_EQUAL(a->relay_3xx, a->id == 5);
 	}
