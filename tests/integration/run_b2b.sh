@@ -323,6 +323,18 @@ metrics_rtp)
 		'tandem_media_sessions == 0'
 	)
 	;;
+rtp_latch)
+	# the PBX's media end sends from another port than its SDP names
+	# (same address): latched, plain RTP both ways, every packet checked
+	PEERS=(a b)
+	NODIRECT="tandemd's relay latches"
+	;;
+media_timeout)
+	# no RTP from either end: after media.rtp_timeout_s Tandem ends the
+	# call with a BYE on both legs (Reason: Media Timeout)
+	OPTS=(-o media.rtp_timeout_s=1)
+	NODIRECT="tandemd ends the call"
+	;;
 ice_removed)
 	# the carrier's ICE attributes never reach the PBX (the default)
 	NODIRECT="tandemd removes the ICE attributes"
@@ -519,6 +531,7 @@ P2_MPORT=$((BASE + 14))
 C2_MPORT=$((BASE + 18))
 C_PEER=$((BASE + 9))  # srtp_peer media ports (SIPp's own: MPORT, +2)
 P_PEER=$((BASE + 13))
+P_PEER2=$((BASE + 15)) # rtp_latch: where the PBX's media really is
 RTP_MIN=$((BASE + 20)) # tandemd's relay: 20 ports, 4 a call
 API_PORT=$((BASE + 7)) # TCP: the management API (METRICS cases)
 RTP_MAX=$((BASE + 39))
@@ -598,7 +611,7 @@ start_sipp() {
 		-timeout_error -trace_msg -message_file "$WORK/$name.msg" \
 		-trace_err -error_file "$WORK/$name.err" \
 		-key tandem "$T_IP" -key tport "$T_PORT" -key p2port "$P2_PORT" \
-		-key cport "$C_PEER" -key pport "$P_PEER" \
+		-key cport "$C_PEER" -key pport "$P_PEER" -key pport2 "$P_PEER2" \
 		-key srtp_peer "${SRTP_PEER:-srtp_peer}" "$@") \
 		>"$WORK/$name.out" 2>&1 </dev/null &
 	SIPP_PID=$!
