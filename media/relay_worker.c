@@ -39,8 +39,10 @@ relay_worker_post(struct relay_worker *w, struct relay_cmd *cmd)
 		LOG_WARN("eventfd write: %s", strerror(errno));
 }
 
+/* A stream's sockets closed and its ports back in the range (it stays
+   marked open: the caller says what it is now). */
 static void
-stream_close(struct relay_stream *st)
+socks_close(struct relay_stream *st)
 {
 	unsigned k;
 
@@ -54,6 +56,13 @@ stream_close(struct relay_stream *st)
 	}
 	if (st->open)
 		relay_ports_give(st->core->ctx, st->port);
+}
+
+/* A stream over: sockets, ports, transform and PT map gone. */
+static void
+stream_close(struct relay_stream *st)
+{
+	socks_close(st);
 	st->open = false;
 	st->xf = mem_deref(st->xf);
 	free(st->ptmap);
@@ -113,19 +122,9 @@ cmd_open(struct relay_worker *w, struct relay_cmd *cmd)
 	struct relay_stream *st = &cmd->core->s[cmd->leg][cmd->idx];
 	unsigned k;
 
-	if (st->open) {
-		/* relay_sess_local_ip(): the stream moves to new sockets;
-		   its remote, transform and counters stay */
-		for (k = 0; k < RELAY_SK_COUNT; k++) {
-			if (st->sock[k].ev)
-				event_free(st->sock[k].ev);
-			st->sock[k].ev = NULL;
-			if (st->sock[k].fd >= 0)
-				close(st->sock[k].fd);
-			st->sock[k].fd = -1;
-		}
-		relay_ports_give(st->core->ctx, st->port);
-	}
+	/* open already: relay_sess_local_ip() moves the stream to new
+	   sockets; its remote, transform and counters stay */
+	socks_close(st);
 	st->port = cmd->port;
 	st->open = true;
 	for (k = 0; k < RELAY_SK_COUNT; k++) {

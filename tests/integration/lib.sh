@@ -4,8 +4,9 @@
 # SCEN (the scenario folder), SCEN_PREFIX (scenario file prefix, "cdr_"),
 # CID_PREFIX (of the carriers' Call-IDs, "cdr-"), PIDS (an array: every
 # PID started here is killed by the caller's EXIT trap), T0 (its start,
-# for say), T_IP/T_PORT (tandemd), P_IP (the PBX SIPps) and API
-# (tandemd's management API).
+# for say), T_IP/T_PORT (tandemd), P_IP (the PBX SIPps), API (tandemd's
+# management API), TANDEMD and PGSH (tests/integration/pg.sh; the private
+# PostgreSQL in $WORK/pg).
 # shellcheck shell=bash
 
 fail() {
@@ -126,4 +127,47 @@ no_dups() {
 		count(DISTINCT a_callid) FROM cdr")
 	[ "$r" = "$1 $1 $1" ] ||
 		fail "rows / distinct ids / distinct Call-IDs: $r, want $1 each"
+}
+
+# The EXIT trap: every PID started here killed, PostgreSQL stopped, the
+# logs shown on failure, WORK removed on success (kept with KEEP=1).
+cleanup() {
+	local rc=$? p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	"$PGSH" stop "$WORK/pg" >/dev/null 2>&1 || true
+	if [ "$rc" -ne 0 ]; then
+		for f in "$WORK"/tandemd*.log "$WORK"/*.err "$WORK"/*.out; do
+			[ -s "$f" ] || continue
+			echo "----- ${f##*/}"
+			tail -n 40 "$f"
+		done
+	fi
+	if [ "$rc" -eq 0 ] && [ -z "${KEEP:-}" ]; then
+		rm -rf "$WORK"
+	else
+		echo "logs kept in $WORK"
+	fi
+	exit "$rc"
+}
+
+# start_tandemd: one more tandemd on $WORK/tandem.conf (its log in
+# $TD_LOG), up when its SIP port listens and its API answers
+TD_RUN=0
+start_tandemd() {
+	TD_RUN=$((TD_RUN + 1))
+	TD_LOG=$WORK/tandemd.$TD_RUN.log
+	"$TANDEMD" -c "$WORK/tandem.conf" >"$TD_LOG" 2>&1 </dev/null &
+	TD_PID=$!
+	PIDS+=("$TD_PID")
+	wait_listening "$T_IP" "$T_PORT" "$TD_PID"
+	for _ in $(seq 1 100); do
+		curl -sf "http://$API/stats" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "tandemd's API on $API does not answer"
 }

@@ -77,32 +77,9 @@ PIDS=()
 TD_PID=""
 T0=$(date +%s)
 
-cleanup() {
-	local rc=$? p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	"$PGSH" stop "$WORK/pg" >/dev/null 2>&1 || true
-	if [ "$rc" -ne 0 ]; then
-		for f in "$WORK"/tandemd*.log "$WORK"/*.err "$WORK"/*.out; do
-			[ -s "$f" ] || continue
-			echo "----- ${f##*/}"
-			tail -n 40 "$f"
-		done
-	fi
-	if [ "$rc" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$WORK"
-	else
-		echo "logs kept in $WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
+trap cleanup EXIT
 
 for p in $T_IP:$T_PORT $C_IP:$C_PORT $P_IP:$P_A $P_IP:$P_B; do
 	if busy_port "${p%:*}" "${p#*:}"; then
@@ -140,21 +117,6 @@ listen = $API
 level = info
 target = stderr
 EOF
-}
-
-TD_RUN=0
-start_tandemd() {
-	TD_RUN=$((TD_RUN + 1))
-	TD_LOG=$WORK/tandemd.$TD_RUN.log
-	"$TANDEMD" -c "$WORK/tandem.conf" >"$TD_LOG" 2>&1 </dev/null &
-	TD_PID=$!
-	PIDS+=("$TD_PID")
-	wait_listening "$T_IP" "$T_PORT" "$TD_PID"
-	for _ in $(seq 1 100); do
-		curl -sf "http://$API/stats" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "tandemd's API on $API does not answer"
 }
 
 # wait_log PATTERN SECONDS: until tandemd's current log has a line
