@@ -587,8 +587,39 @@ add_win(struct pol_build *b, int64_t id, int64_t route, uint8_t days,
 static void
 test_route_conflicts(void)
 {
+	static const struct {
+		struct {
+			uint8_t days;
+			unsigned from, to;
+			const char *tz;
+		} w[2];
+		int want;
+	} wins[] = {
+		/* one without windows is always open: it meets any window */
+		{{{0, 0, 0, NULL}, {0x1f, 480, 1080, "Europe/Berlin"}}, EINVAL},
+		/* office hours and the night (22:00-06:00 over midnight) */
+		{{{0x1f, 480, 1080, "Europe/Berlin"},
+		  {0x7f, 1320, 360, "Europe/Berlin"}},
+		 0},
+		/* a night that runs into office hours: 22:00-09:00 */
+		{{{0x1f, 480, 1080, "Europe/Berlin"},
+		  {0x7f, 1320, 540, "Europe/Berlin"}},
+		 EINVAL},
+		/* Sunday night into Monday morning */
+		{{{0x01, 0, 480, "Europe/Berlin"},
+		  {0x40, 1200, 420, "Europe/Berlin"}},
+		 EINVAL},
+		{{{0x01, 480, 720, "Europe/Berlin"},
+		  {0x40, 1200, 420, "Europe/Berlin"}},
+		 0},
+		/* windows in different zones are not compared */
+		{{{0x7f, 0, 1440, "Europe/Berlin"},
+		  {0x7f, 0, 1440, "America/New_York"}},
+		 0},
+	};
 	struct pol_build *b;
 	char err[256] = "";
+	size_t i, j;
 
 	CU_ASSERT_EQUAL(compile_err(two_routes(10, 1, ""), err, sizeof(err)),
 			EINVAL);
@@ -600,34 +631,20 @@ test_route_conflicts(void)
 			0);
 	CU_ASSERT_EQUAL(compile_err(two_routes(10, 1, "+49"), err, sizeof(err)),
 			0);
-	/* one without windows is always open: it meets any window */
-	b = two_routes(10, 1, "");
-	add_win(b, 1, 8, 0x1f, 8 * 60, 18 * 60, "Europe/Berlin");
-	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
-	/* office hours and the night (22:00-06:00 over midnight) */
-	b = two_routes(10, 1, "");
-	add_win(b, 1, 7, 0x1f, 8 * 60, 18 * 60, "Europe/Berlin");
-	add_win(b, 2, 8, 0x7f, 22 * 60, 6 * 60, "Europe/Berlin");
-	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
-	/* a night that runs into office hours: 22:00-09:00 */
-	b = two_routes(10, 1, "");
-	add_win(b, 1, 7, 0x1f, 8 * 60, 18 * 60, "Europe/Berlin");
-	add_win(b, 2, 8, 0x7f, 22 * 60, 9 * 60, "Europe/Berlin");
-	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
-	/* Sunday night into Monday morning (bit 6 Sunday, bit 0 Monday) */
-	b = two_routes(10, 1, "");
-	add_win(b, 1, 7, 0x01, 0, 8 * 60, "Europe/Berlin");
-	add_win(b, 2, 8, 0x40, 20 * 60, 7 * 60, "Europe/Berlin");
-	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
-	b = two_routes(10, 1, "");
-	add_win(b, 1, 7, 0x01, 8 * 60, 12 * 60, "Europe/Berlin");
-	add_win(b, 2, 8, 0x40, 20 * 60, 7 * 60, "Europe/Berlin");
-	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
-	/* windows in different zones are not compared */
-	b = two_routes(10, 1, "");
-	add_win(b, 1, 7, 0x7f, 0, 1440, "Europe/Berlin");
-	add_win(b, 2, 8, 0x7f, 0, 1440, "America/New_York");
-	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), 0);
+	/* windows: {route 7's, route 8's} as {days, from, to, zone}, days
+	   bit 0 Monday .. bit 6 Sunday, 0 days: no window (always open) */
+	for (i = 0; i < sizeof(wins) / sizeof(wins[0]); i++) {
+		b = two_routes(10, 1, "");
+		for (j = 0; j < 2; j++)
+			if (wins[i].w[j].days)
+				add_win(b, (int64_t)j + 1, 7 + (int64_t)j,
+					wins[i].w[j].days, wins[i].w[j].from,
+					wins[i].w[j].to, wins[i].w[j].tz);
+		if (compile_err(b, err, sizeof(err)) != wins[i].want) {
+			fprintf(stderr, "window case %zu\n", i);
+			CU_FAIL("route conflict by windows");
+		}
+	}
 }
 
 /* trunks.media_address: a numeric address of either family, else the
