@@ -23,6 +23,19 @@ busy_port() { # IP PORT proto: something is bound there (or on 0.0.0.0)
 			END { exit !f }'
 }
 
+# ports_free IP:PORT...: fail unless each UDP IP:PORT and TCP $API are free
+ports_free() {
+	local p
+	for p in "$@"; do
+		if busy_port "${p%:*}" "${p#*:}"; then
+			fail "udp $p is in use"
+		fi
+	done
+	if busy_port 127.0.0.1 "${API#*:}" t; then
+		fail "tcp $API is in use"
+	fi
+}
+
 # wait_pid PID NAME SECONDS: its exit status in WAIT_RC; killed (and a
 # failure) when it outlives SECONDS
 wait_pid() {

@@ -103,16 +103,9 @@ trap cleanup EXIT
 
 # ---- ports --------------------------------------------------------------------
 
-for p in $T_IP:$T_PORT $C_IP:5370 $C_IP:5371 $C_IP:5372 $C_IP:5373 \
+ports_free $T_IP:$T_PORT $C_IP:5370 $C_IP:5371 $C_IP:5372 $C_IP:5373 \
 	$C_IP:5374 $C_IP:5375 $C_IP:5376 $L_IP:5377 $L_IP:5378 \
-	$P_IP:$P_ANS $P_IP:$P_BUSY $P_IP:$P_RING; do
-	if busy_port "${p%:*}" "${p#*:}"; then
-		fail "udp $p is in use"
-	fi
-done
-if busy_port 127.0.0.1 "${API#*:}" t; then
-	fail "tcp $API is in use"
-fi
+	$P_IP:$P_ANS $P_IP:$P_BUSY $P_IP:$P_RING
 
 # ---- processes ------------------------------------------------------------------
 

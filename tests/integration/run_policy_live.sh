@@ -81,14 +81,7 @@ T0=$(date +%s)
 . "$HERE/lib.sh"
 trap cleanup EXIT
 
-for p in $T_IP:$T_PORT $C_IP:$C_PORT $P_IP:$P_A $P_IP:$P_B; do
-	if busy_port "${p%:*}" "${p#*:}"; then
-		fail "udp $p is in use"
-	fi
-done
-if busy_port 127.0.0.1 "${API#*:}" t; then
-	fail "tcp $API is in use"
-fi
+ports_free $T_IP:$T_PORT $C_IP:$C_PORT $P_IP:$P_A $P_IP:$P_B
 
 write_config() {
 	cat >"$WORK/tandem.conf" <<EOF
