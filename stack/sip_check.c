@@ -504,9 +504,9 @@ int
 sip_msg_check(const struct sip_msg *msg, struct sip_perr *err)
 {
 	const char *why;
-	uint16_t i;
+	unsigned i, n = msg->nhdrs;
 
-	for (i = 0; i < msg->nhdrs; i++) {
+	for (i = 0; i < n; i++) {
 		const struct sip_hdr *h = &msg->hdrs[i];
 		uint8_t f = hdr_flags[h->id];
 

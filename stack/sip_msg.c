@@ -339,11 +339,12 @@ parse_addr_hdr(struct sip_msg *msg, enum sip_hdr_id id, struct sip_addr *a,
 	       struct sip_perr *err)
 {
 	const struct sip_hdr *h = first_hdr(msg, id);
-	struct pl rest = h->val, elem, more;
+	struct pl rest, elem, more;
 	const char *why = NULL;
 	int rc;
 
 	if (sip_addr_decode(a, &h->val, &why)) {
+		rest = h->val;
 		rc = sip_list_next(&rest, &elem);
 		if (rc == ENOENT)
 			why = "empty value";

@@ -448,7 +448,7 @@ sip_param_pick(struct sip_uri *u, const struct pl *name, const struct pl *val,
 		return fail(why, "duplicate uri parameter");
 	if (!val->l)
 		return fail(why, "empty uri parameter value");
-	*slot = *val;
+	pl_set(slot, val->p, val->l);
 	return 0;
 }
 
@@ -727,7 +727,7 @@ sip_uri_decode(struct sip_uri *uri, const struct pl *pl, const char **why)
 		return fail(why, "empty URI");
 	s = pl->p;
 	n = pl->l;
-	uri->raw = *pl;
+	pl_set(&uri->raw, s, n); /* from registers, see sip_addr_decode() */
 	/* "sip:" in any case, with one compare (see wk_name()) */
 	if (n >= 4 &&
 	    (sip_ld32(s) | sip_ld32("\x20\x20\x20\0")) == sip_ld32("sip:")) {

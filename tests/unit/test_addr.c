@@ -354,6 +354,24 @@ test_reset_and_shapes(void)
 	CU_ASSERT_STRING_EQUAL(why, "unterminated quoted string");
 	ABSENT(a.uri.host);
 	ABSENT(a.uri.raw);
+	/* every slice of a failed decode is reset, whatever the struct held
+	   (the decoder clears each on its own, see sip_addr_decode()) */
+	CU_ASSERT_EQUAL(dec(&a, "\"B\" <sip:b@example.com;lr>;tag=7;x=1"), 0);
+	PLEQ(a.params, ";tag=7;x=1");
+	PLEQ(a.raw, "\"B\" <sip:b@example.com;lr>;tag=7;x=1");
+	PLEQ(a.uri.raw, "sip:b@example.com;lr");
+	CU_ASSERT_EQUAL(dec(&a, "<sip:b@example.com;lr"), EBADMSG);
+	CU_ASSERT_STRING_EQUAL(why, "missing '>'");
+	PLEQ(a.raw, "<sip:b@example.com;lr");
+	ABSENT(a.dname);
+	ABSENT(a.params);
+	ABSENT(a.tag);
+	ABSENT(a.uri_raw);
+	ABSENT(a.uri.raw);
+	CU_ASSERT(!a.angle && !a.dname_quoted && !a.star);
+	CU_ASSERT_EQUAL(dec(&a, ""), EBADMSG);
+	ABSENT(a.raw);
+	ABSENT(a.params);
 	bad("<sip:a@b;x=\">", "invalid character in URI");
 }
 
