@@ -102,6 +102,13 @@ col() {
 stat_json() { curl -s --max-time 2 "http://$API/stats"; }
 js() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
 now_ms() { date +%s%3N; }
+# datagrams tandemd's UDP sockets (T_IP:T_PORT, one per worker) dropped
+# for a full receive buffer (/proc/net/udp "drops")
+td_drops() {
+	awk -v a="$(printf '%02X%02X%02X%02X:%04X' $(echo "$T_IP" |
+		awk -F. '{ print $4, $3, $2, $1 }') "$T_PORT")" \
+		'$2 == a { d += $NF } END { print d + 0 }' /proc/net/udp
+}
 # UDP datagrams dropped for full receive buffers, system-wide (this
 # bench's sockets and anything else on the machine)
 udp_rcvbuf_errors() {
@@ -191,11 +198,14 @@ wait_udp() { # IP PORT PID
 calls() {
 	local name=$1 wall deadline cp pp t0 t1 k0
 	wall=$((S + HOLD_MS / 1000 + 45))
-	sipp_bg "$name.pbx" pbx -m "$CALLS" -timeout "$((wall - 5))s"
+	# the PBX answers whatever comes (-m with room: a message left over
+	# from an earlier run must not make it stop before the last call);
+	# it is killed 5 s after the carrier ends
+	sipp_bg "$name.pbx" pbx -m "$((CALLS * 2))" -timeout "$((wall - 5))s"
 	pp=$SIPP_PID
 	wait_udp "$P_IP" "$P_PORT" "$pp"
 	R_RSS0=$(status_kb "$TD_PID" VmRSS)
-	R_UDPERR0=$(udp_rcvbuf_errors)
+	R_UDPERR0=$(udp_rcvbuf_errors) R_TDD0=$(td_drops)
 	k0=$(cpu_ticks "$TD_PID")
 	t0=$(now_ms)
 	sipp_bg "$name.carrier" carrier -m "$CALLS" -r "$CPS" -rp 1000 \
@@ -216,6 +226,7 @@ calls() {
 	t1=$(now_ms)
 	R_TICKS=$(($(cpu_ticks "$TD_PID") - k0))
 	R_UDPERR=$(($(udp_rcvbuf_errors) - R_UDPERR0))
+	R_TDD=$(($(td_drops) - R_TDD0))
 	deadline=$(($(date +%s) + 5))
 	while kill -0 "$pp" 2>/dev/null; do
 		[ "$(date +%s)" -lt "$deadline" ] || {
@@ -261,7 +272,8 @@ report() { # NAME
 		'BEGIN { printf "%.0f", t * 100000 / hz / ms }') % of a core" \
 		"($R_TICKS ticks), VmRSS $R_RSS0 -> $R_RSS1 KiB," \
 		"VmHWM $(status_kb "$TD_PID" VmHWM) KiB; UDP receive-buffer" \
-		"drops (system-wide) during the calls: $R_UDPERR"
+		"drops during the calls: tandemd's sockets $R_TDD," \
+		"system-wide $R_UDPERR"
 	echo "  /stats: calls $(js "$st" calls) answered $(js "$st" answered)" \
 		"failed $(js "$st" failed) rejected $(js "$st" rejected)" \
 		"rejected_load $(js "$st" rejected_load) rx $(js "$st" rx)" \
