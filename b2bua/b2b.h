@@ -61,7 +61,7 @@ struct b2b_worker {
 };
 
 #define B2B_BODY_MAX 16384
-#define B2B_SRC_SLOTS 4096 /* per-source rate buckets per worker */
+#define B2B_SRC_SLOTS 4096  /* per-source rate buckets per worker */
 #define B2B_SREPLY_MAX 8192 /* a stateless 403 (Via lines included) */
 
 /* One source address's budget of out-of-dialog requests. */

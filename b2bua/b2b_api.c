@@ -47,12 +47,12 @@ op_stats(void *arg)
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "source_dropped", LD(s->src_dropped),
 			  "source_unknown", LD(s->src_unknown), "screened",
-			  (json_int_t)ws.filtered, "rx",
-			  (json_int_t)ws.rx, "handoff_out",
-			  (json_int_t)ws.handoff_out, "handoff_drop",
-			  (json_int_t)ws.handoff_drop, "workers",
-			  (json_int_t)b->nw, "auth_failed", LD(s->auth_failed),
-			  "auth_blocked", LD(s->auth_blocked)));
+			  (json_int_t)ws.filtered, "rx", (json_int_t)ws.rx,
+			  "handoff_out", (json_int_t)ws.handoff_out,
+			  "handoff_drop", (json_int_t)ws.handoff_drop,
+			  "workers", (json_int_t)b->nw, "auth_failed",
+			  LD(s->auth_failed), "auth_blocked",
+			  LD(s->auth_blocked)));
 	if (b->cdr) {
 		struct cdr_stats cs;
 

@@ -30,8 +30,7 @@ struct stag_key {
 int stag_key_init(struct stag_key *key);
 
 /* SipHash-2-4 of data[0..len) under key (the reference algorithm). */
-uint64_t stag_siphash(const struct stag_key *key, const void *data,
-		      size_t len);
+uint64_t stag_siphash(const struct stag_key *key, const void *data, size_t len);
 
 /* out (STAG_LEN + 1 bytes): the tag of the request identified by parts
    (e.g. its top Via value, Call-ID, From tag, CSeq), NUL-terminated. Each

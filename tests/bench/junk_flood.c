@@ -160,15 +160,14 @@ make(enum kind k, char *b, const struct src *s, const char *dst)
 		snprintf(cid, sizeof(cid), "known-%s-%u@junk", s->ip,
 			 s->seq % 3);
 		snprintf(br, sizeof(br), "k%s-%u", s->ip, s->seq % 3);
-		return (size_t)request(b, MAXLEN, meth[s->seq % 3], s, dst,
-				       cid, br, 0);
+		return (size_t)request(b, MAXLEN, meth[s->seq % 3], s, dst, cid,
+				       br, 0);
 	case K_FRESH:
 	default:
 		snprintf(cid, sizeof(cid), "%016llx%08x@junk",
 			 (unsigned long long)rnd(), (unsigned)rnd());
 		snprintf(br, sizeof(br), "%016llx", (unsigned long long)rnd());
-		return (size_t)request(b, MAXLEN, "INVITE", s, dst, cid, br,
-				       0);
+		return (size_t)request(b, MAXLEN, "INVITE", s, dst, cid, br, 0);
 	}
 }
 
@@ -195,8 +194,9 @@ drain(struct src *s, unsigned long long *back)
 		for (i = 0; i < n; i++) {
 			unsigned c = 0;
 
-			if (mm[i].msg_len > 9 && !memcmp(rb[i], "SIP/2.0 ", 8) &&
-			    rb[i][8] >= '1' && rb[i][8] <= '6')
+			if (mm[i].msg_len > 9 &&
+			    !memcmp(rb[i], "SIP/2.0 ", 8) && rb[i][8] >= '1' &&
+			    rb[i][8] <= '6')
 				c = (unsigned)(rb[i][8] - '0');
 			back[c]++;
 		}
@@ -240,9 +240,9 @@ main(int argc, char **argv)
 	/* bounded: at most 2 M packets/s for at most 10 minutes */
 	if (pps < 1 || pps > 2e6 || secs <= 0 || secs > 600)
 		return fprintf(stderr, "PPS 1..2000000, SECONDS 0..600\n"), 2;
-	if (argc == 5 && (sscanf(argv[4], "%u-%u", &first, &last) != 2 ||
-			  first < 1 || last > 254 || first > last ||
-			  last - first + 1 > MAXSRC))
+	if (argc == 5 &&
+	    (sscanf(argv[4], "%u-%u", &first, &last) != 2 || first < 1 ||
+	     last > 254 || first > last || last - first + 1 > MAXSRC))
 		return fprintf(stderr, "bad FIRST-LAST\n"), 2;
 	nsrc = last - first + 1;
 	rng ^= (uint64_t)getpid() << 17;
@@ -328,8 +328,8 @@ main(int argc, char **argv)
 	printf("junk_flood: %s:%d, %u sources 127.0.0.%u-%u, asked %.0f pps"
 	       " for %.1f s; sent %llu in %.2f s = %.0f pps, send errors "
 	       "%llu\n",
-	       dip, port, nsrc, first, last, pps, secs,
-	       total - err, t, (double)(total - err) / t, err);
+	       dip, port, nsrc, first, last, pps, secs, total - err, t,
+	       (double)(total - err) / t, err);
 	for (i = 0; i < K_N; i++)
 		printf("  %-10s %10llu datagrams %12llu bytes\n", kind_name[i],
 		       sent[i], bytes[i]);

@@ -1034,9 +1034,9 @@ test_reply_perr(void)
 	/* compact forms and any case (§7.3.3, §7.3.1); names that only
 	   start like a copied one are not copied */
 	sip_wb_init(&wb, buf, sizeof(buf));
-	CU_ASSERT_EQUAL(sip_wb_reply_perr(&wb, compact, strlen(compact), &err,
-					  &tag),
-			0);
+	CU_ASSERT_EQUAL(
+		sip_wb_reply_perr(&wb, compact, strlen(compact), &err, &tag),
+		0);
 	CU_ASSERT_EQUAL(sip_wb_end(&wb, NULL, &len), 0);
 	snprintf(exp, sizeof(exp),
 		 "SIP/2.0 400 %s\r\n"
