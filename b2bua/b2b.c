@@ -20,6 +20,7 @@
 #include "stack/log.h"
 #include "stack/mem.h"
 #include "stack/sdp.h"
+#include "stack/stag.h"
 
 #define TICK_MS 100
 
@@ -155,8 +156,13 @@ worker_init(struct b2b_worker *bw)
 		bw->body = malloc(B2B_BODY_MAX);
 	if (!bw->src)
 		bw->src = calloc(B2B_SRC_SLOTS, sizeof(*bw->src));
-	if (!bw->sdp || !bw->body || !bw->src)
+	if (!bw->sreply)
+		bw->sreply = malloc(B2B_SREPLY_MAX);
+	if (!bw->sdp || !bw->body || !bw->src || !bw->sreply)
 		return ENOMEM;
+	err = stag_key_init(&bw->stag);
+	if (err)
+		return err;
 	if (!bw->auth) {
 		err = call_auth_init(bw);
 		if (err)
@@ -200,9 +206,12 @@ src_key(const struct tp_recv *rx)
 }
 
 /* Issue 7 item 5: out-of-dialog requests (no To tag: INVITE, OPTIONS,
-   REGISTER ... from anyone) are rate limited per source address, so a
-   scanner or a flood cannot take the worker; requests inside dialogs
-   and responses are never limited. False: drop it. */
+   REGISTER ... from anyone the policy does not know by address) are rate
+   limited per source address, so a scanner or a flood cannot take the
+   worker; requests inside dialogs and responses are never limited, nor
+   are trunks known by address (their max_cps applies). Runs on the
+   receiving worker (b2b_screen()): with SO_REUSEPORT one source address
+   and port always reaches the same worker. False: drop it. */
 static bool
 src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
 	  const struct tp_recv *rx)
@@ -211,8 +220,7 @@ src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
 	uint64_t key, now;
 	struct b2b_src *s;
 
-	if (!rps || !msg->req || pl_isset(&msg->to.tag) ||
-	    msg->mid == SIP_M_ACK || msg->mid == SIP_M_CANCEL)
+	if (!rps)
 		return true;
 	key = src_key(rx);
 	now = tmr_now(sipw_tmr(bw->w));
@@ -240,6 +248,79 @@ src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
 	return false;
 }
 
+/*
+ * RFC 3261 §8.2.7, a stateless UAS: "If unauthenticated requests were
+ * handled statefully, then malicious floods of unauthenticated requests
+ * could create massive amounts of transaction state that might slow or
+ * completely halt call processing". An INVITE from a source the policy
+ * does not know gets the policy's answer (403 unknown source, the same
+ * response the call layer gives) here, without a transaction: no Timer G
+ * retransmissions of it, no 32 s of transaction state, no call object.
+ * As §8.2.7 requires: no provisional response, the response is never
+ * retransmitted (a retransmitted INVITE is answered again, with the same
+ * To tag: stag.h), and the ACK (and a CANCEL) finds no transaction and is
+ * ignored. Only when no trunk takes digest credentials (then an unknown
+ * address may be a registered user: the call layer challenges it) and
+ * only when the response fits B2B_SREPLY_MAX (else the stateful path).
+ * True: answered.
+ */
+static bool
+unknown_invite(struct sipw *w, struct b2b_worker *bw,
+	       const struct pol_snap *snap, const struct sip_msg *msg,
+	       const struct tp_recv *rx)
+{
+	struct b2b *b = bw->b2b;
+	struct sip_wbuf wb;
+	char tag[STAG_LEN + 1];
+	struct pl parts[3] = {msg->via.raw, msg->callid, msg->from.tag};
+	struct pl totag;
+	size_t len;
+
+	if (msg->mid != SIP_M_INVITE || call_auth_trunk(snap, NULL))
+		return false;
+	stag_make(&bw->stag, parts, 3, tag);
+	pl_set(&totag, tag, STAG_LEN);
+	sip_wb_init(&wb, bw->sreply, B2B_SREPLY_MAX);
+	/* the reason pol_route() gives (403 "unknown source") */
+	sip_wb_reply(&wb, msg, 403, &PL("unknown source"), &totag);
+	if (b->cfg.server[0])
+		sip_wb_hdrf(&wb, SIP_HDR_SERVER, "%s", b->cfg.server);
+	if (sip_wb_end(&wb, NULL, &len))
+		return false;
+	(void)tp_send_response(sipw_tp(w), rx, bw->sreply, len);
+	atomic_fetch_add_explicit(&b->st.rejected, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&b->st.src_unknown, 1, memory_order_relaxed);
+	return true;
+}
+
+/* The sipw screen: on the worker whose socket received the message,
+   before the Call-ID hand-over and the transaction layer, so junk from
+   unknown sources costs neither. Out-of-dialog requests (no To tag; not
+   ACK, CANCEL) from sources the policy does not know by address are
+   rate limited (src_admit) and an INVITE among them refused statelessly
+   (unknown_invite). Everything else passes. */
+static bool
+b2b_screen(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
+	   void *arg)
+{
+	struct b2b *b = arg;
+	struct b2b_worker *bw = &b->bw[sipw_index(w)];
+	struct pol_snap *snap;
+	bool pass = true;
+
+	if (!msg->req || pl_isset(&msg->to.tag) || msg->mid == SIP_M_ACK ||
+	    msg->mid == SIP_M_CANCEL || !atomic_load(&bw->started))
+		return true;
+	snap = bpol_get(b->pol);
+	if (!snap)
+		return true; /* the call layer answers 503 No Policy Loaded */
+	if (!pol_trunk_by_src(snap, (const struct sockaddr *)&rx->src))
+		pass = src_admit(bw, msg, rx) &&
+		       !unknown_invite(w, bw, snap, msg, rx);
+	pol_snap_deref(snap);
+	return pass;
+}
+
 static void
 on_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	void *arg)
@@ -248,7 +329,7 @@ on_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	struct b2b_worker *bw = &b->bw[sipw_index(w)];
 	struct txn_dest src;
 
-	if (!bw->ua || sipw_txn_dest(rx, &src) || !src_admit(bw, msg, rx))
+	if (!bw->ua || sipw_txn_dest(rx, &src))
 		return;
 	bw->rx = rx;
 	call_ladder_recv(bw, msg);
@@ -335,6 +416,7 @@ b2b_alloc(struct b2b **bp, const struct cfg *cfg, char *err, size_t errsz)
 	       sc.txn.hash_size * 4 < cfg->max_txn)
 		sc.txn.hash_size <<= 1;
 	sc.recvh = on_recv;
+	sc.filterh = b2b_screen;
 	sc.arg = b;
 	e = sipw_group_alloc(&b->g, &sc);
 	if (e) {
@@ -416,6 +498,7 @@ b2b_free(struct b2b *b)
 		free(bw->sdp);
 		free(bw->body);
 		free(bw->src);
+		free(bw->sreply);
 	}
 	tdns_free(b->tdns); /* before the worker bases go */
 	b->tdns = NULL;

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "db/pol.h"
 #include "stack/sipw.h"
+#include "stack/stag.h"
 #include "stack/tmr.h"
 #include "stack/ua.h"
 
@@ -55,10 +56,13 @@ struct b2b_worker {
 	uint64_t ticks;		    /* housekeeping ticks so far */
 	struct b2b_src *src;	    /* B2B_SRC_SLOTS, direct-mapped */
 	uint64_t src_warn_ms;	    /* last "over its rate" log line */
+	char *sreply;		    /* stateless 403s, B2B_SREPLY_MAX */
+	struct stag_key stag;	    /* their To tags (§8.2.7) */
 };
 
 #define B2B_BODY_MAX 16384
-#define B2B_SRC_SLOTS 4096 /* per-source rate buckets per worker */
+#define B2B_SRC_SLOTS 4096  /* per-source rate buckets per worker */
+#define B2B_SREPLY_MAX 8192 /* a stateless 403 (Via lines included) */
 
 /* One source address's budget of out-of-dialog requests. */
 struct b2b_src {
@@ -81,6 +85,8 @@ struct b2b_stats {
 	atomic_uint_fast64_t ended;	    /* calls over */
 	atomic_uint_fast64_t src_dropped;   /* requests over a source's
 					       rate, dropped */
+	atomic_uint_fast64_t src_unknown;   /* INVITEs from unknown sources
+					       refused statelessly (403) */
 	atomic_uint_fast64_t auth_failed;   /* digests that failed */
 	atomic_uint_fast64_t auth_blocked;  /* digests refused unchecked:
 					       the source is blocked */

@@ -44,13 +44,15 @@ op_stats(void *arg)
 	pol_snap_deref(snap);
 	json_object_set_new(
 		o, "sip",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			  "source_dropped", LD(s->src_dropped), "rx",
-			  (json_int_t)ws.rx, "handoff_out",
-			  (json_int_t)ws.handoff_out, "handoff_drop",
-			  (json_int_t)ws.handoff_drop, "workers",
-			  (json_int_t)b->nw, "auth_failed", LD(s->auth_failed),
-			  "auth_blocked", LD(s->auth_blocked)));
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "source_dropped", LD(s->src_dropped),
+			  "source_unknown", LD(s->src_unknown), "screened",
+			  (json_int_t)ws.filtered, "rx", (json_int_t)ws.rx,
+			  "handoff_out", (json_int_t)ws.handoff_out,
+			  "handoff_drop", (json_int_t)ws.handoff_drop,
+			  "workers", (json_int_t)b->nw, "auth_failed",
+			  LD(s->auth_failed), "auth_blocked",
+			  LD(s->auth_blocked)));
 	if (b->cdr) {
 		struct cdr_stats cs;
 
@@ -515,6 +517,10 @@ op_metrics(void *arg, struct api_metrics *m)
 	api_metric_counter(m, "tandem_sip_source_dropped_total",
 			   "out-of-dialog requests over a source's rate", NULL,
 			   (uint64_t)LD(s->src_dropped));
+	api_metric_counter(m, "tandem_sip_source_unknown_total",
+			   "INVITEs from sources the policy does not know, "
+			   "refused 403 statelessly",
+			   NULL, (uint64_t)LD(s->src_unknown));
 	api_metric_counter(m, "tandem_auth_failed_total",
 			   "digest answers that failed (wrong password, "
 			   "unknown user)",

@@ -219,6 +219,12 @@ const struct pol_trunk *pol_trunk_by_id(const struct pol_snap *s, int64_t id);
 const struct pol_trunk *pol_trunk_by_name(const struct pol_snap *s,
 					  const char *name);
 
+/* The trunk a source address belongs to, as pol_route() identifies it
+   (longest CIDR match, exact port first), enabled or not; NULL when the
+   policy does not know the address. Borrowed from s; any thread. */
+const struct pol_trunk *pol_trunk_by_src(const struct pol_snap *s,
+					 const struct sockaddr *src);
+
 /* One lookup's input. */
 struct pol_req {
 	const struct sockaddr *src; /* AF_INET or AF_INET6 (with port) */

@@ -115,6 +115,14 @@ pol_trunk_by_id(const struct pol_snap *s, int64_t id)
 	return i == POL_NONE ? NULL : &s->trunks[i];
 }
 
+const struct pol_trunk *
+pol_trunk_by_src(const struct pol_snap *s, const struct sockaddr *src)
+{
+	uint32_t i = s && src ? pol_cidx_find(&s->cidx, src) : POL_NONE;
+
+	return i == POL_NONE ? NULL : &s->trunks[i];
+}
+
 size_t
 pol_snap_ntrunks(const struct pol_snap *s)
 {

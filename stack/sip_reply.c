@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sip_write_int.h"
 
@@ -170,19 +171,36 @@ raw_has_tag(const struct pl *v)
 
 enum { RAW_FROM, RAW_TO, RAW_CALLID, RAW_CSEQ, RAW_COUNT };
 
+/* Which of the copied headers a line's name is (full or compact form,
+   §7.3.3, case-insensitive). Dispatched on the length first: a flood of
+   400s (many header lines each) makes this the scan's inner loop. */
 static int
 raw_kind(const struct pl *name)
 {
-	if (pl_caseeq_str(name, "Via") || pl_caseeq_str(name, "v"))
-		return -2;
-	if (pl_caseeq_str(name, "From") || pl_caseeq_str(name, "f"))
-		return RAW_FROM;
-	if (pl_caseeq_str(name, "To") || pl_caseeq_str(name, "t"))
-		return RAW_TO;
-	if (pl_caseeq_str(name, "Call-ID") || pl_caseeq_str(name, "i"))
-		return RAW_CALLID;
-	if (pl_caseeq_str(name, "CSeq"))
-		return RAW_CSEQ;
+	switch (name->l) {
+	case 1:
+		switch (name->p[0] | 0x20) {
+		case 'v':
+			return -2;
+		case 'f':
+			return RAW_FROM;
+		case 't':
+			return RAW_TO;
+		case 'i':
+			return RAW_CALLID;
+		}
+		return -1;
+	case 2:
+		return strncasecmp(name->p, "To", 2) ? -1 : RAW_TO;
+	case 3:
+		return strncasecmp(name->p, "Via", 3) ? -1 : -2;
+	case 4:
+		if (!strncasecmp(name->p, "From", 4))
+			return RAW_FROM;
+		return strncasecmp(name->p, "CSeq", 4) ? -1 : RAW_CSEQ;
+	case 7:
+		return strncasecmp(name->p, "Call-ID", 7) ? -1 : RAW_CALLID;
+	}
 	return -1;
 }
 

@@ -30,7 +30,7 @@ struct sipw_item {
 /* Per-worker counters: one writer (the worker), any reader. */
 struct sipw_ctr {
 	_Atomic uint64_t rx, delivered, handoff_out, handoff_in, handoff_drop,
-		handoff_big, handoff_bad, wakeups;
+		handoff_big, handoff_bad, wakeups, filtered;
 };
 
 struct sipw {
@@ -270,9 +270,15 @@ static void
 on_tp_recv(const struct sip_msg *msg, const struct tp_recv *rx, void *arg)
 {
 	struct sipw *w = arg;
-	unsigned s = sipw_shard_of(msg->callid.p, msg->callid.l, w->g->n);
+	unsigned s;
 
 	CTR_INC(w, rx);
+	if (w->g->conf.filterh &&
+	    !w->g->conf.filterh(w, msg, rx, w->g->conf.arg)) {
+		CTR_INC(w, filtered);
+		return;
+	}
+	s = sipw_shard_of(msg->callid.p, msg->callid.l, w->g->n);
 	if (s != w->idx) {
 		handoff(w, s, msg, rx);
 		return;
@@ -638,6 +644,7 @@ sipw_stats(const struct sipw *w, struct sipw_stats *st)
 	RD(handoff_big);
 	RD(handoff_bad);
 	RD(wakeups);
+	RD(filtered);
 	st->big_held = atomic_load(&m->big_held);
 #undef RD
 }
@@ -659,6 +666,7 @@ sipw_group_stats(const struct sipw_group *g, struct sipw_stats *st)
 		st->handoff_big += one.handoff_big;
 		st->handoff_bad += one.handoff_bad;
 		st->wakeups += one.wakeups;
+		st->filtered += one.filtered;
 		st->big_held += one.big_held;
 	}
 }

@@ -50,6 +50,17 @@ struct sipw_group; /* refcounted: mem_deref() stops and frees */
 typedef void(sipw_recv_h)(struct sipw *w, const struct sip_msg *msg,
 			  const struct tp_recv *rx, void *arg);
 
+/*
+ * Optional screen, run on the worker whose socket received the message,
+ * before the message is handed over to its Call-ID's owner: a message it
+ * drops or answers itself costs no hand-over (copy, wake-up, second
+ * parse). Runs on any worker's thread (state per sipw_index(w)); msg and
+ * rx as for sipw_recv_h (rx->conn is still set for TCP/TLS). Returns
+ * false when it consumed the message (counted in sipw_stats.filtered).
+ */
+typedef bool(sipw_filter_h)(struct sipw *w, const struct sip_msg *msg,
+			    const struct tp_recv *rx, void *arg);
+
 struct sipw_conf {
 	unsigned nworkers;   /* 0: the number of online cores */
 	const char *ip;	     /* numeric listening address; NULL: 127.0.0.1 */
@@ -70,8 +81,9 @@ struct sipw_conf {
 				default 8 MiB */
 	struct tp_conf tp;
 	struct txn_cfg txn;
-	sipw_recv_h *recvh; /* required */
-	void *arg;
+	sipw_recv_h *recvh;	/* required */
+	sipw_filter_h *filterh; /* optional (NULL: every message passes) */
+	void *arg;		/* of both hooks */
 };
 
 /* Counters of one worker. Written only by their worker; read from any
@@ -87,6 +99,7 @@ struct sipw_stats {
 	uint64_t handoff_big;  /* hand-overs copied to the heap */
 	uint64_t handoff_bad;  /* hand-overs that failed to parse again */
 	uint64_t wakeups;      /* eventfd wake-ups handled */
+	uint64_t filtered;     /* consumed by conf.filterh on this worker */
 	uint64_t big_held;     /* gauge: heap bytes of large hand-overs
 				  waiting for this worker (conf.big_bytes) */
 };

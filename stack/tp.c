@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +162,10 @@ tp_ctx_alloc(struct tp_ctx **ctxp, struct event_base *base,
 	   request of at most max_msg bytes, plus a status line and a tag */
 	ctx->reply_size = ctx->conf.lim.max_msg + 1024;
 	ctx->reply_buf = malloc(ctx->reply_size);
+	if (stag_key_init(&ctx->stag)) {
+		mem_deref(ctx);
+		return EIO;
+	}
 	ctx->msg = malloc(sizeof(*ctx->msg));
 	ctx->smsg = malloc(sizeof(*ctx->smsg));
 	ctx->flush_ev = event_new(base, -1, 0, flush_cb, ctx);
@@ -515,19 +518,6 @@ raw_top_via(const char *buf, size_t len, struct sip_via *via)
 	return ENOENT;
 }
 
-/* A random To tag for stateless replies (§8.2.6.2). */
-static void
-make_tag(char *tag, size_t sz)
-{
-	unsigned char r[6];
-	size_t i;
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		memset(r, 0x5a, sizeof(r));
-	for (i = 0; i < sizeof(r) && 2 * i + 2 < sz; i++)
-		snprintf(tag + 2 * i, 3, "%02x", r[i]);
-}
-
 /*
  * §18.2 / §8.2: answer a request that failed to parse with the status
  * the parser chose (400 naming the problem, 505, 413), to where §18.2.2
@@ -539,7 +529,7 @@ reply_perr(struct tp_ctx *ctx, const char *buf, size_t len,
 {
 	struct sip_via via;
 	struct sip_wbuf wb;
-	char tag[16] = "";
+	char tag[STAG_LEN + 1];
 	struct pl totag;
 	size_t olen;
 
@@ -548,8 +538,10 @@ reply_perr(struct tp_ctx *ctx, const char *buf, size_t len,
 		return;
 	}
 	recv_via(rx, &via);
-	make_tag(tag, sizeof(tag));
-	pl_set(&totag, tag, strlen(tag));
+	/* §8.2.7: the same tag for the same request (a retransmission
+	   carries the same top Via, branch included), see stag.h */
+	stag_make(&ctx->stag, &via.raw, 1, tag);
+	pl_set(&totag, tag, STAG_LEN);
 	sip_wb_init(&wb, ctx->reply_buf, ctx->reply_size);
 	sip_wb_reply_perr(&wb, buf, len, perr, &totag);
 	if (sip_wb_end(&wb, NULL, &olen)) {

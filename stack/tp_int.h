@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "stag.h"
 #include "tp.h"
 
 struct event;
@@ -110,6 +111,7 @@ struct tp_ctx {
 	unsigned nconn_in, nconn_out;
 	char *udp_buf;	 /* owned: udp_batch slots of TP_UDP_SLOT bytes */
 	char *reply_buf; /* owned: stateless replies, reply_size bytes */
+	struct stag_key stag; /* To tags of stateless replies (§8.2.7) */
 	size_t reply_size;
 	struct sip_msg *msg;	/* owned: parse scratch for input */
 	struct sip_msg *smsg;	/* owned: scratch for the §18.1.1 rewrite */

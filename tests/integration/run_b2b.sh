@@ -436,6 +436,13 @@ unknown_source)
 	PBXS=()
 	C_IP=127.0.0.5 # no trunk there
 	NODIRECT="tandemd answers"
+	# RFC 3261 §8.2.7: answered statelessly before the transaction
+	# layer (b2b_screen): no transaction, no Timer G retransmission
+	METRICS=(
+		'tandem_sip_source_unknown_total >= 1'
+		'tandem_sip_transactions_created_total == 0'
+		'tandem_sip_retransmissions_total{direction="out"} == 0'
+	)
 	;;
 *)
 	echo "unknown case $CASE" >&2

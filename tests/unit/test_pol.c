@@ -179,6 +179,20 @@ test_prefix_and_source(void)
 	CU_ASSERT_EQUAL(v.status, 404);
 	route(s, "10.9.9.9", 5060, "+33", "", 0, 0, &v);
 	CU_ASSERT_EQUAL(v.status, 404);
+	/* the source alone, as pol_route() identifies it */
+	CU_ASSERT_STRING_EQUAL(pol_trunk_by_src(s, addr("10.9.9.9", 1))->name,
+			       "carrier");
+	CU_ASSERT_STRING_EQUAL(
+		pol_trunk_by_src(s, addr("10.1.7.7", 5080))->name, "pbx");
+	CU_ASSERT_STRING_EQUAL(
+		pol_trunk_by_src(s, addr("10.1.7.7", 5081))->name, "carrier");
+	CU_ASSERT_STRING_EQUAL(
+		pol_trunk_by_src(s, addr("::ffff:10.1.2.3", 9))->name,
+		"carrier2");
+	CU_ASSERT_PTR_NULL(pol_trunk_by_src(s, addr("192.168.1.1", 5060)));
+	CU_ASSERT_PTR_NULL(pol_trunk_by_src(s, addr("2001:db9::1", 5060)));
+	CU_ASSERT_PTR_NULL(pol_trunk_by_src(s, NULL));
+	CU_ASSERT_PTR_NULL(pol_trunk_by_src(NULL, addr("10.9.9.9", 1)));
 	CU_ASSERT_PTR_NOT_NULL(pol_trunk_by_name(s, "backup"));
 	CU_ASSERT_EQUAL(pol_trunk_by_id(s, 3)->id, 3);
 	CU_ASSERT_PTR_NULL(pol_trunk_by_id(s, 99));

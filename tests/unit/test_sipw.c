@@ -242,8 +242,29 @@ struct grp_tu {
 	_Atomic unsigned wrong_shard;
 	_Atomic unsigned per_worker[2];
 	_Atomic unsigned reply_err;
+	_Atomic unsigned screened; /* filter calls */
 	unsigned nshards;
 };
+
+/* The screen of test_group_filter: drops every third request (CSeq
+   number divisible by 3) before any hand-over. */
+static bool
+grp_filter(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
+	   void *arg)
+{
+	struct grp_tu *tu = arg;
+
+	(void)w;
+	(void)rx;
+	atomic_fetch_add(&tu->screened, 1);
+	return !(msg->req && msg->cseq.num % 3 == 0);
+}
+
+static bool
+grp_dropped(unsigned i, bool filter)
+{
+	return filter && i % 3 == 0;
+}
 
 static void
 grp_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
@@ -305,7 +326,7 @@ reply_cseq(const char *buf, size_t len)
 }
 
 static void
-group_udp_run(unsigned slot_bytes)
+group_udp_run(unsigned slot_bytes, bool filter)
 {
 	static struct grp_tu tu; /* large: not on the stack */
 	static unsigned char got[GRP_MSGS];
@@ -314,19 +335,23 @@ group_udp_run(unsigned slot_bytes)
 	struct sipw_stats st;
 	struct sockaddr_in dst, me;
 	socklen_t sl = sizeof(me);
-	unsigned sent = 0, replies = 0, dup = 0, i;
+	unsigned sent = 0, replies = 0, dup = 0, i, ndrop = 0;
 	uint64_t t0;
 	char buf[2048];
 	int fd, n;
 
 	memset(&tu, 0, sizeof(tu));
 	memset(got, 0, sizeof(got));
+	for (i = 0; i < GRP_MSGS; i++)
+		ndrop += grp_dropped(i, filter);
+#define dropped(n) ((filter ? ((n) + 2) / 3 : 0))
 	tu.nshards = 2;
 	sipw_conf_default(&conf);
 	conf.nworkers = 2;
 	conf.slot_bytes = slot_bytes;
 	conf.ip = "127.0.0.1";
 	conf.recvh = grp_recv;
+	conf.filterh = filter ? grp_filter : NULL;
 	conf.arg = &tu;
 	CU_ASSERT_EQUAL_FATAL(sipw_group_alloc(&g, &conf), 0);
 	CU_ASSERT_EQUAL(sipw_group_count(g), 2);
@@ -350,10 +375,10 @@ group_udp_run(unsigned slot_bytes)
 
 	/* At most 64 in flight: measure delivery, not socket buffers. */
 	t0 = now_ms();
-	while (replies < GRP_MSGS && now_ms() - t0 < 5000) {
+	while (replies < GRP_MSGS - ndrop && now_ms() - t0 < 5000) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
-		while (sent < GRP_MSGS && sent - replies < 64) {
+		while (sent < GRP_MSGS && sent - replies - dropped(sent) < 64) {
 			n = grp_build(buf, sizeof(buf), sent,
 				      ntohs(me.sin_port));
 			if (sendto(fd, buf, (size_t)n, 0,
@@ -378,13 +403,15 @@ group_udp_run(unsigned slot_bytes)
 	sipw_group_stop(g);
 	sipw_group_stop(g); /* idempotent */
 
+#undef dropped
 	CU_ASSERT_EQUAL(sent, GRP_MSGS);
-	CU_ASSERT_EQUAL(replies, GRP_MSGS);
+	CU_ASSERT_EQUAL(replies, GRP_MSGS - ndrop);
 	CU_ASSERT_EQUAL(dup, 0);
 	for (i = 0; i < GRP_MSGS; i++)
-		if (atomic_load(&tu.seen[i]) != 1)
+		if (atomic_load(&tu.seen[i]) != !grp_dropped(i, filter))
 			break;
-	CU_ASSERT_EQUAL(i, GRP_MSGS); /* each delivered exactly once */
+	/* each delivered exactly once, the screened-out ones never */
+	CU_ASSERT_EQUAL(i, GRP_MSGS);
 	CU_ASSERT_EQUAL(atomic_load(&tu.wrong_shard), 0);
 	CU_ASSERT_EQUAL(atomic_load(&tu.reply_err), 0);
 	/* Both shards got work; from one source socket the kernel picks one
@@ -393,7 +420,11 @@ group_udp_run(unsigned slot_bytes)
 	CU_ASSERT(atomic_load(&tu.per_worker[1]) > 200);
 	sipw_group_stats(g, &st);
 	CU_ASSERT_EQUAL(st.rx, GRP_MSGS);
-	CU_ASSERT_EQUAL(st.delivered, GRP_MSGS);
+	/* the screen saw every message once, before any hand-over */
+	CU_ASSERT_EQUAL(atomic_load(&tu.screened), filter ? GRP_MSGS : 0);
+	CU_ASSERT_EQUAL(st.filtered, ndrop);
+	CU_ASSERT_EQUAL(st.delivered, GRP_MSGS - ndrop);
+	CU_ASSERT(st.handoff_out <= GRP_MSGS - ndrop);
 	CU_ASSERT_EQUAL(st.handoff_out, st.handoff_in);
 	CU_ASSERT(st.handoff_in > 0);
 	CU_ASSERT_EQUAL(st.handoff_drop, 0);
@@ -410,14 +441,22 @@ group_udp_run(unsigned slot_bytes)
 static void
 test_group_udp(void)
 {
-	group_udp_run(2048);
+	group_udp_run(2048, false);
+}
+
+/* A screen (conf.filterh) on the receiving worker: what it consumes is
+   neither delivered nor handed over. */
+static void
+test_group_filter(void)
+{
+	group_udp_run(2048, true);
 }
 
 /* Slots too small for the messages: hand-overs go through the heap. */
 static void
 test_group_udp_big(void)
 {
-	group_udp_run(64);
+	group_udp_run(64, false);
 }
 
 /* Configuration checks; default worker count; TCP on worker 0 on the
@@ -464,5 +503,6 @@ test_sipw_register(void)
 	TU_ADD(s, test_ring_threads);
 	TU_ADD(s, test_group_udp);
 	TU_ADD(s, test_group_udp_big);
+	TU_ADD(s, test_group_filter);
 	TU_ADD(s, test_group_conf);
 }

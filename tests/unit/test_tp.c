@@ -313,7 +313,7 @@ static void
 bad_request_reply(bool rport)
 {
 	struct tstate st;
-	char req[1024], via[128], rsp[2048];
+	char req[1024], via[128], rsp[2048], tag[64];
 	struct sip_msg *m = calloc(1, sizeof(*m));
 	struct sip_perr pe;
 	uint16_t port;
@@ -358,6 +358,25 @@ bad_request_reply(bool rport)
 	CU_ASSERT(pl_eq_str(&m->reason, "Bad Max-Forwards: not a number in "
 					"0..255"));
 	CU_ASSERT(pl_isset(&m->to.tag)); /* stateless reply has a To tag */
+	/* §8.2.7: the same request again, the same tag; another branch,
+	   another tag */
+	snprintf(tag, sizeof(tag), "%.*s", (int)m->to.tag.l, m->to.tag.p);
+	CU_ASSERT_EQUAL(strlen(tag), 16);
+	send_to(a, "127.0.0.1", port, req, n);
+	run_until(&st, &tp_stats(st.tp)->tx_stateless, NULL, 2, 300);
+	r = rd(want, rsp, sizeof(rsp), 300);
+	CU_ASSERT_FATAL(r > 0);
+	CU_ASSERT_FATAL(sip_msg_parse(m, rsp, (size_t)r, SIP_FRAMING_DGRAM,
+				      NULL, &pe) == 0);
+	CU_ASSERT(pl_eq_str(&m->to.tag, tag));
+	strstr(req, "branch=z9hG4bKx")[14] = 'y';
+	send_to(a, "127.0.0.1", port, req, n);
+	run_until(&st, &tp_stats(st.tp)->tx_stateless, NULL, 3, 300);
+	r = rd(want, rsp, sizeof(rsp), 300);
+	CU_ASSERT_FATAL(r > 0);
+	CU_ASSERT_FATAL(sip_msg_parse(m, rsp, (size_t)r, SIP_FRAMING_DGRAM,
+				      NULL, &pe) == 0);
+	CU_ASSERT(pl_isset(&m->to.tag) && !pl_eq_str(&m->to.tag, tag));
 	free(m);
 	close(a);
 	close(b);

@@ -985,6 +985,16 @@ test_reply_perr(void)
 		"Content-Length: 0\r\n\r\n";
 	static const char noVia[] = "INVITE sip:b@c SIP/2.0\r\n"
 				    "To: <sip:b@c>\r\n\r\n";
+	static const char compact[] =
+		"INVITE sip:bob@example.com SIP/2.0\r\n"
+		"V: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n"
+		"Vi: x\r\nVias: x\r\nTo2: x\r\nFrom-X: x\r\nCall-IDs: x\r\n"
+		"vIA: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK2\r\n"
+		"t: <sip:bob@example.com>\r\n"
+		"F: <sip:a@example.com>;tag=9\r\n"
+		"I: x1\r\n"
+		"cseq: 99999999999999 INVITE\r\n"
+		"Content-Length: 0\r\n\r\n";
 	struct sip_perr err = {SIP_HDR_CSEQ, PL_INIT, "bad number", 400};
 	struct sip_perr drop = {SIP_HDR_CSEQ, PL_INIT, "bad number", 0};
 	struct pl tag = PL("s1");
@@ -1020,6 +1030,25 @@ test_reply_perr(void)
 	CU_ASSERT_EQUAL(
 		sip_wb_reply_perr(&wb, noVia, strlen(noVia), &err, &tag),
 		EBADMSG);
+
+	/* compact forms and any case (§7.3.3, §7.3.1); names that only
+	   start like a copied one are not copied */
+	sip_wb_init(&wb, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(
+		sip_wb_reply_perr(&wb, compact, strlen(compact), &err, &tag),
+		0);
+	CU_ASSERT_EQUAL(sip_wb_end(&wb, NULL, &len), 0);
+	snprintf(exp, sizeof(exp),
+		 "SIP/2.0 400 %s\r\n"
+		 "V: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n"
+		 "vIA: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK2\r\n"
+		 "F: <sip:a@example.com>;tag=9\r\n"
+		 "t: <sip:bob@example.com>;tag=s1\r\n"
+		 "I: x1\r\n"
+		 "cseq: 99999999999999 INVITE\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 phrase);
+	EXPECT(&wb, len, exp);
 }
 
 /* An unknown header's name (network text) in the phrase: no CR/LF. */
