@@ -243,14 +243,45 @@ check_repl(struct cctx *c, const struct pol_rewrite_cfg *r, uint32_t ncap)
 	return 0;
 }
 
+/* Compiled patterns by their text while rewrites compile: rules with the
+   same pattern (the same E.164 normalisation on many trunks is the usual
+   case) share one compiled and JIT-compiled code, so a lookup through any
+   of them runs hot machine code instead of one cold copy each. */
+struct rw_seen {
+	const char **pat; /* open addressing, NULL: free */
+	pcre2_code **re;
+	size_t size; /* a power of two */
+};
+
+static uint64_t
+str_hash(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The slot of pattern p: its code if seen, else where it goes. */
+static size_t
+seen_slot(const struct rw_seen *sn, const char *p)
+{
+	size_t i = (size_t)str_hash(p) & (sn->size - 1);
+
+	while (sn->pat[i] && strcmp(sn->pat[i], p))
+		i = (i + 1) & (sn->size - 1);
+	return i;
+}
+
 static int
 compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
-	       struct pol_rw *w)
+	       struct pol_rw *w, struct rw_seen *sn)
 {
 	PCRE2_UCHAR msg[160];
 	PCRE2_SIZE off;
 	uint32_t ncap = 0;
-	size_t sz = 0;
+	size_t sz = 0, slot;
 	int ec, err;
 
 	if (r->trunk && pol_trunk_idx(c->s, r->trunk) == POL_NONE)
@@ -260,6 +291,20 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
 	w->trunk = r->trunk;
 	w->dir = r->dir;
 	w->field = r->field;
+	slot = seen_slot(sn, r->pattern);
+	if (sn->pat[slot]) {
+		w->re = sn->re[slot];
+		w->shared = true;
+		pcre2_pattern_info(w->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
+		err = check_repl(c, r, ncap);
+		if (err)
+			return err;
+		w->repl = (PCRE2_UCHAR *)strdup(r->replacement);
+		if (!w->repl)
+			return ENOMEM;
+		c->s->mem += strlen(r->replacement) + 1;
+		return 0;
+	}
 	w->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, 0,
 			      &ec, &off, NULL);
 	if (!w->re) {
@@ -269,6 +314,8 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
 			    "offset %zu: %s",
 			    (long long)r->id, r->pattern, (size_t)off, msg);
 	}
+	sn->pat[slot] = r->pattern;
+	sn->re[slot] = w->re;
 	pcre2_pattern_info(w->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
 	if (ncap > POL_CAPTURES_MAX)
 		return fail(c, "rewrite_rules id=%lld: %u groups, at most %d",
@@ -323,6 +370,7 @@ compile_rewrites(struct cctx *c)
 {
 	struct pol_build *b = c->b;
 	struct pol_snap *s = c->s;
+	struct rw_seen sn = {NULL, NULL, 0};
 	size_t i, t, cap = 0;
 	int err = 0, d, f;
 
@@ -331,13 +379,21 @@ compile_rewrites(struct cctx *c)
 	s->rws = calloc(b->rws.n ? b->rws.n : 1, sizeof(*s->rws));
 	if (!s->rws)
 		return ENOMEM;
-	for (i = 0; i < b->rws.n; i++) {
+	for (sn.size = 16; sn.size < 2 * b->rws.n; sn.size *= 2)
+		;
+	sn.pat = calloc(sn.size, sizeof(*sn.pat));
+	sn.re = calloc(sn.size, sizeof(*sn.re));
+	if (!sn.pat || !sn.re)
+		err = ENOMEM;
+	for (i = 0; !err && i < b->rws.n; i++) {
 		if (!b->rws.v[i].enabled)
 			continue;
-		err = compile_one_rw(c, &b->rws.v[i], &s->rws[s->nrws++]);
-		if (err)
-			return err;
+		err = compile_one_rw(c, &b->rws.v[i], &s->rws[s->nrws++], &sn);
 	}
+	free(sn.pat);
+	free(sn.re);
+	if (err)
+		return err;
 	for (t = 0; !err && t < s->ntrunks; t++) {
 		for (d = 0; !err && d < POL_DIR_COUNT; d++) {
 			for (f = 0; !err && f < POL_F_COUNT; f++)

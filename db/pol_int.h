@@ -135,7 +135,8 @@ struct pol_rw {
 	int64_t trunk; /* 0: every trunk */
 	enum pol_dir dir;
 	enum pol_field field;
-	pcre2_code *re;
+	pcre2_code *re;	   /* owned unless shared */
+	bool shared;	   /* re is an earlier rule's (the same pattern) */
 	PCRE2_UCHAR *repl; /* owned */
 };
 

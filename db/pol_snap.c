@@ -47,7 +47,8 @@ pol_snap_destroy(struct pol_snap *s)
 		pol_tz_free(&s->tzs[i]);
 	free(s->tzs);
 	for (i = 0; i < s->nrws; i++) {
-		pcre2_code_free(s->rws[i].re);
+		if (!s->rws[i].shared)
+			pcre2_code_free(s->rws[i].re);
 		free(s->rws[i].repl);
 	}
 	free(s->rws);

@@ -187,6 +187,23 @@ pol_trie_free(struct pol_trie *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Bits set in a node mask: inline (without -mpopcnt the builtin is a
+   call into libgcc, 2.6% of a lookup at 1M routes). */
+static inline uint32_t
+pop16(uint16_t x)
+{
+#if defined(__POPCNT__)
+	return (uint32_t)__builtin_popcount(x);
+#else
+	uint32_t v = x;
+
+	v = v - ((v >> 1) & 0x5555u);
+	v = (v & 0x3333u) + ((v >> 2) & 0x3333u);
+	v = (v + (v >> 4)) & 0x0f0fu;
+	return (v + (v >> 8)) & 0x1fu;
+#endif
+}
+
 size_t
 pol_trie_walk(const struct pol_trie *t, const char *num, size_t len,
 	      uint32_t *path)
@@ -207,7 +224,7 @@ pol_trie_walk(const struct pol_trie *t, const char *num, size_t len,
 		if (!(n->mask & bit))
 			break;
 		cur = n->child +
-		      (uint32_t)__builtin_popcount(n->mask & (bit - 1));
+		      pop16((uint16_t)(n->mask & (bit - 1)));
 		path[i] = cur;
 	}
 	return i;

@@ -1,6 +1,9 @@
 /* Benchmark: policy compile time, snapshot memory and lookups per second
-   on one core, for N random called prefixes (default 100,000) and a few
-   E.164 rewrites. Usage: pol_bench [routes] [lookups] */
+   on one core, for N random called prefixes (default 100,000), an E.164
+   rewrite inbound and R outbound rewrite rules (default 10,000, the
+   issue's figure), one on each of R PBX trunks the routes point at in
+   turn, so every lookup runs one that matches (strip the '+').
+   Usage: pol_bench [routes] [lookups] [rewrites] */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -54,6 +57,7 @@ main(int argc, char **argv)
 {
 	long nroutes = argc > 1 ? atol(argv[1]) : 100000;
 	long nlook = argc > 2 ? atol(argv[2]) : 2000000;
+	long nrw = argc > 3 ? atol(argv[3]) : 10000;
 	struct pol_trunk t = {0};
 	struct pol_build *b = NULL;
 	struct pol_snap *s = NULL;
@@ -76,6 +80,22 @@ main(int argc, char **argv)
 	t.enabled = true;
 	pol_build_trunk(b, &t);
 	pol_build_rewrite(b, &rw);
+	for (i = 0; i < nrw; i++) {
+		char name[32];
+		struct pol_trunk pt = {0};
+		struct pol_rewrite_cfg orw = {
+			2 + i, 2 + i,		POL_DIR_OUT, POL_F_CALLED,
+			10,    "^\\+([0-9]+)$", "00$1",	     true};
+
+		snprintf(name, sizeof(name), "pbx%ld", i);
+		pt.id = 2 + i;
+		pt.name = name;
+		pt.host = "192.0.2.2"; /* never contacted */
+		pt.role = POL_ROLE_PBX;
+		pt.enabled = true;
+		pol_build_trunk(b, &pt);
+		pol_build_rewrite(b, &orw);
+	}
 	for (i = 0; i < nroutes; i++) {
 		char p[24];
 		/* one priority each: equal random prefixes with equal
@@ -83,7 +103,8 @@ main(int argc, char **argv)
 		   ordered */
 		struct pol_route_cfg r = {i + 1,      0,    NULL, p,   "",
 					  (int32_t)i, NULL, 0,	  true};
-		struct pol_target_cfg tg = {i + 1, i + 1, 1, 0, 1};
+		struct pol_target_cfg tg = {i + 1, i + 1, nrw ? 2 + i % nrw : 1,
+					    0, 1};
 
 		rand_num(&x, p, 3 + (int)(rnd(&x) % 8)); /* 2..9 digits */
 		pol_build_route(b, &r);
@@ -96,8 +117,9 @@ main(int argc, char **argv)
 	}
 	t1 = now_s();
 	pol_build_free(b);
-	printf("routes %ld: compile %.3f s, snapshot %.1f MB\n", nroutes,
-	       t1 - t0, (double)pol_snap_memory(s) / 1e6);
+	printf("routes %ld, outbound rewrites %ld: compile %.3f s, snapshot "
+	       "%.1f MB\n",
+	       nroutes, nrw, t1 - t0, (double)pol_snap_memory(s) / 1e6);
 
 	nums = malloc(4096 * sizeof(*nums));
 	for (i = 0; i < 4096; i++)

@@ -661,6 +661,46 @@ test_route_conflicts(void)
 	}
 }
 
+/* Rules with the same pattern share one compiled code (pol_compile.c):
+   each still rewrites with its own replacement, in its own chain; a bad
+   replacement for a shared pattern is refused; freeing frees it once
+   (ASan). */
+static void
+test_rewrite_shared(void)
+{
+	struct pol_build *b = base();
+	struct pol_verdict v;
+	struct pol_snap *s;
+	char err[256] = "";
+
+	add_route(b, 1, 0, "+49", "", 10);
+	add_target(b, 1, 1, 3, 0, 1);
+	add_route(b, 2, 0, "+44", "", 10);
+	add_target(b, 2, 2, 4, 0, 1);
+	add_rw(b, 1, 3, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+([0-9]+)$", "00$1");
+	add_rw(b, 2, 4, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+([0-9]+)$",
+	       "011$1");
+	add_rw(b, 3, 4, POL_DIR_OUT, POL_F_CALLING, 10, "^\\+([0-9]+)$", "$1");
+	s = compile(b, 0);
+	CU_ASSERT_EQUAL_FATAL(pol_verdict_init(&v), 0);
+	route(s, "10.9.9.9", 0, "+4930123", "+4930999", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.ntargets, 1);
+	CU_ASSERT_STRING_EQUAL(v.targets[0].called, "004930123");
+	CU_ASSERT_STRING_EQUAL(v.targets[0].calling, "+4930999");
+	route(s, "10.9.9.9", 0, "+4420777", "+4930999", 0, 0, &v);
+	CU_ASSERT_EQUAL(v.ntargets, 1);
+	CU_ASSERT_STRING_EQUAL(v.targets[0].called, "0114420777");
+	CU_ASSERT_STRING_EQUAL(v.targets[0].calling, "4930999");
+	pol_verdict_fini(&v);
+	pol_snap_deref(s);
+	/* $2 of a one-group pattern seen before: refused */
+	b = base();
+	add_rw(b, 1, 3, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+([0-9]+)$", "00$1");
+	add_rw(b, 2, 4, POL_DIR_OUT, POL_F_CALLED, 10, "^\\+([0-9]+)$", "00$2");
+	CU_ASSERT_EQUAL(compile_err(b, err, sizeof(err)), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "rewrite_rules id=2"));
+}
+
 /* trunks.media_address: a numeric address of either family, else the
    policy is refused naming the row. */
 static void
@@ -946,6 +986,7 @@ test_pol_register(void)
 	TU_ADD(s, test_cache);
 	TU_ADD(s, test_route_conflicts);
 	TU_ADD(s, test_media_addr);
+	TU_ADD(s, test_rewrite_shared);
 	TU_ADD(s, test_status_map);
 	TU_ADD(s, test_lpm_reference);
 	TU_ADD(s, test_store_threads);
