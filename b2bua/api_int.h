@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "b2bua/api.h"
@@ -33,5 +34,19 @@ void api_route(struct evhttp_request *r, void *arg);
 /* 0 when authorised (or no token is set); ENOENT no header, EACCES wrong
    scheme or token. */
 int api_auth_check(const struct api *a, struct evhttp_request *r);
+
+/* Request bodies (api_route.c; fuzz_api feeds them arbitrary bytes).
+   api_body_parse: *vp NULL for an empty body, else the JSON object it
+   holds (the caller's reference); or 413 (over API_BODY_MAX) / 400 (not
+   a JSON object, duplicate keys) with a message. api_hangup_reason: the
+   optional "reason" of a DELETE /calls/{id} body, borrowed from body,
+   or 400 with *msg. */
+typedef struct json_t json_t;
+int api_body_parse(const char *buf, size_t len, json_t **vp, char *msg,
+		   size_t msgsz);
+int api_hangup_reason(const json_t *body, const char **reason,
+		      const char **msg);
+/* Printable ASCII without '"' or '\\', at most API_REASON_MAX bytes. */
+bool api_reason_ok(const char *s);
 
 #endif

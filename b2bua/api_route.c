@@ -152,13 +152,10 @@ reply_result(struct api_req *q, const char *result)
 	reply_json(q, 200, v);
 }
 
-/* The JSON object of the body, NULL when empty; replies and returns an
-   errno when too long (413) or not a JSON object (400). */
-static int
-read_body(struct api_req *q, json_t **vp)
+int
+api_body_parse(const char *buf, size_t len, json_t **vp, char *msg,
+	       size_t msgsz)
 {
-	struct evbuffer *b = evhttp_request_get_input_buffer(q->r);
-	size_t len = evbuffer_get_length(b);
 	json_error_t je;
 	json_t *v;
 
@@ -166,27 +163,23 @@ read_body(struct api_req *q, json_t **vp)
 	if (len == 0)
 		return 0;
 	if (len > API_BODY_MAX) {
-		reply_error(q, 413, "request body too large");
-		return EMSGSIZE;
+		snprintf(msg, msgsz, "request body too large");
+		return 413;
 	}
-	v = json_loadb((const char *)evbuffer_pullup(b, -1), len,
-		       JSON_REJECT_DUPLICATES, &je);
+	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!v || !json_is_object(v)) {
-		char msg[200];
-
-		snprintf(msg, sizeof(msg), "malformed JSON body: %s",
+		snprintf(msg, msgsz, "malformed JSON body: %s",
 			 v ? "not an object" : je.text);
 		json_decref(v);
-		reply_error(q, 400, msg);
-		return EBADMSG;
+		return 400;
 	}
 	*vp = v;
 	return 0;
 }
 
 /* Printable ASCII without '"' and '\\' (it goes into a Reason header). */
-static bool
-reason_ok(const char *s)
+bool
+api_reason_ok(const char *s)
 {
 	if (strlen(s) > API_REASON_MAX)
 		return false;
@@ -194,6 +187,44 @@ reason_ok(const char *s)
 		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
 			return false;
 	return true;
+}
+
+int
+api_hangup_reason(const json_t *body, const char **reason, const char **msg)
+{
+	const json_t *jr = body ? json_object_get(body, "reason") : NULL;
+
+	*reason = NULL;
+	if (jr && !json_is_string(jr)) {
+		*msg = "reason must be a string";
+		return 400;
+	}
+	*reason = jr ? json_string_value(jr) : NULL;
+	if (*reason && !api_reason_ok(*reason)) {
+		*reason = NULL;
+		*msg = "reason must be printable ASCII without quotes or "
+		       "backslashes, at most 128 bytes";
+		return 400;
+	}
+	return 0;
+}
+
+/* The JSON object of the body, NULL when empty; replies and returns an
+   errno when too long (413) or not a JSON object (400). */
+static int
+read_body(struct api_req *q, json_t **vp)
+{
+	struct evbuffer *b = evhttp_request_get_input_buffer(q->r);
+	size_t len = evbuffer_get_length(b);
+	char msg[200];
+	int code =
+		api_body_parse(len ? (const char *)evbuffer_pullup(b, -1) : "",
+			       len, vp, msg, sizeof(msg));
+
+	if (!code)
+		return 0;
+	reply_error(q, code, msg);
+	return code == 413 ? EMSGSIZE : EBADMSG;
 }
 
 /* Reply with the value an op built; NULL means code/msg. */
@@ -332,23 +363,15 @@ out:
 static void
 h_hangup(struct api_req *q)
 {
-	json_t *body, *jr;
-	const char *reason = NULL;
+	json_t *body;
+	const char *reason = NULL, *msg = NULL;
 	int err;
 
 	OP_OR_501(q, hangup);
 	if (read_body(q, &body))
 		return;
-	jr = body ? json_object_get(body, "reason") : NULL;
-	if (jr && !json_is_string(jr)) {
-		reply_error(q, 400, "reason must be a string");
-		goto out;
-	}
-	reason = jr ? json_string_value(jr) : NULL;
-	if (reason && !reason_ok(reason)) {
-		reply_error(q, 400,
-			    "reason must be printable ASCII without "
-			    "quotes or backslashes, at most 128 bytes");
+	if (api_hangup_reason(body, &reason, &msg)) {
+		reply_error(q, 400, msg);
 		goto out;
 	}
 	err = q->a->ops->hangup(q->a->arg, q->id, reason);
