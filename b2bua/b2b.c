@@ -1,5 +1,6 @@
 /* The B2BUA engine (b2b.h): worker plumbing, media relay and policy
    source set-up, drain and reload. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,11 +213,27 @@ src_key(const struct tp_recv *rx)
    are trunks known by address (their max_cps applies). Runs on the
    receiving worker (b2b_screen()): with SO_REUSEPORT one source address
    and port always reaches the same worker. False: drop it. */
+/* The numeric source address of rx (for logs). */
+static void
+src_str(const struct tp_recv *rx, char *buf, size_t size)
+{
+	const void *a =
+		rx->src.ss_family == AF_INET6
+			? (const void *)&((const struct sockaddr_in6 *)&rx->src)
+				  ->sin6_addr
+			: (const void *)&((const struct sockaddr_in *)&rx->src)
+				  ->sin_addr;
+
+	if (!inet_ntop(rx->src.ss_family, a, buf, (socklen_t)size))
+		snprintf(buf, size, "?");
+}
+
 static bool
 src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
 	  const struct tp_recv *rx)
 {
-	unsigned rps = bw->b2b->cfg.source_rps;
+	const struct cfg *cf = &bw->b2b->cfg;
+	unsigned rps = cf->source_rps;
 	uint64_t key, now;
 	struct b2b_src *s;
 
@@ -229,6 +246,12 @@ src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
 		s->key = key;
 		s->tokens = 2.0 * rps;
 		s->last_ms = now;
+		s->banned_until = 0;
+	}
+	if (s->banned_until > now) {
+		atomic_fetch_add_explicit(&bw->b2b->st.src_dropped, 1,
+					  memory_order_relaxed);
+		return false;
 	}
 	s->tokens += (double)(now - s->last_ms) * rps / 1000.0;
 	if (s->tokens > 2.0 * rps)
@@ -240,10 +263,24 @@ src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
 	}
 	atomic_fetch_add_explicit(&bw->b2b->st.src_dropped, 1,
 				  memory_order_relaxed);
+	if (cf->source_ban_s) {
+		/* like Kamailio's pike: the source is out for a while */
+		s->banned_until = now + (uint64_t)cf->source_ban_s * 1000;
+		atomic_fetch_add_explicit(&bw->b2b->st.src_banned, 1,
+					  memory_order_relaxed);
+	}
 	if (now - bw->src_warn_ms >= 1000) {
+		char ip[64];
+
 		bw->src_warn_ms = now;
-		LOG_WARN("worker %u: a source over %u requests/s: dropping",
-			 sipw_index(bw->w), rps);
+		src_str(rx, ip, sizeof(ip));
+		if (cf->source_ban_s)
+			LOG_WARN("worker %u: %s over %u requests/s: banned "
+				 "for %u s",
+				 sipw_index(bw->w), ip, rps, cf->source_ban_s);
+		else
+			LOG_WARN("worker %u: %s over %u requests/s: dropping",
+				 sipw_index(bw->w), ip, rps);
 	}
 	return false;
 }
@@ -264,30 +301,43 @@ src_admit(struct b2b_worker *bw, const struct sip_msg *msg,
  * only when the response fits B2B_SREPLY_MAX (else the stateful path).
  * True: answered.
  */
+/* A stateless final response to msg (§8.2.7: the To tag from the
+   request, the same for a retransmission). False: it did not fit. */
+static bool
+sreply(struct sipw *w, struct b2b_worker *bw, const struct sip_msg *msg,
+       const struct tp_recv *rx, uint16_t code, const char *reason)
+{
+	struct sip_wbuf wb;
+	char tag[STAG_LEN + 1];
+	struct pl parts[3] = {msg->via.raw, msg->callid, msg->from.tag};
+	struct pl totag, rs;
+	size_t len;
+
+	stag_make(&bw->stag, parts, 3, tag);
+	pl_set(&totag, tag, STAG_LEN);
+	pl_set(&rs, reason, strlen(reason));
+	sip_wb_init(&wb, bw->sreply, B2B_SREPLY_MAX);
+	sip_wb_reply(&wb, msg, code, &rs, &totag);
+	if (bw->b2b->cfg.server[0])
+		sip_wb_hdrf(&wb, SIP_HDR_SERVER, "%s", bw->b2b->cfg.server);
+	if (sip_wb_end(&wb, NULL, &len))
+		return false;
+	(void)tp_send_response(sipw_tp(w), rx, bw->sreply, len);
+	return true;
+}
+
 static bool
 unknown_invite(struct sipw *w, struct b2b_worker *bw,
 	       const struct pol_snap *snap, const struct sip_msg *msg,
 	       const struct tp_recv *rx)
 {
 	struct b2b *b = bw->b2b;
-	struct sip_wbuf wb;
-	char tag[STAG_LEN + 1];
-	struct pl parts[3] = {msg->via.raw, msg->callid, msg->from.tag};
-	struct pl totag;
-	size_t len;
 
 	if (msg->mid != SIP_M_INVITE || call_auth_trunk(snap, NULL))
 		return false;
-	stag_make(&bw->stag, parts, 3, tag);
-	pl_set(&totag, tag, STAG_LEN);
-	sip_wb_init(&wb, bw->sreply, B2B_SREPLY_MAX);
 	/* the reason pol_route() gives (403 "unknown source") */
-	sip_wb_reply(&wb, msg, 403, &PL("unknown source"), &totag);
-	if (b->cfg.server[0])
-		sip_wb_hdrf(&wb, SIP_HDR_SERVER, "%s", b->cfg.server);
-	if (sip_wb_end(&wb, NULL, &len))
+	if (!sreply(w, bw, msg, rx, 403, "unknown source"))
 		return false;
-	(void)tp_send_response(sipw_tp(w), rx, bw->sreply, len);
 	atomic_fetch_add_explicit(&b->st.rejected, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&b->st.src_unknown, 1, memory_order_relaxed);
 	return true;
@@ -314,9 +364,17 @@ b2b_screen(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
 	snap = bpol_get(b->pol);
 	if (!snap)
 		return true; /* the call layer answers 503 No Policy Loaded */
-	if (!pol_trunk_by_src(snap, (const struct sockaddr *)&rx->src))
-		pass = src_admit(bw, msg, rx) &&
-		       !unknown_invite(w, bw, snap, msg, rx);
+	if (!pol_trunk_by_src(snap, (const struct sockaddr *)&rx->src)) {
+		if (!src_admit(bw, msg, rx)) {
+			/* over the rate or banned: dropped, or 403 by policy
+			   (limits.source_reply) */
+			pass = false;
+			if (b->cfg.source_403)
+				(void)sreply(w, bw, msg, rx, 403, "Forbidden");
+		} else {
+			pass = !unknown_invite(w, bw, snap, msg, rx);
+		}
+	}
 	pol_snap_deref(snap);
 	return pass;
 }

@@ -69,6 +69,7 @@ struct b2b_src {
 	uint64_t key; /* hash of the address; 0 free */
 	double tokens;
 	uint64_t last_ms;
+	uint64_t banned_until; /* ms: refused before this */
 };
 
 /* Counters, summed over workers (relaxed atomics). */
@@ -87,6 +88,7 @@ struct b2b_stats {
 					       rate, dropped */
 	atomic_uint_fast64_t src_unknown;   /* INVITEs from unknown sources
 					       refused statelessly (403) */
+	atomic_uint_fast64_t src_banned;    /* sources banned for their rate */
 	atomic_uint_fast64_t auth_failed;   /* digests that failed */
 	atomic_uint_fast64_t auth_blocked;  /* digests refused unchecked:
 					       the source is blocked */

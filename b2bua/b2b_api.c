@@ -44,9 +44,11 @@ op_stats(void *arg)
 	pol_snap_deref(snap);
 	json_object_set_new(
 		o, "sip",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			  "source_dropped", LD(s->src_dropped),
-			  "source_unknown", LD(s->src_unknown), "screened",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			  "s:I}",
+			  "source_dropped", LD(s->src_dropped), "source_banned",
+			  LD(s->src_banned), "source_unknown",
+			  LD(s->src_unknown), "screened",
 			  (json_int_t)ws.filtered, "rx", (json_int_t)ws.rx,
 			  "handoff_out", (json_int_t)ws.handoff_out,
 			  "handoff_drop", (json_int_t)ws.handoff_drop,
@@ -521,6 +523,10 @@ op_metrics(void *arg, struct api_metrics *m)
 			   "INVITEs from sources the policy does not know, "
 			   "refused 403 statelessly",
 			   NULL, (uint64_t)LD(s->src_unknown));
+	api_metric_counter(m, "tandem_sip_source_banned_total",
+			   "sources banned for their request rate "
+			   "(limits.source_ban_s)",
+			   NULL, (uint64_t)LD(s->src_banned));
 	api_metric_counter(m, "tandem_auth_failed_total",
 			   "digest answers that failed (wrong password, "
 			   "unknown user)",

@@ -28,6 +28,7 @@ cfg_default(struct cfg *c)
 	c->drain_timeout_s = 30;
 	c->cluster_nodes = 1;
 	c->source_rps = 200;
+	c->source_ban_s = 10;
 	c->ladder = true;
 	c->auth_fails = 5;
 	c->auth_window_s = 60;
@@ -498,6 +499,14 @@ cfg_set(struct cfg *c, const char *sec, const char *key, const char *v)
 			return set_uint(&c->drain_timeout_s, v, 0, 86400);
 		if (!strcmp(key, "source_rps"))
 			return set_uint(&c->source_rps, v, 0, 1000000);
+		if (!strcmp(key, "source_ban_s"))
+			return set_uint(&c->source_ban_s, v, 0, 86400);
+		if (!strcmp(key, "source_reply")) {
+			if (strcmp(v, "drop") && strcmp(v, "403"))
+				return "not drop or 403";
+			c->source_403 = !strcmp(v, "403");
+			return NULL;
+		}
 		if (!strcmp(key, "auth_fails"))
 			return set_uint(&c->auth_fails, v, 0, 1000);
 		if (!strcmp(key, "auth_window_s"))

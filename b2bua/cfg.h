@@ -87,6 +87,9 @@ struct cfg {
 				     keeps each ~32 s after its call: about
 				     100 per call-second); 0 = no limit;
 				     262144 */
+	unsigned source_ban_s;	  /* a source over source_rps is banned this
+				     long; 0 = no ban; 10 */
+	bool source_403;	  /* refused ones get 403 (else dropped) */
 	unsigned source_rps;	  /* out-of-dialog requests per second one
 				     source address may send (burst: twice);
 				     more are dropped; 0 = off; 200 */

@@ -211,6 +211,14 @@ test_service_keys(void)
 	CU_ASSERT_NOT_EQUAL(
 		strstr(err, "route.x.media_address: not a numeric address"),
 		NULL);
+	CU_ASSERT_EQUAL(load("[limits]\nsource_ban_s = 30\nsource_reply = "
+			     "403\n"),
+			0);
+	CU_ASSERT_EQUAL(c.source_ban_s, 30);
+	CU_ASSERT(c.source_403);
+	CU_ASSERT_EQUAL(load("[limits]\nsource_reply = reject\n"), EINVAL);
+	CU_ASSERT_NOT_EQUAL(
+		strstr(err, ":2: limits.source_reply: not drop or 403"), NULL);
 	CU_ASSERT_EQUAL(load("[route.x]\nkeep_ice = yes\n"), 0);
 	CU_ASSERT(c.routes[0].keep_ice);
 	CU_ASSERT_EQUAL(load("[route.x]\nredirect = yes\n"), EINVAL);
