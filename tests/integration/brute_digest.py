@@ -21,42 +21,25 @@ authentication to the routing (404), a wrong one 403.
 Every socket is on 127.0.0.1; tandemd is stopped by PID. Exit 0 pass,
 1 fail, 77 when tandemd is missing."""
 import hashlib
-import json
 import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tandemd_proc import Tandemd  # noqa: E402
 
 USER, PASSWORD = "trunkuser", "c4rrier"
 
 
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Tandemd:
-    def __init__(self, binary, work):
-        self.api = free_port(socket.SOCK_STREAM)
-        self.log = os.path.join(work, "tandemd.log")
-        conf = os.path.join(work, "tandem.conf")
-        with open(conf, "w") as f:
-            f.write(f"""; brute_digest.py
-[sip]
-listen = 127.0.0.1
-port = 0
-workers = 2
+def start_tandemd(binary, work):
+    return Tandemd(binary, work, "brute", f"""workers = 2
 auth_user = {USER}
-auth_pass = {PASSWORD}
-[limits]
+auth_pass = {PASSWORD}""", f"""[limits]
 auth_fails = 3
 auth_window_s = 60
 auth_ban_s = 2
@@ -64,50 +47,9 @@ auth_ban_s = 2
 enabled = no
 [cdr]
 spool_dir = {work}/spool
-[api]
-listen = 127.0.0.1:{self.api}
-[log]
-level = info
-target = stderr
 [route.pbx]
 prefix = 1555
-targets = 127.0.0.1:9
-""")
-        self.logf = open(self.log, "w")
-        self.proc = subprocess.Popen([binary, "-c", conf], stdout=self.logf,
-                                     stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        self.port = None
-        for _ in range(100):
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.text())
-            if m:
-                self.port = int(m.group(1))
-                break
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if not self.port:
-            raise SystemExit("FAIL: tandemd did not start:\n" + self.text())
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def stats(self):
-        with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.api}/stats", timeout=5) as r:
-            return json.load(r)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.logf.close()
-        return self.proc.returncode
+targets = 127.0.0.1:9""")
 
 
 class Caller:
@@ -203,7 +145,7 @@ def main():
         print("SKIP: no tandemd")
         return 77
     work = tempfile.mkdtemp(prefix="tandem-brute-")
-    td = Tandemd(sys.argv[1], work)
+    td = start_tandemd(sys.argv[1], work)
     ok = False
     try:
         c = Caller(td.port)

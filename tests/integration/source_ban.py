@@ -20,39 +20,22 @@ source_ban_s = 2. From 127.0.0.1 (a source the policy does not know):
 
 Every socket is on 127.0.0.0/8; tandemd is stopped by PID. Exit 0 pass,
 1 fail, 77 without tandemd."""
-import json
 import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tandemd_proc import Tandemd  # noqa: E402
 
 
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Tandemd:
-    def __init__(self, binary, work, reply):
-        self.api = free_port(socket.SOCK_STREAM)
-        self.log = os.path.join(work, f"tandemd-{reply}.log")
-        conf = os.path.join(work, f"tandem-{reply}.conf")
-        with open(conf, "w") as f:
-            f.write(f"""; source_ban.py
-[sip]
-listen = 127.0.0.1
-port = 0
-workers = 1
-sources = 127.0.0.2/32
-[limits]
+def start_tandemd(binary, work, reply):
+    return Tandemd(binary, work, reply, """workers = 1
+sources = 127.0.0.2/32""", f"""[limits]
 source_rps = 5
 source_ban_s = 2
 source_reply = {reply}
@@ -60,50 +43,9 @@ source_reply = {reply}
 enabled = no
 [cdr]
 spool_dir = {work}/spool-{reply}
-[api]
-listen = 127.0.0.1:{self.api}
-[log]
-level = info
-target = stderr
 [route.pbx]
 prefix = 1555
-targets = 127.0.0.1:9
-""")
-        self.logf = open(self.log, "w")
-        self.proc = subprocess.Popen([binary, "-c", conf], stdout=self.logf,
-                                     stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        self.port = None
-        for _ in range(100):
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.text())
-            if m:
-                self.port = int(m.group(1))
-                break
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if not self.port:
-            raise SystemExit("FAIL: tandemd did not start:\n" + self.text())
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def stats(self):
-        with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.api}/stats", timeout=5) as r:
-            return json.load(r)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.logf.close()
-        return self.proc.returncode
+targets = 127.0.0.1:9""")
 
 
 class Sender:
@@ -148,7 +90,7 @@ def main():
     tds = []
     ok = False
     try:
-        td = Tandemd(sys.argv[1], work, "drop")
+        td = start_tandemd(sys.argv[1], work, "drop")
         tds.append(td)
         c = Sender("127.0.0.1", td.port)
         codes = c.burst(30)
@@ -177,7 +119,7 @@ def main():
         print(f"the known caller, 30 at once: {len(codes)} answered")
         if len(codes) != 30:
             raise SystemExit(f"FAIL: the known caller got {len(codes)}")
-        td2 = Tandemd(sys.argv[1], work, "403")
+        td2 = start_tandemd(sys.argv[1], work, "403")
         tds.append(td2)
         c2 = Sender("127.0.0.1", td2.port)
         codes = c2.burst(30)
