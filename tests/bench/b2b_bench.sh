@@ -107,21 +107,8 @@ HZ=$(getconf CLK_TCK)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-bench-e2e.XXXXXX")
 PIDS=()
 TD_PID=""
-cleanup() {
-	local rc=$? p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	if [ "$rc" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$WORK"
-	else
-		echo "logs kept in $WORK"
-	fi
-	exit "$rc"
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 trap cleanup EXIT
 die() {
 	echo "b2b_bench: $*" >&2
@@ -150,11 +137,6 @@ status_kb() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 # col CSV NAME: the last row's value of column NAME of a SIPp -trace_stat
-col() {
-	awk -F';' -v n="$2" 'NR == 1 { for (i = 1; i <= NF; i++)
-			if ($i == n) c = i; next }
-		{ v = $c } END { print v + 0 }' "$1"
-}
 # reached_cps CSV CALLS: the carrier's call rate while it was still
 # placing calls: calls placed / elapsed s at the last once-a-second row
 # before it had placed all CALLS (CALLS if all went out in the first s)
@@ -207,28 +189,7 @@ target = stderr
 prefix = 1555
 targets = $P_IP:$P_PORT
 EOF
-	"${TD_CPU[@]}" "$TANDEMD" -c "$WORK/$1.conf" >"$WORK/$1.tandemd.log" \
-		2>&1 </dev/null &
-	TD_PID=$!
-	PIDS+=("$TD_PID")
-	for _ in $(seq 1 100); do
-		stat_json | grep -q '"calls"' && return 0
-		kill -0 "$TD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$WORK/$1.tandemd.log" >&2
-	die "tandemd did not come up"
-}
-
-stop_tandemd() {
-	kill -TERM "$TD_PID" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		kill -0 "$TD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$TD_PID" 2>/dev/null || true
-	wait "$TD_PID" 2>/dev/null || true
-	TD_PID=""
+	tandemd_up "$1"
 }
 
 # sipp NAME ROLE ARGS...: a SIPp in the background, its PID in SIPP_PID
@@ -248,15 +209,6 @@ sipp_bg() {
 		>"$WORK/$name.out" 2>&1 </dev/null &
 	SIPP_PID=$!
 	PIDS+=("$SIPP_PID")
-}
-
-wait_udp() { # IP PORT PID
-	for _ in $(seq 1 100); do
-		ss -Hlun "src $1:$2" | grep -q . && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "nothing listens on udp $1:$2 (see $WORK)"
 }
 
 # run NAME DEST CPS CALLS HOLD_MS [LIMIT]: one carrier run against a

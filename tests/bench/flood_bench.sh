@@ -65,21 +65,8 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-flood.XXXXXX")
 PIDS=()
 TD_PID=""
-cleanup() {
-	local rc=$? p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	if [ "$rc" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$WORK"
-	else
-		echo "logs kept in $WORK"
-	fi
-	exit "$rc"
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 trap cleanup EXIT
 die() {
 	echo "flood_bench: $*" >&2
@@ -94,11 +81,6 @@ ss -Hltn "sport = :${API##*:}" | grep -q . && die "TCP ${API} is in use"
 
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
-col() {
-	awk -F';' -v n="$2" 'NR == 1 { for (i = 1; i <= NF; i++)
-			if ($i == n) c = i; next }
-		{ v = $c } END { print v + 0 }' "$1"
-}
 stat_json() { curl -s --max-time 2 "http://$API/stats"; }
 js() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
 now_ms() { date +%s%3N; }
@@ -144,27 +126,7 @@ target = stderr
 prefix = 1555
 targets = $P_IP:$P_PORT
 EOF
-	"${TD_CPU[@]}" "$TANDEMD" -c "$WORK/$1.conf" >"$WORK/$1.tandemd.log" \
-		2>&1 </dev/null &
-	TD_PID=$!
-	PIDS+=("$TD_PID")
-	for _ in $(seq 1 100); do
-		stat_json | grep -q '"calls"' && return 0
-		kill -0 "$TD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$WORK/$1.tandemd.log" >&2
-	die "tandemd did not come up"
-}
-stop_tandemd() {
-	kill -TERM "$TD_PID" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		kill -0 "$TD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$TD_PID" 2>/dev/null || true
-	wait "$TD_PID" 2>/dev/null || true
-	TD_PID=""
+	tandemd_up "$1"
 }
 sipp_bg() { # NAME ROLE ARGS...
 	local name=$1 role=$2 ip port mport
@@ -182,14 +144,6 @@ sipp_bg() { # NAME ROLE ARGS...
 		>"$WORK/$name.out" 2>&1 </dev/null &
 	SIPP_PID=$!
 	PIDS+=("$SIPP_PID")
-}
-wait_udp() { # IP PORT PID
-	for _ in $(seq 1 100); do
-		ss -Hlun "src $1:$2" | grep -q . && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "nothing listens on udp $1:$2 (see $WORK)"
 }
 
 # calls NAME: CALLS legitimate calls at CPS through tandemd; sets R_OK,
