@@ -28,11 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <srtp2/srtp.h>
-
 #include "media/relay.h"
 #include "media/sec.h"
 #include "stack/mem.h"
+#include "srtp_raw.h"
 
 #define PKT 172
 #define BATCH 32
@@ -402,53 +401,6 @@ relay_teardown(struct rside *r, const struct load *l)
 	       (unsigned long long)fwd, (unsigned long long)drops);
 }
 
-/* libsrtp alone: srtp_protect() of PKT-byte RTP packets on a session set
-   up directly (AES_CM_128_HMAC_SHA1_80); us per packet. */
-static double
-libsrtp_protect_us(void)
-{
-	static uint8_t pk[64][PKT + 32];
-	uint8_t key[30];
-	srtp_policy_t pol;
-	srtp_t sess = NULL;
-	uint64_t n = 0;
-	uint16_t seq = 0;
-	double t0, t, tp = 0;
-	unsigned i;
-
-	memset(&pol, 0, sizeof(pol));
-	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-	srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
-	for (i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)(i * 37 + 11);
-	pol.ssrc.type = ssrc_any_outbound;
-	pol.key = key;
-	pol.window_size = 128;
-	/* libsrtp is initialised already (media/sec.c, for the relay) */
-	if (srtp_create(&sess, &pol) != srtp_err_status_ok)
-		return 0;
-	t0 = now_s();
-	while (now_s() - t0 < 0.5) {
-		for (i = 0; i < 64; i++) {
-			memset(pk[i], 0xd5, PKT);
-			pk[i][0] = 0x80;
-			pk[i][2] = (uint8_t)(seq >> 8);
-			pk[i][3] = (uint8_t)seq;
-			seq++;
-		}
-		t = now_s();
-		for (i = 0; i < 64; i++) {
-			int len = PKT;
-
-			(void)srtp_protect(sess, pk[i], &len);
-		}
-		tp += now_s() - t;
-		n += 64;
-	}
-	srtp_dealloc(sess);
-	return tp * 1e6 / (double)n;
-}
-
 /* SRTP on every stream's A->B packets toward leg B (key) or off (NULL). */
 static void
 srtp_set(struct rside *r, const struct load *l, const struct sec_key *key)
@@ -491,7 +443,7 @@ srtp_rounds(struct rside *r, struct load *l, unsigned rounds)
 			bp = fp;
 	}
 	srtp_set(r, l, NULL);
-	raw = libsrtp_protect_us();
+	raw = srtp_raw_protect_ns(SEC_AES_CM_128_HMAC_SHA1_80, PKT, 0.5) / 1000;
 	printf("  best: relay RTP->SRTP %.2f us/pkt (%.0f pkt/s per core), "
 	       "RTP->RTP %.2f: SRTP adds %.2f us a packet; libsrtp's own "
 	       "protect here %.2f us: %.2fx of it\n",

@@ -12,6 +12,7 @@
 #include <srtp2/srtp.h>
 
 #include "media/sec.h"
+#include "srtp_raw.h"
 #include "stack/mem.h"
 
 #define PKT 172
@@ -104,66 +105,6 @@ out:
 	return err;
 }
 
-/* libsrtp alone: srtp_create() with the suite's policy, then
-   srtp_protect() on the same batches; ns per packet. */
-static int
-run_raw(enum sec_suite su, double *prot_ns)
-{
-	static struct pkt pk[BATCH];
-	uint8_t key[64];
-	srtp_policy_t pol;
-	srtp_t sess = NULL;
-	uint32_t seq = 0;
-	uint64_t n = 0;
-	double t0, t, tp = 0;
-	unsigned i;
-
-	memset(&pol, 0, sizeof(pol));
-	switch (su) {
-	case SEC_AES_CM_128_HMAC_SHA1_80:
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-		break;
-	case SEC_AES_CM_128_HMAC_SHA1_32:
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&pol.rtp);
-		break;
-	case SEC_AEAD_AES_128_GCM:
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
-		break;
-	default:
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol.rtp);
-		break;
-	}
-	srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
-	for (i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)(i * 37 + 11);
-	pol.ssrc.type = ssrc_any_outbound;
-	pol.key = key;
-	pol.window_size = 128;
-	if (srtp_create(&sess, &pol) != srtp_err_status_ok)
-		return -1;
-	t0 = now_s();
-	while (now_s() - t0 < SECS) {
-		for (i = 0; i < BATCH; i++)
-			rtp_make(&pk[i], seq + i);
-		t = now_s();
-		for (i = 0; i < BATCH; i++) {
-			int len = (int)pk[i].len;
-
-			if (srtp_protect(sess, pk[i].b, &len) !=
-			    srtp_err_status_ok) {
-				srtp_dealloc(sess);
-				return -1;
-			}
-		}
-		tp += now_s() - t;
-		n += BATCH;
-		seq += BATCH;
-	}
-	*prot_ns = tp * 1e9 / (double)n;
-	srtp_dealloc(sess);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -180,7 +121,8 @@ main(void)
 			printf("%-26s failed\n", sec_suite_name(su));
 			return 1;
 		}
-		if (run_raw((enum sec_suite)su, &raw)) {
+		raw = srtp_raw_protect_ns((enum sec_suite)su, PKT, SECS);
+		if (raw <= 0) {
 			printf("%-26s libsrtp alone failed\n",
 			       sec_suite_name(su));
 			return 1;
