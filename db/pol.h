@@ -242,8 +242,8 @@ struct pol_req {
 };
 
 struct pol_cid {
-	enum pol_pai pai;
 	const char *pai_value; /* borrowed from the snapshot; NULL: calling */
+	enum pol_pai pai;
 	enum pol_privacy privacy;
 };
 

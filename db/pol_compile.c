@@ -147,9 +147,10 @@ compile_trunks(struct cctx *c)
 	int err;
 
 	s->trunks = calloc(n ? n : 1, sizeof(*s->trunks));
-	s->tx = calloc(n ? n : 1, sizeof(*s->tx));
+	s->tx = pol_big_calloc(n ? n : 1, sizeof(*s->tx));
+	s->tgroup = calloc(n ? n : 1, sizeof(*s->tgroup));
 	s->tid = calloc(n ? n : 1, sizeof(*s->tid));
-	if (!s->trunks || !s->tx || !s->tid)
+	if (!s->trunks || !s->tx || !s->tgroup || !s->tid)
 		return ENOMEM;
 	for (i = 0; i < n; i++) {
 		err = pol_trunk_copy(&s->trunks[i], &c->b->trunks.v[i],
@@ -174,10 +175,10 @@ compile_trunks(struct cctx *c)
 					    (long long)s->trunks[i].id,
 					    s->trunks[i].media_addr);
 		}
-		s->tx[i].group = POL_NONE;
+		s->tgroup[i] = POL_NONE;
 		if (s->trunks[i].group) {
 			err = intern_group(s, s->trunks[i].group,
-					   &s->tx[i].group);
+					   &s->tgroup[i]);
 			if (err)
 				return err;
 		}
@@ -250,7 +251,8 @@ check_repl(struct cctx *c, const struct pol_rewrite_cfg *r, uint32_t ncap)
 struct rw_seen {
 	const char **pat; /* open addressing, NULL: free */
 	pcre2_code **re;
-	size_t size; /* a power of two */
+	uint32_t *first; /* index in s->rws of the pattern's first rule */
+	size_t size;	 /* a power of two */
 };
 
 static uint64_t
@@ -275,9 +277,10 @@ seen_slot(const struct rw_seen *sn, const char *p)
 }
 
 static int
-compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
-	       struct pol_rw *w, struct rw_seen *sn)
+compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r, uint32_t wi,
+	       struct rw_seen *sn)
 {
+	struct pol_rw *w = &c->s->rws[wi];
 	PCRE2_UCHAR msg[160];
 	PCRE2_SIZE off;
 	uint32_t ncap = 0;
@@ -291,10 +294,17 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
 	w->trunk = r->trunk;
 	w->dir = r->dir;
 	w->field = r->field;
+	w->canon = wi;
 	slot = seen_slot(sn, r->pattern);
 	if (sn->pat[slot]) {
+		const struct pol_rw *f0 = &c->s->rws[sn->first[slot]];
+
 		w->re = sn->re[slot];
 		w->shared = true;
+		/* The same pattern and replacement: lookups run the first
+		   such rule's copy, hot in cache for all of them. */
+		if (strcmp((const char *)f0->repl, r->replacement) == 0)
+			w->canon = sn->first[slot];
 		pcre2_pattern_info(w->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
 		err = check_repl(c, r, ncap);
 		if (err)
@@ -302,8 +312,8 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
 		w->repl = (PCRE2_UCHAR *)strdup(r->replacement);
 		if (!w->repl)
 			return ENOMEM;
-		c->s->mem += strlen(r->replacement) + 1;
-		return 0;
+		c->s->mem += 2 * strlen(r->replacement) + 1;
+		return pol_rw_prepare(w);
 	}
 	w->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, 0,
 			      &ec, &off, NULL);
@@ -316,6 +326,7 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
 	}
 	sn->pat[slot] = r->pattern;
 	sn->re[slot] = w->re;
+	sn->first[slot] = wi;
 	pcre2_pattern_info(w->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
 	if (ncap > POL_CAPTURES_MAX)
 		return fail(c, "rewrite_rules id=%lld: %u groups, at most %d",
@@ -334,35 +345,90 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r,
 	w->repl = (PCRE2_UCHAR *)strdup(r->replacement);
 	if (!w->repl)
 		return ENOMEM;
-	c->s->mem += strlen(r->replacement) + 1;
-	return 0;
+	c->s->mem += 2 * strlen(r->replacement) + 1; /* and its template */
+	return pol_rw_prepare(w);
 }
 
-/* The ordered rules of trunk t for (dir, field): its own and global. */
+/* One chain: rules of (d, f) from glob (global) and own (trunk t's),
+   merged in rule order; each entry is the rule's canonical copy. */
 static int
 build_chain(struct pol_snap *s, size_t t, enum pol_dir d, enum pol_field f,
-	    size_t *cap)
+	    const uint32_t *glob, size_t nglob, const uint32_t *own,
+	    size_t nown, size_t *cap)
 {
-	struct pol_chain *ch = &s->tx[t].rw[d][f];
-	size_t i;
+	struct pol_chain *ch = &s->tx[t].d[d].rw[f];
+	size_t g = 0, o = 0;
 	int err;
 
 	ch->first = (uint32_t)s->nchain;
 	ch->n = 0;
-	for (i = 0; i < s->nrws; i++) {
-		const struct pol_rw *w = &s->rws[i];
-		uint32_t k = (uint32_t)i;
+	while (g < nglob || o < nown) {
+		uint32_t k = (o >= nown || (g < nglob && glob[g] < own[o]))
+				     ? glob[g++]
+				     : own[o++];
+		const struct pol_rw *w = &s->rws[k];
 
-		if (w->dir != d || w->field != f ||
-		    (w->trunk && w->trunk != s->trunks[t].id))
+		if (w->dir != d || w->field != f)
 			continue;
 		err = pol_push((void **)&s->chain, &s->nchain, cap,
-			       sizeof(uint32_t), &k);
+			       sizeof(uint32_t), &w->canon);
 		if (err)
 			return err;
 		ch->n++;
 	}
+	if (ch->n == 1) /* the rule itself, one cache miss less */
+		ch->first = s->chain[--s->nchain];
 	return 0;
+}
+
+/* Rewrite chains: for each trunk, direction and field, its own rules and
+   the global ones (trunk 0) in rule order (s->rws is sorted). Rules are
+   bucketed per trunk first, so this is linear in trunks times global
+   rules plus rules, not trunks times rules. A chain of one rule holds
+   the rule itself (struct pol_chain). */
+static int
+build_chains(struct pol_snap *s, size_t *cap)
+{
+	uint32_t *cnt = calloc(s->ntrunks + 1, sizeof(*cnt)), *own = NULL;
+	uint32_t *glob = malloc((s->nrws ? s->nrws : 1) * sizeof(*glob));
+	size_t i, t, nglob = 0;
+	int err = ENOMEM, d, f;
+
+	if (!cnt || !glob)
+		goto out;
+	for (i = 0; i < s->nrws; i++) {
+		if (s->rws[i].trunk)
+			cnt[pol_trunk_idx(s, s->rws[i].trunk) + 1]++;
+		else
+			glob[nglob++] = (uint32_t)i;
+	}
+	for (t = 0; t < s->ntrunks; t++)
+		cnt[t + 1] += cnt[t];
+	own = malloc((cnt[s->ntrunks] ? cnt[s->ntrunks] : 1) * sizeof(*own));
+	if (!own)
+		goto out;
+	for (i = 0; i < s->nrws; i++) { /* per trunk, in rule order */
+		if (s->rws[i].trunk)
+			own[cnt[pol_trunk_idx(s, s->rws[i].trunk)]++] =
+				(uint32_t)i;
+	}
+	for (t = s->ntrunks; t > 0; t--) /* back to bucket starts */
+		cnt[t] = cnt[t - 1];
+	cnt[0] = 0;
+	err = 0;
+	for (t = 0; !err && t < s->ntrunks; t++) {
+		for (d = 0; d < POL_DIR_COUNT; d++) {
+			for (f = 0; !err && f < POL_F_COUNT; f++)
+				err = build_chain(s, t, d, f, glob, nglob,
+						  own + cnt[t],
+						  cnt[t + 1] - cnt[t], cap);
+		}
+	}
+out:
+	free(glob);
+	free(own);
+	free(cnt);
+	return err;
 }
 
 static int
@@ -370,9 +436,9 @@ compile_rewrites(struct cctx *c)
 {
 	struct pol_build *b = c->b;
 	struct pol_snap *s = c->s;
-	struct rw_seen sn = {NULL, NULL, 0};
-	size_t i, t, cap = 0;
-	int err = 0, d, f;
+	struct rw_seen sn = {NULL, NULL, NULL, 0};
+	size_t i, cap = 0;
+	int err = 0;
 
 	if (b->rws.n)
 		qsort(b->rws.v, b->rws.n, sizeof(*b->rws.v), cmp_rw);
@@ -383,23 +449,19 @@ compile_rewrites(struct cctx *c)
 		;
 	sn.pat = calloc(sn.size, sizeof(*sn.pat));
 	sn.re = calloc(sn.size, sizeof(*sn.re));
-	if (!sn.pat || !sn.re)
+	sn.first = calloc(sn.size, sizeof(*sn.first));
+	if (!sn.pat || !sn.re || !sn.first)
 		err = ENOMEM;
 	for (i = 0; !err && i < b->rws.n; i++) {
 		if (!b->rws.v[i].enabled)
 			continue;
-		err = compile_one_rw(c, &b->rws.v[i], &s->rws[s->nrws++], &sn);
+		err = compile_one_rw(c, &b->rws.v[i], (uint32_t)s->nrws++, &sn);
 	}
 	free(sn.pat);
 	free(sn.re);
-	if (err)
-		return err;
-	for (t = 0; !err && t < s->ntrunks; t++) {
-		for (d = 0; !err && d < POL_DIR_COUNT; d++) {
-			for (f = 0; !err && f < POL_F_COUNT; f++)
-				err = build_chain(s, t, d, f, &cap);
-		}
-	}
+	free(sn.first);
+	if (!err)
+		err = build_chains(s, &cap);
 	s->mem += cap * sizeof(uint32_t);
 	return err;
 }
@@ -432,7 +494,7 @@ compile_cids(struct cctx *c)
 			continue;
 		err = snap_str(s, r->pai_value, &val);
 		for (t = 0; !err && t < s->ntrunks; t++) {
-			struct pol_cid *cid = &s->tx[t].cid[r->dir];
+			struct pol_cid *cid = &s->tx[t].d[r->dir].cid;
 
 			if (r->trunk && r->trunk != s->trunks[t].id)
 				continue;

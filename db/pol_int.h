@@ -39,7 +39,8 @@ pol_prefix_ok(const char *p)
 
 /* Compact trie node: children of a node are contiguous from child, one
    per set bit of mask (popcount indexing); its values are vals[val ..
-   val + nval). */
+   val + nval), except a single value, which val is itself (one cache
+   miss less per lookup): read them with pol_tval(). */
 struct pol_tnode {
 	uint16_t mask;
 	uint32_t child;
@@ -53,6 +54,13 @@ struct pol_trie {
 	uint32_t *vals; /* owned */
 	size_t nvals;
 };
+
+/* Value j (< n->nval) of node n of t. */
+static inline uint32_t
+pol_tval(const struct pol_trie *t, const struct pol_tnode *n, uint32_t j)
+{
+	return n->nval == 1 ? n->val : t->vals[n->val + j];
+}
 
 /* Trie under construction: wide nodes, then flattened (pol_trie.c). */
 struct pol_tbuild {
@@ -69,9 +77,10 @@ int pol_tbuild_add(struct pol_tbuild *tb, const char *prefix, uint32_t val);
 /* Flatten into t (values of a node keep insertion order). */
 int pol_tbuild_finish(struct pol_tbuild *tb, struct pol_trie *t);
 /* Zeroed n * sz bytes for an array a lookup walks at random (trie nodes
-   and values, routes): from 2 MiB up on 2 MiB-aligned transparent huge
-   pages (madvise), so a lookup through a big snapshot does not miss the
-   TLB at every step. NULL on overflow or no memory; free() frees it. */
+   and values, routes, per-trunk data): 64-byte aligned, and from 2 MiB
+   up on 2 MiB-aligned transparent huge pages (madvise), so a lookup
+   through a big snapshot does not miss the TLB at every step. NULL on
+   overflow or no memory; free() frees it. */
 void *pol_big_calloc(size_t n, size_t sz);
 void pol_trie_free(struct pol_trie *t);
 /* Walk num; path[i] gets the node after i+1 digits, path[-1] implied root.
@@ -118,38 +127,66 @@ struct pol_tgt {
 	uint32_t weight;
 };
 
+/* A compiled route: one cache line (snap->rts is 64-byte aligned). */
 struct pol_rt {
 	int64_t id;
 	int32_t priority;
 	enum pol_src_kind src_kind;
-	uint32_t src;	     /* trunk index or group id */
-	const char *calling; /* in strs */
-	size_t calling_len;
-	uint32_t win, nwin; /* into snap->wins */
-	uint32_t tgt, ntgt; /* into snap->tgts, sorted by priority */
-	uint32_t fo, nfo;   /* into snap->fo */
+	uint32_t src;	      /* trunk index or group id */
+	uint32_t calling_len; /* < POL_NUM_MAX */
+	const char *calling;  /* in strs */
+	uint32_t win, nwin;   /* into snap->wins */
+	uint32_t tgt, ntgt;   /* into snap->tgts, sorted by priority */
+	uint32_t fo, nfo;     /* into snap->fo */
+	uint32_t trunk1;      /* ntgt == 1: tgts[tgt].trunk, read from here */
 };
+_Static_assert(sizeof(struct pol_rt) <= 64, "pol_rt: one cache line");
 
 struct pol_rw {
 	int64_t id;
 	int64_t trunk; /* 0: every trunk */
 	enum pol_dir dir;
 	enum pol_field field;
-	pcre2_code *re;	   /* owned unless shared */
-	bool shared;	   /* re is an earlier rule's (the same pattern) */
-	PCRE2_UCHAR *repl; /* owned */
+	pcre2_code *re;	       /* owned unless shared */
+	bool shared;	       /* re is an earlier rule's (the same pattern) */
+	uint32_t canon;	       /* first rule of the same pattern and repl */
+	PCRE2_UCHAR *repl;     /* owned */
+	struct pol_rwtpl *tpl; /* owned: repl cut up; NULL: pcre2_substitute */
+	int16_t first;	       /* -1, or the byte a match must start with */
+	bool jit;	       /* re has JIT code: pcre2_jit_match() */
+	uint32_t minlen;       /* shortest subject that can match */
 };
 
+/* pol_rw.c */
+/* Fill w's lookup fields from its compiled re and repl: 0 or ENOMEM. */
+int pol_rw_prepare(struct pol_rw *w);
+void pol_rw_release(struct pol_rw *w);
+/* Rewrite in[0, inlen) by w into out (POL_NUM_MAX bytes, NUL ended),
+   exactly as pcre2_substitute() without options would: 0 rewritten,
+   ENOENT no match (out untouched), ERANGE result too long, EINVAL PCRE2
+   failed (an unset group, a match limit). md: POL_CAPTURES_MAX + 1
+   pairs. */
+int pol_rw_apply(const struct pol_rw *w, const char *in, size_t inlen,
+		 char *out, pcre2_match_data *md);
+
+/* Rewrite rules to try in order: snap->chain[first .. first + n), each
+   a rule index; when n is 1, first is that rule index itself. */
 struct pol_chain {
-	uint32_t first, n; /* into snap->chain */
+	uint32_t first, n;
 };
 
-/* Per compiled trunk: its group, rewrite chains, caller-ID rules. */
-struct pol_tx {
-	uint32_t group; /* POL_NONE: none */
-	struct pol_chain rw[POL_DIR_COUNT][POL_F_COUNT];
-	struct pol_cid cid[POL_DIR_COUNT];
+/* Per compiled trunk and direction: rewrite chains, caller-ID rule. */
+struct pol_txd {
+	struct pol_chain rw[POL_F_COUNT];
+	struct pol_cid cid;
 };
+
+/* Per compiled trunk, one cache line (snap->tx is 64-byte aligned): a
+   lookup reads the source's inbound and the target's outbound half. */
+struct pol_tx {
+	struct pol_txd d[POL_DIR_COUNT];
+};
+_Static_assert(sizeof(struct pol_tx) <= 64, "pol_tx: one cache line");
 
 struct pol_lent {
 	enum pol_list kind;
@@ -164,8 +201,9 @@ struct pol_snap {
 	uint64_t load_us;  /* how long the load took */
 	size_t mem;
 	struct pol_trunk *trunks; /* owned, strings owned */
-	struct pol_tx *tx;
-	uint32_t *tid; /* trunk indices sorted by id */
+	struct pol_tx *tx;	  /* owned, 64-byte aligned */
+	uint32_t *tgroup; /* owned: group of each trunk, POL_NONE: none */
+	uint32_t *tid;	  /* trunk indices sorted by id */
 	size_t ntrunks;
 	char **strs; /* owned strings the tables point into */
 	size_t nstrs, cstrs;

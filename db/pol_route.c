@@ -39,17 +39,11 @@ rewrite(const struct pol_snap *s, const struct pol_chain *ch, const char *in,
 	uint32_t k;
 
 	for (k = 0; k < ch->n; k++) {
-		const struct pol_rw *w = &s->rws[s->chain[ch->first + k]];
-		PCRE2_SIZE olen = POL_NUM_MAX;
-		int rc = pcre2_substitute(
-			w->re, (PCRE2_SPTR)in, inlen, 0, 0, md, NULL, w->repl,
-			PCRE2_ZERO_TERMINATED, (PCRE2_UCHAR *)out, &olen);
+		uint32_t r = ch->n == 1 ? ch->first : s->chain[ch->first + k];
+		int rc = pol_rw_apply(&s->rws[r], in, inlen, out, md);
 
-		if (rc > 0)
-			return 0;
-		if (rc == 0 || rc == PCRE2_ERROR_NOMATCH)
-			continue;
-		return rc == PCRE2_ERROR_NOMEMORY ? ERANGE : EINVAL;
+		if (rc != ENOENT)
+			return rc;
 	}
 	memcpy(out, in, inlen);
 	out[inlen] = '\0';
@@ -70,9 +64,10 @@ list_match(const struct pol_snap *s, enum pol_field f, const char *num)
 		const struct pol_tnode *nd = &t->nodes[path[i]];
 
 		if (nd->nval)
-			return &s->lents[t->vals[nd->val]];
+			return &s->lents[pol_tval(t, nd, 0)];
 	}
-	return t->nodes[0].nval ? &s->lents[t->vals[t->nodes[0].val]] : NULL;
+	return t->nodes[0].nval ? &s->lents[pol_tval(t, &t->nodes[0], 0)]
+				: NULL;
 }
 
 /* Lists on the (rewritten) numbers: 0 to go on, or a reject filled. */
@@ -104,7 +99,7 @@ route_fits(const struct pol_snap *s, const struct pol_rt *rt, uint32_t src,
 	if (rt->src_kind == POL_SRC_TRUNK && rt->src != src)
 		return false;
 	if (rt->src_kind == POL_SRC_GROUP &&
-	    (rt->src == POL_NONE || s->tx[src].group != rt->src))
+	    (rt->src == POL_NONE || s->tgroup[src] != rt->src))
 		return false;
 	return rt->calling_len <= clen &&
 	       memcmp(calling, rt->calling, rt->calling_len) == 0;
@@ -133,6 +128,8 @@ route_usable(const struct pol_snap *s, const struct pol_rt *rt,
 
 	if (!req->usable)
 		return true;
+	if (rt->ntgt == 1)
+		return req->usable(req->usable_arg, &s->trunks[rt->trunk1]);
 	for (i = rt->tgt; i < rt->tgt + rt->ntgt; i++) {
 		if (req->usable(req->usable_arg, &s->trunks[s->tgts[i].trunk]))
 			return true;
@@ -163,7 +160,8 @@ route_find(const struct pol_snap *s, uint32_t src, const struct pol_verdict *v,
 			&t->nodes[depth ? path[depth - 1] : 0];
 
 		for (j = 0; j < nd->nval; j++) {
-			const struct pol_rt *rt = &s->rts[t->vals[nd->val + j]];
+			const struct pol_rt *rt =
+				&s->rts[pol_tval(t, nd, (uint32_t)j)];
 
 			if (!route_fits(s, rt, src, v->calling, clen))
 				continue;
@@ -221,35 +219,47 @@ order_group(const struct pol_snap *s, uint32_t a, uint32_t b, uint32_t *x,
 	return n;
 }
 
+/* Target trunk ti into t: the trunk, its outbound caller-ID rule and
+   the numbers through its outbound rewrites. 0 or an errno. */
+static int
+fill_target(const struct pol_snap *s, uint32_t ti, struct pol_verdict *v,
+	    size_t clen, size_t glen, struct pol_target *t)
+{
+	const struct pol_txd *out = &s->tx[ti].d[POL_DIR_OUT];
+	int err;
+
+	t->trunk = &s->trunks[ti];
+	t->cid = out->cid;
+	err = rewrite(s, &out->rw[POL_F_CALLED], v->called, clen, t->called,
+		      v->md);
+	return err ? err
+		   : rewrite(s, &out->rw[POL_F_CALLING], v->calling, glen,
+			     t->calling, v->md);
+}
+
 static int
 fill_targets(const struct pol_snap *s, const struct pol_rt *rt, uint32_t rnd,
 	     struct pol_verdict *v)
 {
 	uint32_t order[POL_TARGETS_MAX], x = rnd, a, b,
 					 end = rt->tgt + rt->ntgt;
-	size_t n = 0, i;
-	int err;
+	size_t n = 0, i, clen = strlen(v->called), glen = strlen(v->calling);
 
-	for (a = rt->tgt; a < end; a = b) {
-		for (b = a;
-		     b < end && s->tgts[b].priority == s->tgts[a].priority;)
-			b++;
-		n += order_group(s, a, b, &x, order + n);
+	if (rt->ntgt == 1) { /* no order to draw, no tgts[] to read */
+		order[0] = rt->trunk1;
+		n = 1;
+	} else {
+		for (a = rt->tgt; a < end; a = b) {
+			for (b = a; b < end &&
+				    s->tgts[b].priority == s->tgts[a].priority;)
+				b++;
+			n += order_group(s, a, b, &x, order + n);
+		}
+		for (i = 0; i < n; i++)
+			order[i] = s->tgts[order[i]].trunk;
 	}
 	for (i = 0; i < n; i++) {
-		uint32_t ti = s->tgts[order[i]].trunk;
-		struct pol_target *t = &v->targets[i];
-		const struct pol_tx *tx = &s->tx[ti];
-
-		t->trunk = &s->trunks[ti];
-		t->cid = tx->cid[POL_DIR_OUT];
-		err = rewrite(s, &tx->rw[POL_DIR_OUT][POL_F_CALLED], v->called,
-			      strlen(v->called), t->called, v->md);
-		if (!err)
-			err = rewrite(s, &tx->rw[POL_DIR_OUT][POL_F_CALLING],
-				      v->calling, strlen(v->calling),
-				      t->calling, v->md);
-		if (err)
+		if (fill_target(s, order[i], v, clen, glen, &v->targets[i]))
 			return reject(v, 500, "outbound rewrite failed");
 	}
 	v->ntargets = n;
@@ -305,16 +315,16 @@ pol_route(const struct pol_snap *s, const struct pol_req *req,
 	if (!v->src->enabled)
 		return reject(v, 403, "trunk disabled");
 	tx = &s->tx[src];
-	v->cid_in = tx->cid[POL_DIR_IN];
+	v->cid_in = tx->d[POL_DIR_IN].cid;
 	v->max_calls = v->src->max_calls;
 	v->max_cps = v->src->max_cps;
 	if (req->called.l >= POL_NUM_MAX || req->calling.l >= POL_NUM_MAX)
 		return reject(v, 484, "number too long");
-	err = rewrite(s, &tx->rw[POL_DIR_IN][POL_F_CALLED],
+	err = rewrite(s, &tx->d[POL_DIR_IN].rw[POL_F_CALLED],
 		      req->called.p ? req->called.p : "", req->called.l,
 		      v->called, v->md);
 	if (!err)
-		err = rewrite(s, &tx->rw[POL_DIR_IN][POL_F_CALLING],
+		err = rewrite(s, &tx->d[POL_DIR_IN].rw[POL_F_CALLING],
 			      req->calling.p ? req->calling.p : "",
 			      req->calling.l, v->calling, v->md);
 	if (err)

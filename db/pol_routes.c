@@ -156,7 +156,7 @@ route_prep(struct pol_snap *s, const struct pol_route_cfg *r, struct rtmp *t,
 				t->rt.src = gid;
 		}
 	}
-	t->rt.calling_len = strlen(r->calling_prefix);
+	t->rt.calling_len = (uint32_t)strlen(r->calling_prefix);
 	return 0;
 }
 
@@ -206,6 +206,7 @@ route_attach(struct pol_build *b, struct pol_snap *s, struct rtmp *t,
 			return ret;
 		t->rt.ntgt++;
 	}
+	t->rt.trunk1 = t->rt.ntgt == 1 ? s->tgts[t->rt.tgt].trunk : POL_NONE;
 	t->rt.fo = (uint32_t)s->nfo;
 	for (k = 0; k < t->cfg->nfailover; k++) {
 		ret = pol_push((void **)&s->fo, &s->nfo, &caps[2],

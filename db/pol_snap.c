@@ -34,6 +34,7 @@ pol_snap_destroy(struct pol_snap *s)
 		pol_trunk_strs_free(&s->trunks[i]);
 	free(s->trunks);
 	free(s->tx);
+	free(s->tgroup);
 	free(s->tid);
 	for (i = 0; i < s->nstrs; i++)
 		free(s->strs[i]);
@@ -49,6 +50,7 @@ pol_snap_destroy(struct pol_snap *s)
 	for (i = 0; i < s->nrws; i++) {
 		if (!s->rws[i].shared)
 			pcre2_code_free(s->rws[i].re);
+		pol_rw_release(&s->rws[i]);
 		free(s->rws[i].repl);
 	}
 	free(s->rws);

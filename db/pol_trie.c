@@ -19,8 +19,13 @@ pol_big_calloc(size_t n, size_t sz)
 	if (sz && n > SIZE_MAX / sz)
 		return NULL;
 	len = n * sz;
-	if (len < huge)
-		return calloc(n ? n : 1, sz ? sz : 1);
+	if (len < huge) { /* cache-line aligned (struct pol_tx) */
+		len = len ? (len + 63) & ~(size_t)63 : 64;
+		if (posix_memalign(&p, 64, len))
+			return NULL;
+		memset(p, 0, len);
+		return p;
+	}
 	len = (len + huge - 1) & ~(huge - 1);
 	if (posix_memalign(&p, huge, len))
 		return NULL;
@@ -138,6 +143,10 @@ flatten_vals(struct pol_tbuild *tb, const uint32_t *newidx, struct pol_trie *t)
 	}
 	for (i = 0; i < tb->nitems; i++)
 		t->vals[cnt[newidx[tb->item_node[i]]]++] = tb->item_val[i];
+	for (i = 0; i < tb->n; i++) { /* a single value: in the node */
+		if (t->nodes[i].nval == 1)
+			t->nodes[i].val = t->vals[t->nodes[i].val];
+	}
 	free(cnt);
 	return 0;
 }
@@ -223,8 +232,7 @@ pol_trie_walk(const struct pol_trie *t, const char *num, size_t len,
 		bit = 1u << d;
 		if (!(n->mask & bit))
 			break;
-		cur = n->child +
-		      pop16((uint16_t)(n->mask & (bit - 1)));
+		cur = n->child + pop16((uint16_t)(n->mask & (bit - 1)));
 		path[i] = cur;
 	}
 	return i;
