@@ -267,8 +267,9 @@ struct pol_verdict {
 	const struct pol_trunk *src; /* identified source trunk, or NULL */
 	char called[POL_NUM_MAX];    /* after the inbound rewrite */
 	char calling[POL_NUM_MAX];
-	struct pol_cid cid_in;	     /* inbound caller-ID rule of src */
-	uint32_t max_calls, max_cps; /* limits of src (0: none) */
+	size_t called_len, calling_len; /* strlen() of the two */
+	struct pol_cid cid_in;		/* inbound caller-ID rule of src */
+	uint32_t max_calls, max_cps;	/* limits of src (0: none) */
 	uint16_t failover[POL_FAILOVER_MAX];
 	size_t nfailover;
 	struct pol_target targets[POL_TARGETS_MAX]; /* in the order to try */

@@ -52,14 +52,16 @@ rewrite(const struct pol_snap *s, const struct pol_chain *ch, const char *in,
 
 /* Entry of the longest listed prefix of num, NULL if none. */
 static const struct pol_lent *
-list_match(const struct pol_snap *s, enum pol_field f, const char *num)
+list_match(const struct pol_snap *s, enum pol_field f, const char *num,
+	   size_t len)
 {
 	const struct pol_trie *t = &s->lists[f];
 	uint32_t path[POL_NUM_MAX];
-	size_t n = pol_trie_walk(t, num, strlen(num), path), i;
+	size_t n, i;
 
 	if (!t->nnodes)
 		return NULL;
+	n = pol_trie_walk(t, num, len, path);
 	for (i = n; i-- > 0;) {
 		const struct pol_tnode *nd = &t->nodes[path[i]];
 
@@ -75,10 +77,11 @@ static int
 check_lists(const struct pol_snap *s, struct pol_verdict *v)
 {
 	const char *num[POL_F_COUNT] = {v->called, v->calling};
+	const size_t len[POL_F_COUNT] = {v->called_len, v->calling_len};
 	int f;
 
 	for (f = 0; f < POL_F_COUNT; f++) {
-		const struct pol_lent *e = list_match(s, f, num[f]);
+		const struct pol_lent *e = list_match(s, f, num[f], len[f]);
 
 		if (e && e->kind == POL_LIST_BLOCK) {
 			reject(v, e->status, e->reason ? e->reason : "listed");
@@ -149,12 +152,12 @@ route_find(const struct pol_snap *s, uint32_t src, const struct pol_verdict *v,
 	const struct pol_trie *t = &s->routes;
 	const struct pol_rt *down = NULL;
 	uint32_t path[POL_NUM_MAX];
-	size_t clen = strlen(v->calling), depth, j;
-	size_t n = pol_trie_walk(t, v->called, strlen(v->called), path);
+	size_t clen = v->calling_len, depth, j, n;
 
 	*closed = false;
 	if (!t->nnodes)
 		return NULL;
+	n = pol_trie_walk(t, v->called, v->called_len, path);
 	for (depth = n + 1; depth-- > 0;) {
 		const struct pol_tnode *nd =
 			&t->nodes[depth ? path[depth - 1] : 0];
@@ -223,18 +226,18 @@ order_group(const struct pol_snap *s, uint32_t a, uint32_t b, uint32_t *x,
    the numbers through its outbound rewrites. 0 or an errno. */
 static int
 fill_target(const struct pol_snap *s, uint32_t ti, struct pol_verdict *v,
-	    size_t clen, size_t glen, struct pol_target *t)
+	    struct pol_target *t)
 {
 	const struct pol_txd *out = &s->tx[ti].d[POL_DIR_OUT];
 	int err;
 
 	t->trunk = &s->trunks[ti];
 	t->cid = out->cid;
-	err = rewrite(s, &out->rw[POL_F_CALLED], v->called, clen, t->called,
-		      v->md);
+	err = rewrite(s, &out->rw[POL_F_CALLED], v->called, v->called_len,
+		      t->called, v->md);
 	return err ? err
-		   : rewrite(s, &out->rw[POL_F_CALLING], v->calling, glen,
-			     t->calling, v->md);
+		   : rewrite(s, &out->rw[POL_F_CALLING], v->calling,
+			     v->calling_len, t->calling, v->md);
 }
 
 static int
@@ -243,7 +246,7 @@ fill_targets(const struct pol_snap *s, const struct pol_rt *rt, uint32_t rnd,
 {
 	uint32_t order[POL_TARGETS_MAX], x = rnd, a, b,
 					 end = rt->tgt + rt->ntgt;
-	size_t n = 0, i, clen = strlen(v->called), glen = strlen(v->calling);
+	size_t n = 0, i;
 
 	if (rt->ntgt == 1) { /* no order to draw, no tgts[] to read */
 		order[0] = rt->trunk1;
@@ -259,7 +262,7 @@ fill_targets(const struct pol_snap *s, const struct pol_rt *rt, uint32_t rnd,
 			order[i] = s->tgts[order[i]].trunk;
 	}
 	for (i = 0; i < n; i++) {
-		if (fill_target(s, order[i], v, clen, glen, &v->targets[i]))
+		if (fill_target(s, order[i], v, &v->targets[i]))
 			return reject(v, 500, "outbound rewrite failed");
 	}
 	v->ntargets = n;
@@ -289,6 +292,7 @@ verdict_reset(struct pol_verdict *v)
 	v->route_id = 0;
 	v->src = NULL;
 	v->called[0] = v->calling[0] = '\0';
+	v->called_len = v->calling_len = 0;
 	memset(&v->cid_in, 0, sizeof(v->cid_in));
 	v->max_calls = v->max_cps = 0;
 	v->nfailover = v->ntargets = 0;
@@ -329,6 +333,8 @@ pol_route(const struct pol_snap *s, const struct pol_req *req,
 			      req->calling.l, v->calling, v->md);
 	if (err)
 		return reject(v, 500, "inbound rewrite failed");
+	v->called_len = strlen(v->called); /* once for every step below */
+	v->calling_len = strlen(v->calling);
 	if (check_lists(s, v))
 		return 0;
 	rt = route_find(s, src, v, req, &closed);
