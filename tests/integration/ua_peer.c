@@ -28,6 +28,9 @@
  *   uac-reinvite  SIPp answers; we re-INVITE (hold), then BYE
  *   uac-fork      SIPp sends two 180s with different To tags, then 200
  *                 on the second: two early dialogs, the second confirmed
+ *   uac-fork-2xx  as uac-fork, then a 200 on the first fork too: the UA
+ *                 ACKs it and sends it a BYE (§13.2.2.4); we BYE the
+ *                 second
  *   uac-prack     SIPp answers a reliable 183 with SDP; we PRACK it,
  *                 SIPp answers 200; we BYE
  *   uac-timer     RFC 4028: SIPp answers 422 (Min-SE 120) to our
@@ -421,6 +424,11 @@ judge_ext(struct peer *p, const struct ua_event *ev)
 		       p->n[UA_EV_REFRESHED] == 2 &&
 		       p->n[UA_EV_REINVITE] == 0 && p->n[UA_EV_REQUEST] == 0 &&
 		       st.refresh_in == 2;
+	if (is(p, "uac-fork-2xx"))
+		/* §13.2.2.4: the second 2xx (the other fork) is ACKed and
+		   ended with BYE by the UA; the app sees one answer */
+		return st.fork_byes == 1 && st.acks_2xx == 2 &&
+		       p->n[UA_EV_ANSWERED] == 1;
 	if (is(p, "uac-timer"))
 		return ev->ev == UA_EV_ENDED && !ev->by_remote &&
 		       ev->status == 200 && p->n[UA_EV_REFRESHED] == 1 &&
@@ -439,6 +447,7 @@ judge(struct peer *p, const struct ua_event *ev)
 	    is(p, "uac-remote-bye") || is(p, "uas-prack") || is(p, "uas-timer"))
 		ok = ev->ev == UA_EV_ENDED && ev->by_remote;
 	else if (is(p, "uas-bye") || is(p, "uac-basic") || is(p, "uac-fork") ||
+		 is(p, "uac-fork-2xx") ||
 		 is(p, "uac-prack") || is(p, "uac-timer"))
 		ok = ev->ev == UA_EV_ENDED && !ev->by_remote &&
 		     ev->status == 200;
@@ -458,7 +467,7 @@ judge(struct peer *p, const struct ua_event *ev)
 		ok = p->n[UA_EV_REINVITE] == 1 && p->n[UA_EV_CONFIRMED] == 2;
 	if (ok && is(p, "uas-info"))
 		ok = p->n[UA_EV_REQUEST] == 1;
-	if (ok && is(p, "uac-fork"))
+	if (ok && (is(p, "uac-fork") || is(p, "uac-fork-2xx")))
 		ok = p->n[UA_EV_PROGRESS] == 2 &&
 		     strcmp(ua_sess_dlg(p->s)->rtag.p, "fork2") == 0;
 	ok = ok && judge_ext(p, ev);
@@ -509,7 +518,8 @@ on_ev(struct ua_sess *s, const struct ua_event *ev, void *arg)
 		p->interval = ua_sess_interval(p->s, &p->refresher);
 		p->t_2xx = tmr_now(p->tmr);
 		if (is(p, "uac-basic") || is(p, "uac-fork") ||
-		    is(p, "uac-prack") || is(p, "uac-digest"))
+		    is(p, "uac-fork-2xx") || is(p, "uac-prack") ||
+		    is(p, "uac-digest"))
 			tmr_start(&p->t_act, p->tmr, HANGUP_MS, on_hangup, p);
 		else if (is(p, "uac-reinvite") || is(p, "uac-glare"))
 			tmr_start(&p->t_act, p->tmr, 100, on_reinvite_now, p);
