@@ -812,6 +812,27 @@ test_in_dialog_checks(void)
 	CU_ASSERT_EQUAL(raw_to_b(INDLG("INFO", 5, "wrong", "wt")), 481);
 	CU_ASSERT_EQUAL(raw_to_b(INDLG("PRACK", 1, d->rtag.p, "pr")), 481);
 	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_CONFIRMED);
+	{
+		/* Nothing left by the rejections: B's one session, no
+		   request for the app, and once the rejecting server
+		   transactions ran out (64*T1 + T4) none in the tables and
+		   only the INVITE's, which the session holds, alive. */
+		struct ua_stats st;
+		struct txn_stats ts;
+
+		ua_stats(fx.b.ua, &st);
+		CU_ASSERT_EQUAL(st.sess_live, 1);
+		CU_ASSERT_EQUAL(st.sess_active, 1);
+		CU_ASSERT_EQUAL(st.reqs_live, 0);
+		CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REQUEST), 0);
+		advance(64 * 100 + 600);
+		txn_ctx_stats(fx.b.txn, &ts);
+		CU_ASSERT_EQUAL(ts.active, 0);
+		CU_ASSERT_EQUAL(ts.live, 1); /* the session's own INVITE's */
+		ua_stats(fx.b.ua, &st);
+		CU_ASSERT_EQUAL(st.sess_live, 1);
+		CU_ASSERT_EQUAL(st.reqs_live, 0);
+	}
 	/* §14.2: a re-INVITE while one is being answered: 500 with a
 	   Retry-After of 0-10 s; the first one is not disturbed. */
 	CU_ASSERT_EQUAL(ua_sess_request(fx.a.s, "INVITE", NULL,
