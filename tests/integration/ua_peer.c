@@ -109,21 +109,21 @@ struct peer {
 	struct tp_ctx *tp;
 	struct txn_ctx *txn;
 	struct ua *ua;
-	struct ua_sess *s; /* ref */
-	unsigned speed;	   /* our clock runs this many times fast */
-	uint64_t mono0;	   /* tmr_clock_mono() at the start */
+	struct ua_sess *s;	  /* ref */
+	unsigned speed;		  /* our clock runs this many times fast */
+	uint64_t mono0;		  /* tmr_clock_mono() at the start */
 	struct auth_server *auth; /* uas-digest* */
 	unsigned rejected_auth;	  /* INVITEs refused 401 / 403 */
 	/* the wire, as ua_peer saw it (our clock, ms) */
-	unsigned invites_out;	 /* INVITEs sent with a new CSeq */
+	unsigned invites_out; /* INVITEs sent with a new CSeq */
 	uint32_t last_inv_cseq;
-	uint64_t t_491_in;	 /* a 491 received */
-	uint64_t t_retry_out;	 /* the first new INVITE sent after it */
-	uint64_t t_2xx;		 /* the dialog came up (ANSWERED/CONFIRMED) */
-	uint64_t t_bye_out;	 /* our first BYE */
-	unsigned early_updates;	 /* UPDATEs answered / sent in early */
-	unsigned conf_updates;	 /* and in the confirmed dialog */
-	struct tmr t_act;  /* the app's next step */
+	uint64_t t_491_in;	/* a 491 received */
+	uint64_t t_retry_out;	/* the first new INVITE sent after it */
+	uint64_t t_2xx;		/* the dialog came up (ANSWERED/CONFIRMED) */
+	uint64_t t_bye_out;	/* our first BYE */
+	unsigned early_updates; /* UPDATEs answered / sent in early */
+	unsigned conf_updates;	/* and in the confirmed dialog */
+	struct tmr t_act;	/* the app's next step */
 	struct tmr t_deadline;
 	unsigned n[UA_EV_COUNT]; /* events seen */
 	uint16_t last_status[UA_EV_COUNT];
@@ -355,11 +355,10 @@ on_reinvite_now(void *arg)
 
 /* The modes of glare, UPDATE, expiry and digest: the whole verdict. */
 static bool
-judge_more(struct peer *p, const struct ua_event *ev,
-	   const struct ua_stats *st)
+judge_more(struct peer *p, const struct ua_event *ev, const struct ua_stats *st)
 {
-	bool ended_local = ev->ev == UA_EV_ENDED && !ev->by_remote &&
-			   ev->status == 200;
+	bool ended_local =
+		ev->ev == UA_EV_ENDED && !ev->by_remote && ev->status == 200;
 	bool ended_remote = ev->ev == UA_EV_ENDED && ev->by_remote;
 
 	if (is(p, "uac-glare") || is(p, "uas-glare"))
@@ -384,8 +383,7 @@ judge_more(struct peer *p, const struct ua_event *ev,
 		   60 s after the 2xx (plus 150 ms real at speed 20). */
 		return ev->ev == UA_EV_ENDED && !ev->by_remote &&
 		       ev->status == 408 && st->st_expired == 1 &&
-		       p->interval == 90 &&
-		       p->refresher == false &&
+		       p->interval == 90 && p->refresher == false &&
 		       in_range(expiry_delay(p), 59900, 63000);
 	if (is(p, "uac-digest"))
 		return ended_local && st->auth_retries == 1 &&
@@ -447,8 +445,8 @@ judge(struct peer *p, const struct ua_event *ev)
 	    is(p, "uac-remote-bye") || is(p, "uas-prack") || is(p, "uas-timer"))
 		ok = ev->ev == UA_EV_ENDED && ev->by_remote;
 	else if (is(p, "uas-bye") || is(p, "uac-basic") || is(p, "uac-fork") ||
-		 is(p, "uac-fork-2xx") ||
-		 is(p, "uac-prack") || is(p, "uac-timer"))
+		 is(p, "uac-fork-2xx") || is(p, "uac-prack") ||
+		 is(p, "uac-timer"))
 		ok = ev->ev == UA_EV_ENDED && !ev->by_remote &&
 		     ev->status == 200;
 	else if (is(p, "uas-cancel"))
@@ -483,9 +481,8 @@ on_request(struct peer *p, const struct ua_event *ev)
 	bool offer = upd && ev->msg && ev->msg->body.l;
 	enum ua_sess_state st = ua_sess_state(p->s);
 
-	ua_req_reply(ev->req, 200, NULL, NULL,
-		     offer ? "application/sdp" : NULL, offer ? sdp_a : NULL,
-		     offer ? strlen(sdp_a) : 0);
+	ua_req_reply(ev->req, 200, NULL, NULL, offer ? "application/sdp" : NULL,
+		     offer ? sdp_a : NULL, offer ? strlen(sdp_a) : 0);
 	if (upd && st == UA_S_EARLY) {
 		p->early_updates++;
 		if (is(p, "uas-update"))
@@ -625,7 +622,8 @@ on_verdict_wrong(void *arg)
 	ok = as->challenges == 1 && as->fail == 1 && as->ok == 0 &&
 	     p->rejected_auth == 2 && st.sess_active == 0 &&
 	     st.reqs_live == 0 && !p->s;
-	finish(p, ok ? 0 : 1, "wrong password refused, sessions active %" PRIu64,
+	finish(p, ok ? 0 : 1,
+	       "wrong password refused, sessions active %" PRIu64,
 	       st.sess_active);
 }
 
@@ -783,8 +781,7 @@ main(int argc, char **argv)
 		printf("FAIL: set-up: %s\n", strerror(err));
 		return 1;
 	}
-	tmr_start(&p.t_deadline, p.tmr, DEADLINE_MS * p.speed, on_deadline,
-		  &p);
+	tmr_start(&p.t_deadline, p.tmr, DEADLINE_MS * p.speed, on_deadline, &p);
 	if (strncmp(p.mode, "uac-", 4) == 0)
 		tmr_start(&p.t_act, p.tmr, 200, start_call, &p);
 	sync_tmr(&p);

@@ -845,8 +845,8 @@ test_in_dialog_checks(void)
 	CU_ASSERT_EQUAL(raw_to_b(INDLG("INVITE", 9, d->rtag.p, "ov")), 500);
 	CU_ASSERT_TRUE(raw_has("Retry-After: "));
 	{
-		const char *ra = strstr(fx.raw[fx.nraw - 1].buf,
-					"Retry-After: ");
+		const char *ra =
+			strstr(fx.raw[fx.nraw - 1].buf, "Retry-After: ");
 
 		CU_ASSERT_TRUE(ra && strtoul(ra + 13, NULL, 10) <= 10);
 	}

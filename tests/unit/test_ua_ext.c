@@ -1163,7 +1163,6 @@ test_st_off_by_default(void)
 	fx_done();
 }
 
-
 /* ---- bad input in dialogs: statuses and no state left behind ------- */
 
 /* What a UA holds: compared before and after each bad request. */
@@ -1236,9 +1235,8 @@ raw_send(uint16_t port, const char *text)
    (NULL: a fresh one), CSeq, the From and To tags (ttag NULL: none), a
    unique branch and extra header lines. Returns a static buffer. */
 static const char *
-raw_req(const char *callid, const char *method, unsigned cseq,
-	const char *ftag, const char *ttag, const char *branch,
-	const char *extra)
+raw_req(const char *callid, const char *method, unsigned cseq, const char *ftag,
+	const char *ttag, const char *branch, const char *extra)
 {
 	static char buf[2048];
 
@@ -1317,10 +1315,10 @@ test_bad_rack(void)
 	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 12, id.rtag,
 					       id.ltag, "pr3", rack)),
 			481);
-	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 13, id.rtag,
-					       id.ltag, "pr4",
-					       "RAck: bogus\r\n")),
-			400);
+	CU_ASSERT_EQUAL(
+		raw_send(5062, raw_req(id.cid, "PRACK", 13, id.rtag, id.ltag,
+				       "pr4", "RAck: bogus\r\n")),
+		400);
 	/* Wrong tags in the early dialog, and a stale CSeq. */
 	snprintf(rack, sizeof(rack), "RAck: %u 1 INVITE\r\n", rseq);
 	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 14, "nosuch",
@@ -1375,8 +1373,8 @@ repl_hdr(const struct dlg_id *id, bool swap, bool early_only)
 static unsigned
 repl_invite(const char *branch, const char *hdr)
 {
-	return raw_send(5062, raw_req(NULL, "INVITE", 1, branch, NULL, branch,
-				      hdr));
+	return raw_send(5062,
+			raw_req(NULL, "INVITE", 1, branch, NULL, branch, hdr));
 }
 
 /* RFC 3891 §3 at B, the UAS of a call from A: a Replaces that names no
@@ -1420,14 +1418,14 @@ test_replaces(void)
 	check_no_leak(&fx.b, &before);
 	CU_ASSERT_EQUAL(repl_invite("rp4", repl_hdr(&id, false, true)), 486);
 	check_no_leak(&fx.b, &before);
-	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "INFO", 5, id.rtag,
-					       id.ltag, "rp5",
-					       repl_hdr(&id, false, false))),
-			400);
-	CU_ASSERT_EQUAL(raw_send(5062, raw_req(NULL, "OPTIONS", 1, "rp6", NULL,
-					       "rp6",
-					       repl_hdr(&id, false, false))),
-			400);
+	CU_ASSERT_EQUAL(
+		raw_send(5062, raw_req(id.cid, "INFO", 5, id.rtag, id.ltag,
+				       "rp5", repl_hdr(&id, false, false))),
+		400);
+	CU_ASSERT_EQUAL(
+		raw_send(5062, raw_req(NULL, "OPTIONS", 1, "rp6", NULL, "rp6",
+				       repl_hdr(&id, false, false))),
+		400);
 	CU_ASSERT_EQUAL(repl_invite("rp7", "Replaces: a@b;to-tag=1\r\n"), 400);
 	check_no_leak(&fx.b, &before);
 	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REQUEST), 0);
