@@ -544,6 +544,84 @@ ua_check(struct ua *ua, const struct sip_msg *msg, const struct txn_dest *src)
 
 /* ---- dispatch ------------------------------------------------------- */
 
+/* The dialog of s with local tag ltag (s's own) and remote tag rtag. */
+static const struct dlg *
+sess_dlg_rtag(const struct ua_sess *s, const struct pl *rtag)
+{
+	unsigned i;
+
+	if (s->dlg && s->dlg->rtag.p && pl_eq_str(rtag, s->dlg->rtag.p))
+		return s->dlg;
+	for (i = 0; i < s->nearly; i++)
+		if (s->early[i]->rtag.p && pl_eq_str(rtag, s->early[i]->rtag.p))
+			return s->early[i];
+	return NULL;
+}
+
+/*
+ * RFC 3891 §3, for a request carrying Replaces (sip_msg_check() already
+ * refused a malformed or repeated one with 400). Returns true when msg
+ * was answered here; else *target is the named session (NULL: none).
+ */
+static bool
+replaces_check(struct ua *ua, const struct sip_msg *msg,
+	       const struct txn_dest *src, struct ua_sess **target)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_REPLACES);
+	struct sip_replaces r;
+	const struct dlg *d = NULL;
+	const char *why = NULL;
+	struct ua_sess *s;
+	unsigned b;
+
+	*target = NULL;
+	if (!h)
+		return false;
+	/* "a Replaces header field ... in a request other than INVITE, the
+	   UAS MUST reject the request with a 400 Bad Request". A re-INVITE
+	   cannot replace its own dialog either. */
+	if (msg->mid != SIP_M_INVITE || msg->to.tag.l) {
+		ua_reject(ua, msg, src, 400, "Replaces Not Allowed Here", NULL);
+		return true;
+	}
+	if (sip_replaces_decode(&r, &h->val, &why)) {
+		ua_reject(ua, msg, src, 400, "Bad Replaces", NULL);
+		return true;
+	}
+	/* The to-tag is the local tag of the dialog at its recipient, the
+	   from-tag its remote tag. */
+	b = callid_hash(r.callid.p, r.callid.l);
+	for (s = ua->bucket[b]; s; s = s->hnext)
+		if (pl_eq_str(&r.callid, s->callid) &&
+		    pl_eq_str(&r.to_tag, s->ltag) &&
+		    (d = sess_dlg_rtag(s, &r.from_tag)) != NULL)
+			break;
+	if (!s) {
+		/* "If no match is found ... the UAS MUST respond with a 481
+		   Call/Transaction Does Not Exist". */
+		ua_reject(ua, msg, src, 481, NULL, NULL);
+		return true;
+	}
+	if (s->state == UA_S_TERMINATING || s->state == UA_S_ENDED) {
+		/* "matches a dialog which has already terminated": 603. */
+		ua_reject(ua, msg, src, 603, NULL, NULL);
+		return true;
+	}
+	if (d->state == DLG_S_CONFIRMED && r.early_only) {
+		/* early-only and the dialog is confirmed: 486 Busy Here. */
+		ua_reject(ua, msg, src, 486, NULL, NULL);
+		return true;
+	}
+	if (d->state != DLG_S_CONFIRMED && !s->uac) {
+		/* "matches an early dialog that was not initiated by this
+		   UA, it returns a 481". */
+		ua_reject(ua, msg, src, 481, NULL, NULL);
+		return true;
+	}
+	*target = s;
+	return false;
+}
+
 /* A request outside any dialog that is not an INVITE. */
 static void
 out_of_dialog(struct ua *ua, const struct sip_msg *msg,
@@ -584,7 +662,7 @@ static void
 recv_request(struct ua *ua, const struct sip_msg *msg,
 	     const struct txn_dest *src)
 {
-	struct ua_sess *s;
+	struct ua_sess *s, *target;
 
 	if (msg->mid == SIP_M_ACK) {
 		/* Not absorbed by a transaction: the ACK for a 2xx, the
@@ -596,7 +674,7 @@ recv_request(struct ua *ua, const struct sip_msg *msg,
 			ua->st.stray++;
 		return;
 	}
-	if (ua_check(ua, msg, src))
+	if (ua_check(ua, msg, src) || replaces_check(ua, msg, src, &target))
 		return;
 	if (msg->mid == SIP_M_CANCEL) {
 		struct txn *t = txn_cancel_target(ua->txn, msg);
@@ -626,7 +704,7 @@ recv_request(struct ua *ua, const struct sip_msg *msg,
 		return;
 	}
 	if (msg->mid == SIP_M_INVITE)
-		ua_sess_incoming(ua, msg, src);
+		ua_sess_incoming(ua, msg, src, target);
 	else
 		out_of_dialog(ua, msg, src);
 }

@@ -333,6 +333,15 @@ const char *ua_sess_callid(const struct ua_sess *s);
    event handler and argument. */
 struct ua_sess *ua_sess_by_callid(struct ua *ua, const char *callid, size_t len,
 				  ua_sess_h **h, void **arg);
+/* RFC 3891: for a UAS session whose INVITE carried Replaces, the session
+   it names (a confirmed dialog, or an early one we initiated; the UA has
+   already answered 481 / 486 / 603 / 400 to the other cases, §3), else
+   NULL. Borrowed: valid while s lives. The UA does no replacing itself:
+   the app answers the new INVITE and ends the old session. Only this
+   UA's sessions are searched: with several signaling workers a dialog
+   of another shard (the new INVITE is sharded by its own Call-ID) is
+   "no match", 481. */
+struct ua_sess *ua_sess_replaces(const struct ua_sess *s);
 /* RFC 4028: the running session interval in s (0: no session timer),
    and whether we are the refresher. */
 uint32_t ua_sess_interval(const struct ua_sess *s, bool *refresher);

@@ -160,6 +160,9 @@ struct ua_sess {
 	size_t lsdp_len;
 	char rsdp_o[UA_SDP_O_MAX]; /* o= id and version last received */
 	struct tmr t_refresh;	   /* a refresh put off (INVITE busy) */
+
+	/* RFC 3891: the session an INVITE with Replaces names (ref). */
+	struct ua_sess *replaces;
 };
 
 /* ua.c */
@@ -230,7 +233,7 @@ void ua_sess_detach_all(struct ua_sess *s);
 
 /* ua_inv.c: the initial INVITE, both sides */
 void ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
-		      const struct txn_dest *src);
+		      const struct txn_dest *src, struct ua_sess *replaces);
 void ua_sess_cancel_in(struct ua *ua, const struct sip_msg *msg,
 		       struct txn *target);
 void ua_sess_ack_in(struct ua_sess *s, const struct sip_msg *ack);

@@ -463,7 +463,7 @@ ua_sess_ack(struct ua_sess *s, const char *ctype, const char *body,
 
 void
 ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
-		 const struct txn_dest *src)
+		 const struct txn_dest *src, struct ua_sess *replaces)
 {
 	struct ua_sess *s;
 	struct ua_req *r = NULL;
@@ -495,6 +495,7 @@ ua_sess_incoming(struct ua *ua, const struct sip_msg *msg,
 	}
 	s->ireq = r;
 	s->itxn = mem_ref(r->txn);
+	s->replaces = mem_ref(replaces);
 	s->stuas = st;
 	ua_sdp_recv(s, msg);
 	ua_st_peer_allow(s, msg);

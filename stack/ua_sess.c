@@ -191,6 +191,7 @@ sess_destroy(void *arg)
 	free(s->auth);
 	mem_deref(s->rel);
 	free(s->lsdp);
+	mem_deref(s->replaces);
 	if (s->ua)
 		s->ua->st.sess_live--;
 }
@@ -556,6 +557,12 @@ const char *
 ua_sess_callid(const struct ua_sess *s)
 {
 	return s->callid;
+}
+
+struct ua_sess *
+ua_sess_replaces(const struct ua_sess *s)
+{
+	return s ? s->replaces : NULL;
 }
 
 uint32_t

@@ -780,8 +780,8 @@ test_uas_checks(void)
 }
 
 /* In-dialog bad input: stale CSeq (500), wrong tags (481), PRACK with no
-   reliable provisional (481), a second INVITE before the ACK (500 with
-   Retry-After), and a merged request (482). */
+   reliable provisional (481), a re-INVITE while another is being answered
+   (500 with Retry-After, §14.2). Merged requests: test_merged_482. */
 static void
 test_in_dialog_checks(void)
 {
@@ -812,7 +812,136 @@ test_in_dialog_checks(void)
 	CU_ASSERT_EQUAL(raw_to_b(INDLG("INFO", 5, "wrong", "wt")), 481);
 	CU_ASSERT_EQUAL(raw_to_b(INDLG("PRACK", 1, d->rtag.p, "pr")), 481);
 	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_CONFIRMED);
-	ua_sess_end(fx.a.s, 0, NULL);
+	{
+		/* Nothing left by the rejections: B's one session, no
+		   request for the app, and once the rejecting server
+		   transactions ran out (64*T1 + T4) none in the tables and
+		   only the INVITE's, which the session holds, alive. */
+		struct ua_stats st;
+		struct txn_stats ts;
+
+		ua_stats(fx.b.ua, &st);
+		CU_ASSERT_EQUAL(st.sess_live, 1);
+		CU_ASSERT_EQUAL(st.sess_active, 1);
+		CU_ASSERT_EQUAL(st.reqs_live, 0);
+		CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REQUEST), 0);
+		advance(64 * 100 + 600);
+		txn_ctx_stats(fx.b.txn, &ts);
+		CU_ASSERT_EQUAL(ts.active, 0);
+		CU_ASSERT_EQUAL(ts.live, 1); /* the session's own INVITE's */
+		ua_stats(fx.b.ua, &st);
+		CU_ASSERT_EQUAL(st.sess_live, 1);
+		CU_ASSERT_EQUAL(st.reqs_live, 0);
+	}
+	/* §14.2: a re-INVITE while one is being answered: 500 with a
+	   Retry-After of 0-10 s; the first one is not disturbed. */
+	CU_ASSERT_EQUAL(ua_sess_request(fx.a.s, "INVITE", NULL,
+					"application/sdp", sdp, strlen(sdp),
+					NULL),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REINVITE), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.b.req);
+	CU_ASSERT_EQUAL(raw_to_b(INDLG("INVITE", 9, d->rtag.p, "ov")), 500);
+	CU_ASSERT_TRUE(raw_has("Retry-After: "));
+	{
+		const char *ra =
+			strstr(fx.raw[fx.nraw - 1].buf, "Retry-After: ");
+
+		CU_ASSERT_TRUE(ra && strtoul(ra + 13, NULL, 10) <= 10);
+	}
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REINVITE), 1);
+	CU_ASSERT_EQUAL(ua_req_reply(fx.b.req, 200, NULL, NULL,
+				     "application/sdp", sdp, strlen(sdp)),
+			0);
+	pump();
+	CU_ASSERT_EQUAL(last_status(&fx.a, UA_EV_RESPONSE), 200);
+	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_CONFIRMED);
+	/* B's own (remote) CSeq is now 9: A's BYE (CSeq 3) would be out of
+	   order, so B hangs up. */
+	ua_sess_end(fx.b.s, 0, NULL);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_ENDED), 1);
+	fx_done();
+}
+
+/* §8.2.2.2: a request without To tag whose From tag, Call-ID and CSeq
+   match a transaction in progress but that arrived by another path
+   (another branch) is a merged request: 482, and it creates nothing. */
+static void
+test_merged_482(void)
+{
+	static const char inv[] =
+		"INVITE sip:bob@127.0.0.1:5062 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-%s\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:raw@127.0.0.1:5099>;tag=mrg1\r\n"
+		"To: <sip:bob@127.0.0.1:5062>\r\n"
+		"Call-ID: raw-merged\r\n"
+		"CSeq: 1 INVITE\r\n"
+		"Contact: <sip:raw@127.0.0.1:5099>\r\n"
+		"Content-Length: 0\r\n\r\n";
+	char buf[1024];
+	struct ua_stats st;
+
+	fx_init();
+	fx.b.auto_answer[0] = 180; /* the first stays in progress */
+	snprintf(buf, sizeof(buf), inv, "path1");
+	CU_ASSERT_EQUAL(raw_to_b(buf), 180);
+	snprintf(buf, sizeof(buf), inv, "path2");
+	CU_ASSERT_EQUAL(raw_to_b(buf), 482);
+	ua_stats(fx.b.ua, &st);
+	CU_ASSERT_EQUAL(st.sess_live, 1);
+	CU_ASSERT_EQUAL(st.sess_active, 1);
+	CU_ASSERT_EQUAL(st.rejected[4], 1);
+	/* the same branch again is a retransmission, not a merge */
+	snprintf(buf, sizeof(buf), inv, "path1");
+	CU_ASSERT_EQUAL(raw_to_b(buf), 180);
+	ua_sess_end(fx.b.s, 486, NULL);
+	fx_done();
+}
+
+static const char *raw_find(const char *prefix, unsigned nth);
+
+/* §8.1.1: what the UA writes into its INVITE: Max-Forwards 70, a Via
+   branch with the magic cookie and >= 64 random bits, a From tag of 16
+   hex digits, CSeq 1, a Contact; two calls share neither. */
+static void
+test_request_construction(void)
+{
+	char br[2][64], tag[2][64];
+	unsigned i;
+
+	fx_init();
+	for (i = 0; i < 2; i++) {
+		const char *inv, *v, *f;
+
+		fx.nraw = 0;
+		CU_ASSERT_EQUAL_FATAL(call(&fx.a, NULL, true), 0);
+		pump();
+		inv = raw_find("INVITE ", 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(inv);
+		CU_ASSERT_PTR_NOT_NULL(strstr(inv, "\r\nMax-Forwards: 70\r\n"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(inv, "\r\nCSeq: 1 INVITE\r\n"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(inv, "\r\nContact: <sip:"));
+		v = strstr(inv, ";branch=z9hG4bK");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		br[i][0] = '\0';
+		sscanf(v + 15, "%63[0-9a-zA-Z.!%*_+`'~-]", br[i]);
+		CU_ASSERT(strlen(br[i]) >= 16);
+		f = strstr(inv, "\r\nFrom: ");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		f = strstr(f, ";tag=");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		tag[i][0] = '\0';
+		sscanf(f + 5, "%63[0-9a-f]", tag[i]);
+		CU_ASSERT_EQUAL(strlen(tag[i]), 16);
+		ua_sess_end(fx.a.s, 0, NULL);
+		advance(64 * 100 + 1000); /* the silent peer: 408 */
+		fx.a.s = mem_deref(fx.a.s);
+	}
+	CU_ASSERT_STRING_NOT_EQUAL(br[0], br[1]);
+	CU_ASSERT_STRING_NOT_EQUAL(tag[0], tag[1]);
 	fx_done();
 }
 
@@ -1047,6 +1176,8 @@ test_ua_register(void)
 	TU_ADD(s, test_options_unavailable);
 	TU_ADD(s, test_uas_record_route);
 	TU_ADD(s, test_in_dialog_checks);
+	TU_ADD(s, test_merged_482);
+	TU_ADD(s, test_request_construction);
 	TU_ADD(s, test_overload_503);
 	TU_ADD(s, test_forked_2xx);
 	TU_ADD(s, test_digest_challenge);

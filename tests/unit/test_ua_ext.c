@@ -41,6 +41,8 @@ struct ep {
 	bool answer_200;    /* UAS: then 200 with SDP */
 	bool auto_reply;    /* answer REINVITE / REQUEST 200 at once */
 	int rel_err;	    /* what ua_sess_answer_rel() returned */
+	unsigned repl_n;    /* INVITEs with Replaces that reached us */
+	struct ua_sess *repl_seen; /* weak: the last one's target */
 };
 
 struct pkt {
@@ -217,6 +219,14 @@ on_invite(struct ua *ua, struct ua_sess *s, const struct sip_msg *inv,
 
 	(void)ua;
 	(void)inv;
+	if (ua_sess_replaces(s)) {
+		/* RFC 3891: the app sees what it would replace; here it
+		   refuses (a b2bua without attended transfer). */
+		e->repl_n++;
+		e->repl_seen = ua_sess_replaces(s);
+		ua_sess_answer(s, 486, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
 	mem_deref(e->s);
 	e->s = mem_ref(s);
 	ua_sess_set_handler(s, on_ev, e);
@@ -1153,6 +1163,297 @@ test_st_off_by_default(void)
 	fx_done();
 }
 
+/* ---- bad input in dialogs: statuses and no state left behind ------- */
+
+/* What a UA holds: compared before and after each bad request. */
+struct live {
+	uint64_t sess_live, sess_active, reqs_live, txn_live;
+};
+
+static struct live
+live_of(const struct ep *e)
+{
+	struct ua_stats st;
+	struct txn_stats ts;
+	struct live l;
+
+	ua_stats(e->ua, &st);
+	txn_ctx_stats(e->txn, &ts);
+	l.sess_live = st.sess_live;
+	l.sess_active = st.sess_active;
+	l.reqs_live = st.reqs_live;
+	l.txn_live = ts.live;
+	return l;
+}
+
+/* Right after a rejection no session or request object is left; once
+   the rejecting server transactions have run out (64*T1 + T4) the
+   transaction count is back where it was. */
+static void
+check_no_leak(const struct ep *e, const struct live *before)
+{
+	struct live now = live_of(e);
+
+	CU_ASSERT_EQUAL(now.sess_live, before->sess_live);
+	CU_ASSERT_EQUAL(now.sess_active, before->sess_active);
+	CU_ASSERT_EQUAL(now.reqs_live, before->reqs_live);
+	advance(64 * 100 + 600);
+	now = live_of(e);
+	CU_ASSERT_EQUAL(now.txn_live, before->txn_live);
+	CU_ASSERT_EQUAL(now.sess_live, before->sess_live);
+	CU_ASSERT_EQUAL(now.reqs_live, before->reqs_live);
+}
+
+/* Send text to port as if from the raw peer; the status of the last
+   response that came back (0: none). */
+static unsigned
+raw_send(uint16_t port, const char *text)
+{
+	static struct sip_msg m;
+	struct sip_limits lim;
+	struct sip_perr perr;
+	struct pkt p;
+
+	fx.nraw = 0;
+	p.from = RAW_PORT;
+	p.to = port;
+	p.len = strlen(text);
+	CU_ASSERT_FATAL(p.len < sizeof(p.buf));
+	memcpy(p.buf, text, p.len + 1);
+	deliver(&p);
+	pump();
+	if (!fx.nraw)
+		return 0;
+	sip_limits_default(&lim);
+	if (sip_msg_parse(&m, fx.raw[fx.nraw - 1].buf, fx.raw[fx.nraw - 1].len,
+			  SIP_FRAMING_DGRAM, &lim, &perr))
+		return 1;
+	return m.req ? 2 : m.status;
+}
+
+/* A request to B as from A's side: in the dialog with Call-ID callid
+   (NULL: a fresh one), CSeq, the From and To tags (ttag NULL: none), a
+   unique branch and extra header lines. Returns a static buffer. */
+static const char *
+raw_req(const char *callid, const char *method, unsigned cseq, const char *ftag,
+	const char *ttag, const char *branch, const char *extra)
+{
+	static char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+		 "%s sip:bob@127.0.0.1:5062 SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-%s\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:alice@127.0.0.1:5061>;tag=%s\r\n"
+		 "To: <sip:bob@127.0.0.1:5062>%s%s\r\n"
+		 "Call-ID: %s\r\n"
+		 "CSeq: %u %s\r\n"
+		 "Contact: <sip:raw@127.0.0.1:5099>\r\n"
+		 "%sContent-Length: 0\r\n\r\n",
+		 method, branch, ftag, ttag ? ";tag=" : "", ttag ? ttag : "",
+		 callid ? callid : branch, cseq, method, extra ? extra : "");
+	return buf;
+}
+
+/* B's dialog identifiers, copied (the dialog may go). */
+struct dlg_id {
+	char cid[128], ltag[64], rtag[64];
+};
+
+static void
+dlg_id_of(const struct ua_sess *s, struct dlg_id *id)
+{
+	const struct dlg *d = ua_sess_dlg(s);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	snprintf(id->cid, sizeof(id->cid), "%s", d->callid.p);
+	snprintf(id->ltag, sizeof(id->ltag), "%s", d->ltag.p);
+	snprintf(id->rtag, sizeof(id->rtag), "%s", d->rtag.p);
+}
+
+/* RFC 3262 §3 / §7.2: a PRACK whose RAck does not name the reliable 1xx
+   outstanding (wrong RSeq, wrong CSeq number, wrong method) gets 481 and
+   leaves the 1xx unacknowledged (still retransmitted, the 2xx still
+   held); a malformed RAck 400; the right one 200, releasing the 2xx.
+   Wrong tags (481) and a stale CSeq (500, RFC 3261 §12.2.2) in the same
+   early dialog. No session, request or transaction is left behind. */
+static void
+test_bad_rack(void)
+{
+	const char *r180;
+	char rack[64];
+	struct dlg_id id;
+	struct live before;
+	unsigned rseq, n180;
+	struct ua_stats st;
+
+	fx_init("100rel", "100rel");
+	fx_start();
+	fx.b.rel_180 = true;
+	fx.drop_prefix = "PRACK ";
+	fx.drop_n = UINT_MAX; /* A's own PRACKs never arrive */
+	CU_ASSERT_EQUAL_FATAL(call(NULL, 5062), 0);
+	pump();
+	r180 = wire_find(5062, "SIP/2.0 180", 0);
+	CU_ASSERT_FATAL(has(r180, "RSeq: "));
+	rseq = (unsigned)strtoul(strstr(r180, "RSeq: ") + 6, NULL, 10);
+	/* B gives its 200: held until the PRACK. */
+	CU_ASSERT_EQUAL(ua_sess_answer(fx.b.s, 200, NULL, NULL,
+				       "application/sdp", sdp_b, strlen(sdp_b)),
+			0);
+	dlg_id_of(fx.b.s, &id);
+	before = live_of(&fx.b);
+	snprintf(rack, sizeof(rack), "RAck: %u 1 INVITE\r\n", rseq + 1);
+	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 10, id.rtag,
+					       id.ltag, "pr1", rack)),
+			481);
+	snprintf(rack, sizeof(rack), "RAck: %u 7 INVITE\r\n", rseq);
+	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 11, id.rtag,
+					       id.ltag, "pr2", rack)),
+			481);
+	snprintf(rack, sizeof(rack), "RAck: %u 1 UPDATE\r\n", rseq);
+	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 12, id.rtag,
+					       id.ltag, "pr3", rack)),
+			481);
+	CU_ASSERT_EQUAL(
+		raw_send(5062, raw_req(id.cid, "PRACK", 13, id.rtag, id.ltag,
+				       "pr4", "RAck: bogus\r\n")),
+		400);
+	/* Wrong tags in the early dialog, and a stale CSeq. */
+	snprintf(rack, sizeof(rack), "RAck: %u 1 INVITE\r\n", rseq);
+	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 14, "nosuch",
+					       id.ltag, "pr5", rack)),
+			481);
+	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 15, id.rtag,
+					       "nosuch", "pr6", rack)),
+			481);
+	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "INFO", 1, id.rtag,
+					       id.ltag, "pr7", NULL)),
+			500);
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_PRACK), 0);
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REQUEST), 0);
+	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_EARLY);
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_ANSWERED), 0); /* 2xx held */
+	CU_ASSERT_EQUAL(live_of(&fx.b).sess_live, before.sess_live);
+	CU_ASSERT_EQUAL(live_of(&fx.b).reqs_live, before.reqs_live);
+	/* Still unacknowledged: retransmitted at T1. */
+	n180 = wire_count(5062, "SIP/2.0 180");
+	advance(150);
+	CU_ASSERT(wire_count(5062, "SIP/2.0 180") > n180);
+	/* The right PRACK: 200, the held 2xx goes out, A confirms. */
+	CU_ASSERT_EQUAL(raw_send(5062, raw_req(id.cid, "PRACK", 16, id.rtag,
+					       id.ltag, "pr8", rack)),
+			200);
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_PRACK), 1);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_ANSWERED), 1);
+	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_CONFIRMED);
+	ua_stats(fx.b.ua, &st);
+	CU_ASSERT_EQUAL(st.prack_in, 1);
+	/* B hangs up (A's own CSeq, 3, is below the ones used here). */
+	ua_sess_end(fx.b.s, 0, NULL);
+	pump();
+	CU_ASSERT_EQUAL(count_ev(&fx.a, UA_EV_ENDED), 1);
+	CU_ASSERT_EQUAL(last_status(&fx.b, UA_EV_ENDED), 200);
+	fx_done(); /* every session, request, timer freed */
+}
+
+static const char *
+repl_hdr(const struct dlg_id *id, bool swap, bool early_only)
+{
+	static char h[512];
+
+	snprintf(h, sizeof(h), "Replaces: %s;to-tag=%s;from-tag=%s%s\r\n",
+		 id->cid, swap ? id->rtag : id->ltag,
+		 swap ? id->ltag : id->rtag, early_only ? ";early-only" : "");
+	return h;
+}
+
+/* An INVITE outside any dialog carrying Replaces; its status. */
+static unsigned
+repl_invite(const char *branch, const char *hdr)
+{
+	return raw_send(5062,
+			raw_req(NULL, "INVITE", 1, branch, NULL, branch, hdr));
+}
+
+/* RFC 3891 §3 at B, the UAS of a call from A: a Replaces that names no
+   dialog of ours gets 481, as does one naming our early UAS dialog ("not
+   initiated by this UA"), one with the tags the wrong way round, and one
+   after the dialog is gone; early-only on a confirmed dialog gets 486; a
+   terminating dialog 603; Replaces in any other request, or malformed,
+   400. None of them creates a session or leaves a transaction. One that
+   names the confirmed dialog reaches the app, which finds the replaced
+   session with ua_sess_replaces(). */
+static void
+test_replaces(void)
+{
+	struct dlg_id id, nosuch;
+	struct live before;
+
+	fx_init(NULL, NULL);
+	fx_start();
+	fx.b.plain_180 = true;
+	CU_ASSERT_EQUAL_FATAL(call(NULL, 5062), 0);
+	pump();
+	dlg_id_of(fx.b.s, &id);
+	nosuch = id;
+	snprintf(nosuch.cid, sizeof(nosuch.cid), "nosuch@127.0.0.1");
+	before = live_of(&fx.b);
+	CU_ASSERT_EQUAL(repl_invite("rp1", repl_hdr(&nosuch, false, false)),
+			481);
+	check_no_leak(&fx.b, &before);
+	CU_ASSERT_EQUAL(repl_invite("rp2", repl_hdr(&id, false, false)), 481);
+	check_no_leak(&fx.b, &before);
+	CU_ASSERT_EQUAL(fx.b.repl_n, 0);
+	/* Confirm the dialog. */
+	CU_ASSERT_EQUAL(ua_sess_answer(fx.b.s, 200, NULL, NULL,
+				       "application/sdp", sdp_b, strlen(sdp_b)),
+			0);
+	pump();
+	CU_ASSERT_EQUAL_FATAL(ua_sess_state(fx.b.s), UA_S_CONFIRMED);
+	advance(64 * 100 + 600);
+	before = live_of(&fx.b);
+	CU_ASSERT_EQUAL(repl_invite("rp3", repl_hdr(&id, true, false)), 481);
+	check_no_leak(&fx.b, &before);
+	CU_ASSERT_EQUAL(repl_invite("rp4", repl_hdr(&id, false, true)), 486);
+	check_no_leak(&fx.b, &before);
+	CU_ASSERT_EQUAL(
+		raw_send(5062, raw_req(id.cid, "INFO", 5, id.rtag, id.ltag,
+				       "rp5", repl_hdr(&id, false, false))),
+		400);
+	CU_ASSERT_EQUAL(
+		raw_send(5062, raw_req(NULL, "OPTIONS", 1, "rp6", NULL, "rp6",
+				       repl_hdr(&id, false, false))),
+		400);
+	CU_ASSERT_EQUAL(repl_invite("rp7", "Replaces: a@b;to-tag=1\r\n"), 400);
+	check_no_leak(&fx.b, &before);
+	CU_ASSERT_EQUAL(count_ev(&fx.b, UA_EV_REQUEST), 0);
+	CU_ASSERT_EQUAL(fx.b.repl_n, 0);
+	/* Named right: the app gets the INVITE and the session it names
+	   (and here refuses it: 486, the old call goes on). */
+	CU_ASSERT_EQUAL(repl_invite("rp8", repl_hdr(&id, false, false)), 486);
+	CU_ASSERT_EQUAL(fx.b.repl_n, 1);
+	CU_ASSERT_PTR_EQUAL(fx.b.repl_seen, fx.b.s);
+	check_no_leak(&fx.b, &before);
+	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_CONFIRMED);
+	/* B hangs up; its BYE gets lost: the dialog is terminating. */
+	fx.drop_prefix = "BYE ";
+	fx.drop_n = UINT_MAX;
+	CU_ASSERT_EQUAL(ua_sess_end(fx.b.s, 0, NULL), 0);
+	pump();
+	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_TERMINATING);
+	CU_ASSERT_EQUAL(repl_invite("rp9", repl_hdr(&id, false, false)), 603);
+	/* The BYE times out: the dialog is gone, so is the match. */
+	advance(64 * 100 + 600);
+	CU_ASSERT_EQUAL(ua_sess_state(fx.b.s), UA_S_ENDED);
+	CU_ASSERT_EQUAL(repl_invite("rpa", repl_hdr(&id, false, false)), 481);
+	CU_ASSERT_EQUAL(fx.b.repl_n, 1);
+	fx.drop_n = 0;
+	ua_sess_end(fx.a.s, 0, NULL);
+	fx_done();
+}
+
 void test_ua_ext_register(void);
 
 void
@@ -1178,4 +1479,6 @@ test_ua_ext_register(void)
 	TU_ADD(s, test_st_refresh_422);
 	TU_ADD(s, test_st_uas_refresher);
 	TU_ADD(s, test_st_off_by_default);
+	TU_ADD(s, test_bad_rack);
+	TU_ADD(s, test_replaces);
 }
