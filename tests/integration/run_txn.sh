@@ -330,6 +330,52 @@ uas_486_tcp)
 	expect_result tu_requests 1
 	expect_result timeouts 0
 	;;
+uas_486_timer_h_udp)
+	# §17.2.1: no ACK ever. Timer G from T1 doubling to T2, Timer H at
+	# 64*T1 ends the transaction and tells the TU; nothing after it.
+	t1=50 t2=200
+	run_uas uas-486-timer-h udp $t1 $t2 \
+		-sf "$SCEN/uac_invite_486_no_ack.xml" -t u1 -pause_msg_ign
+	read -r n gaps <<<"$(backoff $t1 $t2)"
+	# the last copy is due within T2 of the expiry: allow it to be late
+	expect_count "486 copies" $((n - 1)) "$n" rx 486 INVITE
+	n=$(count rx 486 INVITE)
+	expect_intervals "Timer G" \
+		"$(echo "$gaps" | cut -d' ' -f1-$((n - 1)))" rx 486 INVITE
+	expect_near "Timer H" "$(result timer_h_ms)" $((64 * t1)) "$TOL_TMO"
+	# no copy after Timer H: the last one within 64*T1 of the first
+	last=$(times rx 486 INVITE | awk 'NR == 1 { f = $1 } { l = $1 }
+		END { printf "%.1f", l - f }')
+	echo "measured: last 486 copy at $last ms after the first"
+	awk -v l="$last" -v m=$((64 * t1)) 'BEGIN { exit !(l < m) }' ||
+		fail "a 486 copy $last ms after the first (Timer H $((64 * t1)))"
+	expect_result retransmits $((n - 1))
+	expect_result tu_requests 1
+	expect_result timeouts 1
+	expect_count "ACK" 0 0 tx ACK ACK
+	;;
+uac_invite_prov_timeout_udp | uac_invite_prov_timeout_tcp)
+	# The provisional-response timeout (txn_cfg.timer_c = 800 ms, like
+	# §16.6 Timer C): SIPp rings at 0 and 400 ms, then nothing. The
+	# CANCEL must leave 800 ms after the LAST 180 (1200 after the first).
+	proto=${CASE##*_}
+	run_uac uac-invite-prov-timeout "$proto" 100 4000 \
+		-sf "$SCEN/uas_180_silent_invite.xml" \
+		-t "$([ "$proto" = udp ] && echo u1 || echo t1)"
+	expect_result n_1xx 3
+	expect_near "timer_c after the last 1xx (driver)" \
+		"$(result prov_timeout_ms)" 800 "$TOL_TMO"
+	c=$(times rx CANCEL CANCEL | head -n 1)
+	r=$(times tx 180 INVITE | tail -n 1)
+	expect_near "last 180 -> CANCEL on the wire" \
+		"$(awk -v c="${c:-0}" -v r="${r:-0}" 'BEGIN {
+			if (c && r) printf "%.1f", c - r }')" 800 "$TOL_TMO"
+	expect_count "180 sent" 2 2 tx 180 INVITE
+	expect_count "INVITE copies" 1 1 rx INVITE INVITE
+	expect_count "CANCEL" 1 1 rx CANCEL CANCEL
+	expect_count "ACK for the 487" 1 1 rx ACK ACK
+	expect_result final 487
+	;;
 uas_2xx_udp)
 	run_uas uas-2xx udp 100 4000 -sf "$SCEN/uac_invite_2xx_late_ack.xml" \
 		-t u1 -nr

@@ -14,9 +14,11 @@
  *   txn_peer port
  *       print a port free for both UDP and TCP on 127.0.0.1, then exit
  *   txn_peer MODE udp|tcp PORT T1 T2
- *       MODE uac-invite, uac-options-timeout, uac-invite-timeout: send to
- *       SIPp on 127.0.0.1:PORT from an ephemeral port.
- *       MODE uas-options, uas-486, uas-2xx: listen on 127.0.0.1:PORT.
+ *       MODE uac-invite, uac-options-timeout, uac-invite-timeout,
+ *       uac-invite-prov-timeout: send to SIPp on 127.0.0.1:PORT from an
+ *       ephemeral port.
+ *       MODE uas-options, uas-486, uas-486-timer-h, uas-2xx: listen on
+ *       127.0.0.1:PORT.
  *       T1, T2 in ms configure the transaction layer; T4 = 5 * T1 keeps
  *       Timer I (uas-486) short.
  *
@@ -56,13 +58,16 @@
 #define UAC_LINGER_MS 1000 /* uac-*-timeout: stay after the timeout */
 #define WATCH_MS 20	   /* uas-486: polls the transaction's end */
 #define MSG_MAX 4096
+#define PROV_TIMEOUT_MS 800 /* uac-invite-prov-timeout: cfg.timer_c */
 
 enum mode {
 	M_UAC_INVITE,
 	M_UAC_OPTIONS_TIMEOUT,
 	M_UAC_INVITE_TIMEOUT,
+	M_UAC_INVITE_PROV_TIMEOUT,
 	M_UAS_OPTIONS,
 	M_UAS_486,
+	M_UAS_486_TIMER_H,
 	M_UAS_2XX,
 	M_COUNT
 };
@@ -71,8 +76,10 @@ static const char *const mode_names[M_COUNT] = {
 	[M_UAC_INVITE] = "uac-invite",
 	[M_UAC_OPTIONS_TIMEOUT] = "uac-options-timeout",
 	[M_UAC_INVITE_TIMEOUT] = "uac-invite-timeout",
+	[M_UAC_INVITE_PROV_TIMEOUT] = "uac-invite-prov-timeout",
 	[M_UAS_OPTIONS] = "uas-options",
 	[M_UAS_486] = "uas-486",
+	[M_UAS_486_TIMER_H] = "uas-486-timer-h",
 	[M_UAS_2XX] = "uas-2xx",
 };
 
@@ -103,6 +110,11 @@ struct peer {
 	char callid[SIPW_CALLID_LEN + 1];
 	unsigned branch_seq;
 	unsigned acks_sent;
+	char inv_branch[48];  /* the INVITE's, for its CANCEL (§9.1) */
+	uint64_t last_1xx;    /* ms: the last 1xx for the INVITE */
+	unsigned n_1xx;	      /* 1xx responses reported */
+	bool prov_fired;      /* TXN_CEV_PROV_TIMEOUT seen */
+	bool cancel_ok;	      /* 200 for our CANCEL */
 
 	/* server side (uas-*) */
 	struct txn *stxn;	/* ref: the OPTIONS or INVITE */
@@ -115,6 +127,7 @@ struct peer {
 	unsigned tu_2xx_retrans;
 	uint32_t tu_2xx_ival;
 	bool acked;
+	bool timed_out; /* uas-486-timer-h: TXN_SEV_TIMEOUT seen */
 
 	bool done;
 	int rc;
@@ -213,12 +226,14 @@ proto_lc(enum tp_proto proto)
 }
 
 /*
- * A request from us to SIPp in buf: method, CSeq cseq, a fresh branch,
- * the To value to (NULL: without tag). Returns 0 or the writer's error.
+ * A request from us to SIPp in buf: method, CSeq cseq, the branch br
+ * (NULL: a fresh one, copied to p->inv_branch for an INVITE), the To
+ * value to (NULL: without tag). Returns 0 or the writer's error.
  */
 static int
 req_build(struct peer *p, char *buf, size_t size, size_t *len,
-	  const char *method, uint32_t cseq, const struct pl *to)
+	  const char *method, uint32_t cseq, const struct pl *to,
+	  const char *br)
 {
 	char ruri[96], branch[48];
 	struct sip_wbuf wb;
@@ -226,8 +241,13 @@ req_build(struct peer *p, char *buf, size_t size, size_t *len,
 
 	snprintf(ruri, sizeof(ruri), "sip:sipp@%s:%u;transport=%s", PEER_IP,
 		 p->port, proto_lc(p->proto));
-	snprintf(branch, sizeof(branch), "z9hG4bK-tp%" PRIu64 "-%u", p->t0,
-		 ++p->branch_seq);
+	if (br)
+		snprintf(branch, sizeof(branch), "%s", br);
+	else
+		snprintf(branch, sizeof(branch), "z9hG4bK-tp%" PRIu64 "-%u",
+			 p->t0, ++p->branch_seq);
+	if (!br && !strcmp(method, "INVITE"))
+		snprintf(p->inv_branch, sizeof(p->inv_branch), "%s", branch);
 	r = (struct pl){ruri, strlen(ruri)};
 	sip_wb_init(&wb, buf, size);
 	sip_wb_request(&wb, &m, &r);
@@ -278,7 +298,8 @@ uac_ack_2xx(struct peer *p, const struct sip_msg *resp)
 	size_t len;
 	int err;
 
-	err = req_build(p, buf, sizeof(buf), &len, "ACK", 1, &resp->to.raw);
+	err = req_build(p, buf, sizeof(buf), &len, "ACK", 1, &resp->to.raw,
+			NULL);
 	if (!err)
 		err = tp_send(p->tp, p->proto,
 			      (const struct sockaddr *)&p->dst.addr, p->dst.len,
@@ -297,7 +318,8 @@ uac_bye(struct peer *p, const struct sip_msg *resp)
 	size_t len;
 	int err;
 
-	err = req_build(p, buf, sizeof(buf), &len, "BYE", 2, &resp->to.raw);
+	err = req_build(p, buf, sizeof(buf), &len, "BYE", 2, &resp->to.raw,
+			NULL);
 	if (!err)
 		err = txn_client_start(&p->btxn, p->txn, buf, len, &p->dst,
 				       on_client_resp, p);
@@ -323,16 +345,93 @@ on_uac_linger(void *arg)
 }
 
 static void
+on_prov_linger(void *arg)
+{
+	struct peer *p = arg;
+
+	uac_report(p);
+	peer_finish(p, p->cancel_ok ? 0 : 1,
+		    "provisional timeout, CANCEL answered %d, 487 ACKed",
+		    p->cancel_ok);
+}
+
+/* §9.1: CANCEL the INVITE, same Request-URI, Call-ID, To, From, CSeq
+   number and the INVITE's branch (our Via is the INVITE's). */
+static void
+uac_cancel(struct peer *p)
+{
+	char buf[MSG_MAX];
+	size_t len;
+	int err;
+
+	err = req_build(p, buf, sizeof(buf), &len, "CANCEL", 1, NULL,
+			p->inv_branch);
+	if (!err)
+		err = txn_client_start(&p->btxn, p->txn, buf, len, &p->dst,
+				       on_client_resp, p);
+	if (!err)
+		err = txn_client_cancelled(p->ctxn);
+	if (err)
+		peer_finish(p, 1, "CANCEL not started: %s", strerror(err));
+}
+
+/*
+ * uac-invite-prov-timeout: SIPp rings twice (at 0 and 400 ms) and never
+ * answers. The INVITE transaction must report TXN_CEV_PROV_TIMEOUT
+ * cfg.timer_c after the LAST 1xx; the TU CANCELs, SIPp answers 487 and
+ * the transaction ACKs it by itself (§17.1.1.3).
+ */
+static void
+on_prov_resp(struct peer *p, struct txn *txn, const struct txn_cevent *ev)
+{
+	uint64_t now = peer_elapsed(p);
+
+	if (txn == p->ctxn && ev->ev == TXN_CEV_RESPONSE && ev->status < 200) {
+		p->n_1xx++;
+		p->last_1xx = now;
+		return;
+	}
+	if (txn == p->ctxn && ev->ev == TXN_CEV_PROV_TIMEOUT) {
+		printf("RESULT prov_timeout_ms=%" PRIu64 "\n",
+		       now - p->last_1xx);
+		printf("RESULT n_1xx=%u\n", p->n_1xx);
+		p->prov_fired = true;
+		uac_cancel(p);
+		return;
+	}
+	if (txn == p->btxn && ev->ev == TXN_CEV_RESPONSE &&
+	    ev->status == 200) {
+		p->cancel_ok = true;
+		return;
+	}
+	if (txn == p->ctxn && ev->ev == TXN_CEV_RESPONSE &&
+	    ev->status == 487 && p->prov_fired) {
+		printf("RESULT final=487\n");
+		/* the ACK is the transaction's: give it time to leave */
+		tmr_start(&p->t_linger, p->tmr, UAC_LINGER_MS, on_prov_linger,
+			  p);
+		return;
+	}
+	peer_finish(p, 1, "unexpected %s event %d status %u",
+		    txn == p->ctxn ? "INVITE" : "CANCEL", ev->ev, ev->status);
+}
+
+static void
 on_client_resp(struct txn *txn, const struct txn_cevent *ev, void *arg)
 {
 	struct peer *p = arg;
 	bool invite = txn == p->ctxn && p->mode != M_UAC_OPTIONS_TIMEOUT;
 
 	printf("event %s status %u at %" PRIu64 " ms (%s)\n",
-	       ev->ev == TXN_CEV_RESPONSE  ? "RESPONSE"
-	       : ev->ev == TXN_CEV_TIMEOUT ? "TIMEOUT"
-					   : "OTHER",
+	       ev->ev == TXN_CEV_RESPONSE	? "RESPONSE"
+	       : ev->ev == TXN_CEV_TIMEOUT	? "TIMEOUT"
+	       : ev->ev == TXN_CEV_PROV_TIMEOUT ? "PROV_TIMEOUT"
+						: "OTHER",
 	       ev->status, peer_elapsed(p), invite ? "INVITE" : "non-INVITE");
+	if (p->mode == M_UAC_INVITE_PROV_TIMEOUT) {
+		on_prov_resp(p, txn, ev);
+		return;
+	}
 	if (ev->ev == TXN_CEV_TIMEOUT && p->mode != M_UAC_INVITE) {
 		printf("RESULT timeout_ms=%" PRIu64 "\n", peer_elapsed(p));
 		printf("RESULT timeout_status=%u\n", ev->status);
@@ -383,7 +482,8 @@ uac_start(void *arg)
 	p->dst.proto = (int)p->proto;
 	p->dst.reliable = p->proto != TP_UDP;
 	if (!err)
-		err = req_build(p, buf, sizeof(buf), &len, method, 1, NULL);
+		err = req_build(p, buf, sizeof(buf), &len, method, 1, NULL,
+				NULL);
 	if (!err)
 		err = txn_client_start(&p->ctxn, p->txn, buf, len, &p->dst,
 				       on_client_resp, p);
@@ -404,6 +504,13 @@ on_server_ev(struct txn *txn, enum txn_sev ev, int err,
 	       txn_state_str(txn), peer_elapsed(p));
 	if (ev == TXN_SEV_ACK) {
 		p->acked = true;
+		return;
+	}
+	if (ev == TXN_SEV_TIMEOUT && p->mode == M_UAS_486_TIMER_H &&
+	    txn == p->stxn) {
+		/* Timer H (§17.2.1): no ACK within 64*T1 of the 486 */
+		printf("RESULT timer_h_ms=%" PRIu64 "\n", peer_elapsed(p));
+		p->timed_out = true;
 		return;
 	}
 	peer_finish(p, 1, "server transaction event %d: %s", ev,
@@ -437,6 +544,11 @@ on_linger(void *arg)
 	case M_UAS_486:
 		/* ACK absorbed: Completed -> Confirmed -> (Timer I) gone */
 		ok = p->tu_requests == 1 && txn_terminated(p->stxn);
+		break;
+	case M_UAS_486_TIMER_H:
+		/* no ACK: Completed -> (Timer H) Terminated, TU told */
+		ok = p->tu_requests == 1 && txn_terminated(p->stxn) &&
+		     p->timed_out;
 		break;
 	default:
 		ok = p->tu_requests == 2 && p->acked;
@@ -508,14 +620,15 @@ on_486_watch(void *arg)
 static void
 uas_invite(struct peer *p, const struct sip_msg *msg)
 {
-	uint16_t status = p->mode == M_UAS_486 ? 486 : 200;
+	bool busy = p->mode == M_UAS_486 || p->mode == M_UAS_486_TIMER_H;
+	uint16_t status = busy ? 486 : 200;
 
 	if (resp_build(p, msg, status)) {
 		peer_finish(p, 1, "cannot build %u", status);
 		return;
 	}
 	uas_reply(p, p->stxn, status);
-	if (p->mode == M_UAS_486) {
+	if (busy) {
 		/* Timer G retransmits until the ACK, which the transaction
 		   absorbs (no TU event): watch for its end (Timer I). */
 		tmr_start(&p->t_tu, p->tmr, WATCH_MS, on_486_watch, p);
@@ -730,6 +843,8 @@ parse_args(struct peer *p, int argc, char **argv)
 	p->cfg.t1 = (uint32_t)t1;
 	p->cfg.t2 = (uint32_t)t2;
 	p->cfg.t4 = (uint32_t)(5 * t1);
+	if (p->mode == M_UAC_INVITE_PROV_TIMEOUT)
+		p->cfg.timer_c = PROV_TIMEOUT_MS;
 	return 0;
 }
 
