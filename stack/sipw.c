@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem.h"
 #include "sipw_ring.h"
+#include "stag.h"
 #include "tmr.h"
 
 /* A message handed from one worker to another: one ring slot. */
@@ -143,29 +144,43 @@ callid_embedded(const char *p, size_t len)
 	return shard;
 }
 
+/*
+ * The one process-wide key of the Call-ID hash. Every worker (and any
+ * other thread asking sipw_shard_of()) must map a Call-ID to the same
+ * shard, so the key cannot be per worker; it is written once, under
+ * pthread_once, and only read afterwards (no lock on the hot path).
+ * shard_key_ok is false only if OpenSSL had no randomness: the hash is
+ * then unkeyed (still consistent) and sipw_group_alloc() refuses to
+ * start (EIO), so a running group never uses it.
+ */
+static struct stag_key shard_key;
+static bool shard_key_ok;
+static pthread_once_t shard_once = PTHREAD_ONCE_INIT;
+
+static void
+shard_key_init(void)
+{
+	shard_key_ok = stag_key_init(&shard_key) == 0;
+	if (!shard_key_ok)
+		LOG_ERR("no random key for the Call-ID hash");
+}
+
 unsigned
 sipw_shard_of(const char *callid, size_t len, unsigned nshards)
 {
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 offset basis */
+	uint64_t h;
 	long emb;
-	size_t i;
 
 	if (nshards <= 1 || !callid)
 		return 0;
 	emb = callid_embedded(callid, len);
 	if (emb >= 0 && (unsigned long)emb < nshards)
 		return (unsigned)emb;
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)callid[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* FNV's low bits mix poorly for short keys: finish with murmur3's
-	   fmix64, then map the top 32 bits onto [0, nshards). */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
+	/* Call-IDs are the peer's choice: SipHash-2-4 under a random key,
+	   so nobody can aim a flood at one worker. Its top 32 bits are
+	   mapped onto [0, nshards). */
+	pthread_once(&shard_once, shard_key_init);
+	h = stag_siphash(&shard_key, callid, len);
 	return (unsigned)(((h >> 32) * nshards) >> 32);
 }
 
@@ -528,6 +543,9 @@ sipw_group_alloc(struct sipw_group **gp, const struct sipw_conf *conf)
 	    (conf->ring_slots & (conf->ring_slots - 1)) || !conf->drain_max ||
 	    (conf->ip && strlen(conf->ip) >= sizeof(g->ip)))
 		return EINVAL;
+	pthread_once(&shard_once, shard_key_init);
+	if (!shard_key_ok)
+		return EIO;
 	g = mem_zalloc(sizeof(*g), group_destroy);
 	if (!g)
 		return ENOMEM;

@@ -111,7 +111,8 @@ void sipw_conf_default(struct sipw_conf *conf);
  * per worker an event_base, tmr_ctx, tp_ctx (UDP on ip:port with
  * SO_REUSEPORT, TCP on worker 0 if asked), txn_ctx sending through the
  * tp_ctx, an eventfd and the rings towards it. Nothing runs until
- * sipw_group_start(). Returns 0, EINVAL, ENOMEM, or the errno of socket,
+ * sipw_group_start(). Returns 0, EINVAL, ENOMEM, EIO (no random key for
+ * the Call-ID hash), or the errno of socket,
  * bind or eventfd.
  */
 int sipw_group_alloc(struct sipw_group **gp, const struct sipw_conf *conf);
@@ -176,9 +177,11 @@ int sipw_callid_make(unsigned shard, char *buf, size_t size);
 
 /*
  * The shard (< nshards) owning callid[0..len): the embedded shard of a
- * Call-ID from sipw_callid_make() when it is < nshards, else a 64-bit
- * FNV-1a hash of the bytes (Call-IDs compare byte-exact, §20.8) with a
- * final avalanche, reduced to nshards. nshards 0 is taken as 1.
+ * Call-ID from sipw_callid_make() when it is < nshards, else SipHash-2-4
+ * of the bytes (Call-IDs compare byte-exact, §20.8) under one random key
+ * per process (drawn at the first call: every thread gets the same
+ * answer, a peer cannot predict it), reduced to nshards. nshards 0 is
+ * taken as 1.
  */
 unsigned sipw_shard_of(const char *callid, size_t len, unsigned nshards);
 

@@ -112,6 +112,7 @@ struct tp_ctx {
 	char *udp_buf;	 /* owned: udp_batch slots of TP_UDP_SLOT bytes */
 	char *reply_buf; /* owned: stateless replies, reply_size bytes */
 	struct stag_key stag; /* To tags of stateless replies (§8.2.7) */
+	struct stag_key hkey; /* SipHash key of htab (peer addresses) */
 	size_t reply_size;
 	struct sip_msg *msg;	/* owned: parse scratch for input */
 	struct sip_msg *smsg;	/* owned: scratch for the §18.1.1 rewrite */

@@ -37,30 +37,32 @@
 
 /* ---- connection table --------------------------------------------- */
 
+/* The bucket of a peer address: SipHash-2-4 of address and port under
+   the ctx's random key (peers choose their source ports, and with IPv6
+   much of their address: unkeyed, they could pile connections into one
+   bucket). */
 static unsigned
-addr_hash(const struct sockaddr *sa)
+addr_hash(const struct tp_ctx *ctx, const struct sockaddr *sa)
 {
-	const unsigned char *p;
-	size_t n, i;
-	uint32_t h = 2166136261u; /* FNV-1a */
+	unsigned char k[18];
+	uint16_t port = tp_addr_port(sa);
+	size_t n;
 
 	if (sa->sa_family == AF_INET) {
-		p = (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 		n = 4;
+		memcpy(k, &((const struct sockaddr_in *)sa)->sin_addr, n);
 	} else {
-		p = (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 		n = 16;
+		memcpy(k, &((const struct sockaddr_in6 *)sa)->sin6_addr, n);
 	}
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	h = (h ^ tp_addr_port(sa)) * 16777619u;
-	return h % TP_HTAB_SIZE;
+	memcpy(k + n, &port, 2);
+	return (unsigned)(stag_siphash(&ctx->hkey, k, n + 2) % TP_HTAB_SIZE);
 }
 
 static void
 table_link(struct tp_ctx *ctx, struct tp_conn *c)
 {
-	c->bucket = addr_hash((struct sockaddr *)&c->peer);
+	c->bucket = addr_hash(ctx, (struct sockaddr *)&c->peer);
 	c->hprev = NULL;
 	c->hnext = ctx->htab[c->bucket];
 	if (c->hnext)
@@ -86,7 +88,7 @@ table_find(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *dst,
 {
 	struct tp_conn *c;
 
-	for (c = ctx->htab[addr_hash(dst)]; c; c = c->hnext)
+	for (c = ctx->htab[addr_hash(ctx, dst)]; c; c = c->hnext)
 		if (c->proto == proto &&
 		    tp_addr_eq((struct sockaddr *)&c->peer, dst) &&
 		    !strcmp(c->host, host))

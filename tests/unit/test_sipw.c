@@ -72,10 +72,11 @@ test_callid_roundtrip(void)
 	CU_ASSERT_EQUAL(sipw_shard_of("abc", 3, 0), 0);
 }
 
-/* 10,000 foreign Call-IDs spread within 5% of even over 2 and 4 shards.
-   The IDs come from a fixed pseudo-random sequence, so the test gives the
-   same answer every run: with fresh random ones the 4-shard count (sd
-   1.7% of the mean) left the 5% band in about 1.5% of the runs. */
+/* 10,000 foreign Call-IDs spread within 8% of even over 2 and 4 shards.
+   The hash is keyed with a fresh random key each run, so the counts are
+   random: a 4-shard count has sd 1.7% of the mean (binomial), and 8% is
+   4.6 sd (a false failure about once in 50,000 runs; 5%, 2.9 sd, failed
+   about 1.5% of them). */
 static void
 test_shard_spread(void)
 {
@@ -109,8 +110,8 @@ test_shard_spread(void)
 		for (s = 0; s < ns[k]; s++) {
 			unsigned want = N / ns[k];
 
-			CU_ASSERT(cnt[s] > want * 95 / 100 &&
-				  cnt[s] < want * 105 / 100);
+			CU_ASSERT(cnt[s] > want * 92 / 100 &&
+				  cnt[s] < want * 108 / 100);
 		}
 	}
 	/* Sequential IDs (a naive generator) spread too. */
@@ -120,7 +121,7 @@ test_shard_spread(void)
 		cnt[sipw_shard_of(id, (size_t)n, 4)]++;
 	}
 	for (s = 0; s < 4; s++)
-		CU_ASSERT(cnt[s] > 2375 && cnt[s] < 2625);
+		CU_ASSERT(cnt[s] > 2300 && cnt[s] < 2700);
 }
 
 /* ---- SPSC ring ---------------------------------------------------- */
