@@ -59,9 +59,26 @@ addr_hash(const struct tp_ctx *ctx, const struct sockaddr *sa)
 	return (unsigned)(stag_siphash(&ctx->hkey, k, n + 2) % TP_HTAB_SIZE);
 }
 
+/* The id table: ids are ours (a counter), so the low bits spread them. */
+static unsigned
+id_bucket(uint64_t id)
+{
+	return (unsigned)(id % TP_HTAB_SIZE);
+}
+
 static void
 table_link(struct tp_ctx *ctx, struct tp_conn *c)
 {
+	unsigned ib;
+
+	c->id = ((uint64_t)(ctx->conf.conn_id_tag & 0xff) << 56) |
+		(++ctx->conn_seq & ((1ULL << 56) - 1));
+	ib = id_bucket(c->id);
+	c->iprev = NULL;
+	c->inext = ctx->itab[ib];
+	if (c->inext)
+		c->inext->iprev = c;
+	ctx->itab[ib] = c;
 	c->bucket = addr_hash(ctx, (struct sockaddr *)&c->peer);
 	c->hprev = NULL;
 	c->hnext = ctx->htab[c->bucket];
@@ -73,6 +90,13 @@ table_link(struct tp_ctx *ctx, struct tp_conn *c)
 static void
 table_unlink(struct tp_ctx *ctx, struct tp_conn *c)
 {
+	if (c->iprev)
+		c->iprev->inext = c->inext;
+	else
+		ctx->itab[id_bucket(c->id)] = c->inext;
+	if (c->inext)
+		c->inext->iprev = c->iprev;
+	c->iprev = c->inext = NULL;
 	if (c->hprev)
 		c->hprev->hnext = c->hnext;
 	else
@@ -167,6 +191,31 @@ bool
 tp_conn_open(const struct tp_conn *conn)
 {
 	return conn && conn->ctx && conn->fd >= 0;
+}
+
+uint64_t
+tp_conn_id(const struct tp_conn *conn)
+{
+	return conn ? conn->id : 0;
+}
+
+unsigned
+tp_conn_id_tag(uint64_t id)
+{
+	return (unsigned)(id >> 56);
+}
+
+struct tp_conn *
+tp_conn_by_id(struct tp_ctx *ctx, uint64_t id)
+{
+	struct tp_conn *c;
+
+	if (!ctx || !id)
+		return NULL;
+	for (c = ctx->itab[id_bucket(id)]; c; c = c->inext)
+		if (c->id == id)
+			return tp_conn_open(c) ? c : NULL;
+	return NULL;
 }
 
 static void
@@ -395,6 +444,7 @@ conn_deliver(struct tp_conn *c, const char *p, size_t len)
 	rx.local = c->local;
 	rx.locallen = c->locallen;
 	rx.conn = c;
+	rx.conn_id = c->id;
 	rx.lsock = TP_LSOCK_MAX;
 	tp_input(c->ctx, p, len, SIP_FRAMING_STREAM, &rx);
 }

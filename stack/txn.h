@@ -28,6 +28,9 @@ struct txn_dest {
 	int proto;		      /* IPPROTO_UDP, IPPROTO_TCP... (opaque) */
 	bool reliable;		      /* stream transport (TCP, TLS, WS) */
 	void *conn;		      /* weak: transport connection, or NULL */
+	uint64_t conn_id; /* opaque: the transport's id of the connection
+			     a request came on (tp_recv.conn_id), 0 if
+			     none; safe to keep, unlike conn */
 };
 
 /* Configuration, times in ms. txn_cfg_default() fills the defaults. */
