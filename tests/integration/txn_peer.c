@@ -13,12 +13,17 @@
  * Usage:
  *   txn_peer port
  *       print a port free for both UDP and TCP on 127.0.0.1, then exit
- *   txn_peer MODE udp|tcp PORT T1 T2
+ *   txn_peer MODE udp|tcp|tls PORT T1 T2
  *       MODE uac-invite, uac-options-timeout, uac-invite-timeout,
  *       uac-invite-prov-timeout: send to SIPp on 127.0.0.1:PORT from an
  *       ephemeral port.
+ *       MODE uac-tls-refused (tls only): an OPTIONS whose TLS connection
+ *       must be refused (the peer's certificate does not verify).
  *       MODE uas-options, uas-486, uas-486-timer-h, uas-2xx: listen on
  *       127.0.0.1:PORT.
+ *       tls: the certificates come from the folder $TXN_PEER_TLS_DIR:
+ *       srv.pem + srv.key (ours, as server and client), ca.pem (the CA
+ *       peers must chain to; their name to verify is their IP address).
  *       T1, T2 in ms configure the transaction layer; T4 = 5 * T1 keeps
  *       Timer I (uas-486) short.
  *
@@ -65,6 +70,7 @@ enum mode {
 	M_UAC_OPTIONS_TIMEOUT,
 	M_UAC_INVITE_TIMEOUT,
 	M_UAC_INVITE_PROV_TIMEOUT,
+	M_UAC_TLS_REFUSED,
 	M_UAS_OPTIONS,
 	M_UAS_486,
 	M_UAS_486_TIMER_H,
@@ -77,6 +83,7 @@ static const char *const mode_names[M_COUNT] = {
 	[M_UAC_OPTIONS_TIMEOUT] = "uac-options-timeout",
 	[M_UAC_INVITE_TIMEOUT] = "uac-invite-timeout",
 	[M_UAC_INVITE_PROV_TIMEOUT] = "uac-invite-prov-timeout",
+	[M_UAC_TLS_REFUSED] = "uac-tls-refused",
 	[M_UAS_OPTIONS] = "uas-options",
 	[M_UAS_486] = "uas-486",
 	[M_UAS_486_TIMER_H] = "uas-486-timer-h",
@@ -128,6 +135,8 @@ struct peer {
 	uint32_t tu_2xx_ival;
 	bool acked;
 	bool timed_out; /* uas-486-timer-h: TXN_SEV_TIMEOUT seen */
+
+	char cert[512], key[512], ca[512]; /* tls: the files */
 
 	bool done;
 	int rc;
@@ -210,11 +219,23 @@ static void
 on_tp_err(enum tp_proto proto, const struct sockaddr *peer, socklen_t len,
 	  int err, void *arg)
 {
+	struct peer *p = arg;
+
 	(void)peer;
 	(void)len;
 	printf("transport error on %s: %s\n", tp_proto_name(proto),
 	       strerror(err));
-	(void)arg;
+	if (p->mode != M_UAC_TLS_REFUSED)
+		return;
+	/* §17.1.4: the TU learns of it as a transport error; here the
+	   test's verdict: ECONNREFUSED means the peer's certificate or
+	   name did not verify (tp.h) */
+	printf("RESULT tp_err=%s\n",
+	       err == ECONNREFUSED ? "ECONNREFUSED" : strerror(err));
+	printf("RESULT tls_verify_failed=%" PRIu64 "\n",
+	       tp_stats(p->tp)->tls_verify_failed);
+	peer_finish(p, err == ECONNREFUSED ? 0 : 1, "TLS peer refused: %s",
+		    strerror(err));
 }
 
 /* ---- building messages -------------------------------------------- */
@@ -222,7 +243,7 @@ on_tp_err(enum tp_proto proto, const struct sockaddr *peer, socklen_t len,
 static const char *
 proto_lc(enum tp_proto proto)
 {
-	return proto == TP_TCP ? "tcp" : "udp";
+	return proto == TP_TLS ? "tls" : proto == TP_TCP ? "tcp" : "udp";
 }
 
 /*
@@ -336,6 +357,8 @@ uac_report(struct peer *p)
 	printf("RESULT retransmits=%" PRIu64 "\n", st.retransmits);
 	printf("RESULT timeouts=%" PRIu64 "\n", st.timeouts);
 	printf("RESULT acks_sent=%u\n", p->acks_sent);
+	printf("RESULT tls_handshakes=%" PRIu64 "\n",
+	       tp_stats(p->tp)->tls_handshakes);
 }
 
 static void
@@ -471,8 +494,10 @@ static void
 uac_start(void *arg)
 {
 	struct peer *p = arg;
-	const char *method =
-		p->mode == M_UAC_OPTIONS_TIMEOUT ? "OPTIONS" : "INVITE";
+	const char *method = p->mode == M_UAC_OPTIONS_TIMEOUT ||
+					     p->mode == M_UAC_TLS_REFUSED
+				     ? "OPTIONS"
+				     : "INVITE";
 	char buf[MSG_MAX];
 	size_t len;
 	int err;
@@ -528,6 +553,8 @@ uas_report(struct peer *p)
 	printf("RESULT timeouts=%" PRIu64 "\n", st.timeouts);
 	printf("RESULT tu_2xx_retrans=%u\n", p->tu_2xx_retrans);
 	printf("RESULT acked=%d\n", p->acked);
+	printf("RESULT tls_handshakes=%" PRIu64 "\n",
+	       tp_stats(p->tp)->tls_handshakes);
 }
 
 static void
@@ -731,8 +758,8 @@ peer_listen(struct peer *p)
 	int err;
 
 	err = tp_listen_str(p->tp, TP_UDP, PEER_IP, port);
-	if (!err && p->proto == TP_TCP)
-		err = tp_listen_str(p->tp, TP_TCP, PEER_IP, port);
+	if (!err && p->proto != TP_UDP)
+		err = tp_listen_str(p->tp, p->proto, PEER_IP, port);
 	if (err)
 		return err;
 	p->lport = tp_local_port(p->tp, p->proto, AF_INET);
@@ -755,6 +782,19 @@ peer_open(struct peer *p)
 	if (err)
 		return err;
 	tp_conf_default(&tpc);
+	if (p->proto == TP_TLS) {
+		const char *d = getenv("TXN_PEER_TLS_DIR");
+
+		if (!d)
+			return EINVAL;
+		snprintf(p->cert, sizeof(p->cert), "%s/srv.pem", d);
+		snprintf(p->key, sizeof(p->key), "%s/srv.key", d);
+		snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", d);
+		tpc.tls.cert_file = p->cert;
+		tpc.tls.key_file = p->key;
+		tpc.tls.ca_file = p->ca;
+		tpc.tls.verify_peer = true;
+	}
 	err = tp_ctx_alloc(&p->tp, p->base, &tpc, on_tp_recv, on_tp_err, p);
 	if (!err)
 		err = peer_listen(p);
@@ -831,12 +871,16 @@ parse_args(struct peer *p, int argc, char **argv)
 		p->proto = TP_UDP;
 	else if (!strcmp(argv[2], "tcp"))
 		p->proto = TP_TCP;
+	else if (!strcmp(argv[2], "tls"))
+		p->proto = TP_TLS;
 	else
 		return EINVAL;
 	port = strtoul(argv[3], NULL, 10);
 	t1 = strtoul(argv[4], NULL, 10);
 	t2 = strtoul(argv[5], NULL, 10);
 	if (!port || port > 65535 || !t1 || t2 < t1 || t2 > 60000)
+		return EINVAL;
+	if (p->mode == M_UAC_TLS_REFUSED && p->proto != TP_TLS)
 		return EINVAL;
 	p->port = (uint16_t)port;
 	txn_cfg_default(&p->cfg);
@@ -861,7 +905,7 @@ main(int argc, char **argv)
 		return free_port();
 	memset(&p, 0, sizeof(p));
 	if (parse_args(&p, argc, argv)) {
-		fprintf(stderr, "usage: %s port | MODE udp|tcp PORT T1 T2\n",
+		fprintf(stderr, "usage: %s port | MODE udp|tcp|tls PORT T1 T2\n",
 			argv[0]);
 		return 2;
 	}
