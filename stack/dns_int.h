@@ -32,7 +32,7 @@ struct dns_ctx {
 				      the lookups sent and not answered,
 				      each with every waiter for it */
 	struct dns_stats st;
-	bool closing;		   /* in the destructor */
+	bool closing; /* in the destructor */
 };
 
 /*
@@ -49,8 +49,8 @@ typedef void(dns_lk_h)(void *arg, size_t slot, int status,
  * is called once: from inside this call on a cache hit or an immediate
  * c-ares failure, else later from the event loop. A lookup identical to
  * one in flight (same name, case-insensitive, and type) sends no question
- * of its own: it waits for that one's answer (dns_stats.merged). The lookup is linked
- * into *owner; dns_lk_detach_all(owner) makes every pending one silent.
+ * of its own: it waits for that one's answer (dns_stats.merged). The lookup is
+ * linked into *owner; dns_lk_detach_all(owner) makes every pending one silent.
  * Returns 0 or ENOMEM (h not called).
  */
 int dns_lk_start(struct dns_ctx *ctx, struct dns_lk **owner, const char *name,

@@ -361,9 +361,9 @@ item_deliver(struct sipw *w, struct sipw_item *it)
 	if (it->kind == SIPW_IT_SEND) {
 		item_send(w, it, buf);
 	} else if (sip_msg_parse(w->msg, buf, it->len,
-			  it->rx.proto == TP_UDP ? SIP_FRAMING_DGRAM
-						 : SIP_FRAMING_STREAM,
-			  &w->g->conf.tp.lim, &perr)) {
+				 it->rx.proto == TP_UDP ? SIP_FRAMING_DGRAM
+							: SIP_FRAMING_STREAM,
+				 &w->g->conf.tp.lim, &perr)) {
 		CTR_INC(w, handoff_bad);
 	} else {
 		CTR_INC(w, handoff_in);
@@ -429,9 +429,9 @@ sipw_send(struct sipw *w, const struct txn_dest *dst, const char *buf,
 	    tag > w->g->n)
 		goto here;
 	if (tag - 1 == w->idx)
-		return tp_send(w->tp, proto, (const struct sockaddr *)&dst->addr,
-			       dst->len, tp_conn_by_id(w->tp, dst->conn_id),
-			       buf, len);
+		return tp_send(w->tp, proto,
+			       (const struct sockaddr *)&dst->addr, dst->len,
+			       tp_conn_by_id(w->tp, dst->conn_id), buf, len);
 	/* §18.2.2: over the connection the request came on, which another
 	   worker owns (tp_conn is not thread-safe): pass the bytes on. */
 	memset(&rx, 0, sizeof(rx));

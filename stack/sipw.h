@@ -94,26 +94,26 @@ struct sipw_conf {
    thread with sipw_stats() (relaxed atomics: a consistent-enough
    snapshot, not a transaction). */
 struct sipw_stats {
-	uint64_t rx;	       /* messages the transport gave this worker */
-	uint64_t delivered;    /* messages given to the TU hook here */
-	uint64_t handoff_out;  /* messages handed to another worker */
-	uint64_t handoff_in;   /* hand-overs received and delivered */
-	uint64_t handoff_drop; /* dropped: the target's ring was full, its
-				  big_bytes budget spent, or no memory */
-	uint64_t handoff_big;  /* hand-overs copied to the heap */
-	uint64_t handoff_bad;  /* hand-overs that failed to parse again */
-	uint64_t wakeups;      /* eventfd wake-ups handled */
-	uint64_t filtered;     /* consumed by conf.filterh on this worker */
-	uint64_t send_out;     /* sends passed to the worker owning their
-				  connection (sipw_send()) */
-	uint64_t send_in;      /* such sends written here, on their
-				  connection */
+	uint64_t rx;		/* messages the transport gave this worker */
+	uint64_t delivered;	/* messages given to the TU hook here */
+	uint64_t handoff_out;	/* messages handed to another worker */
+	uint64_t handoff_in;	/* hand-overs received and delivered */
+	uint64_t handoff_drop;	/* dropped: the target's ring was full, its
+				   big_bytes budget spent, or no memory */
+	uint64_t handoff_big;	/* hand-overs copied to the heap */
+	uint64_t handoff_bad;	/* hand-overs that failed to parse again */
+	uint64_t wakeups;	/* eventfd wake-ups handled */
+	uint64_t filtered;	/* consumed by conf.filterh on this worker */
+	uint64_t send_out;	/* sends passed to the worker owning their
+				   connection (sipw_send()) */
+	uint64_t send_in;	/* such sends written here, on their
+				   connection */
 	uint64_t send_fallback; /* such sends whose connection had closed
 				   (sent here per the §18.2.2 fall-back),
 				   or whose ring was full (sent by the
 				   sender the same way) */
-	uint64_t big_held;     /* gauge: heap bytes of large hand-overs
-				  waiting for this worker (conf.big_bytes) */
+	uint64_t big_held;	/* gauge: heap bytes of large hand-overs
+				   waiting for this worker (conf.big_bytes) */
 };
 
 void sipw_conf_default(struct sipw_conf *conf);

@@ -73,15 +73,15 @@ struct tp_conf {
 				       sleeps this long instead of spinning;
 				       default 100 */
 	unsigned connect_ms;	    /* TCP connect timeout; default 10000 */
-	size_t max_outq;    /* bytes queued for sending on one connection;
-			       beyond it tp_send() fails with ENOBUFS;
-			       default 1 MiB */
-	unsigned udp_batch; /* datagrams per recvmmsg(), 1..32; default 32 */
-	unsigned mtu;	    /* path MTU for §18.1.1; 0 = unknown (then the
-			       1300-byte rule applies); default 0 */
-	int udp_rcvbuf;	    /* SO_RCVBUF of UDP sockets in bytes (clamped by
-			       the kernel's rmem_max); 0 = kernel default;
-			       default 2 MiB, so bursts are not lost */
+	size_t max_outq;      /* bytes queued for sending on one connection;
+				 beyond it tp_send() fails with ENOBUFS;
+				 default 1 MiB */
+	unsigned udp_batch;   /* datagrams per recvmmsg(), 1..32; default 32 */
+	unsigned mtu;	      /* path MTU for §18.1.1; 0 = unknown (then the
+				 1300-byte rule applies); default 0 */
+	int udp_rcvbuf;	      /* SO_RCVBUF of UDP sockets in bytes (clamped by
+				 the kernel's rmem_max); 0 = kernel default;
+				 default 2 MiB, so bursts are not lost */
 	unsigned conn_id_tag; /* 0..255: the top 8 bits of every connection
 				 id of this ctx (tp_conn_id()), so a layer
 				 running one ctx per thread can tell which

@@ -117,11 +117,11 @@ struct peer {
 	char callid[SIPW_CALLID_LEN + 1];
 	unsigned branch_seq;
 	unsigned acks_sent;
-	char inv_branch[48];  /* the INVITE's, for its CANCEL (§9.1) */
-	uint64_t last_1xx;    /* ms: the last 1xx for the INVITE */
-	unsigned n_1xx;	      /* 1xx responses reported */
-	bool prov_fired;      /* TXN_CEV_PROV_TIMEOUT seen */
-	bool cancel_ok;	      /* 200 for our CANCEL */
+	char inv_branch[48]; /* the INVITE's, for its CANCEL (§9.1) */
+	uint64_t last_1xx;   /* ms: the last 1xx for the INVITE */
+	unsigned n_1xx;	     /* 1xx responses reported */
+	bool prov_fired;     /* TXN_CEV_PROV_TIMEOUT seen */
+	bool cancel_ok;	     /* 200 for our CANCEL */
 
 	/* server side (uas-*) */
 	struct txn *stxn;	/* ref: the OPTIONS or INVITE */
@@ -422,13 +422,12 @@ on_prov_resp(struct peer *p, struct txn *txn, const struct txn_cevent *ev)
 		uac_cancel(p);
 		return;
 	}
-	if (txn == p->btxn && ev->ev == TXN_CEV_RESPONSE &&
-	    ev->status == 200) {
+	if (txn == p->btxn && ev->ev == TXN_CEV_RESPONSE && ev->status == 200) {
 		p->cancel_ok = true;
 		return;
 	}
-	if (txn == p->ctxn && ev->ev == TXN_CEV_RESPONSE &&
-	    ev->status == 487 && p->prov_fired) {
+	if (txn == p->ctxn && ev->ev == TXN_CEV_RESPONSE && ev->status == 487 &&
+	    p->prov_fired) {
 		printf("RESULT final=487\n");
 		/* the ACK is the transaction's: give it time to leave */
 		tmr_start(&p->t_linger, p->tmr, UAC_LINGER_MS, on_prov_linger,
@@ -494,10 +493,10 @@ static void
 uac_start(void *arg)
 {
 	struct peer *p = arg;
-	const char *method = p->mode == M_UAC_OPTIONS_TIMEOUT ||
-					     p->mode == M_UAC_TLS_REFUSED
-				     ? "OPTIONS"
-				     : "INVITE";
+	const char *method =
+		p->mode == M_UAC_OPTIONS_TIMEOUT || p->mode == M_UAC_TLS_REFUSED
+			? "OPTIONS"
+			: "INVITE";
 	char buf[MSG_MAX];
 	size_t len;
 	int err;
@@ -905,7 +904,8 @@ main(int argc, char **argv)
 		return free_port();
 	memset(&p, 0, sizeof(p));
 	if (parse_args(&p, argc, argv)) {
-		fprintf(stderr, "usage: %s port | MODE udp|tcp|tls PORT T1 T2\n",
+		fprintf(stderr,
+			"usage: %s port | MODE udp|tcp|tls PORT T1 T2\n",
 			argv[0]);
 		return 2;
 	}

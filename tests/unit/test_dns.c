@@ -692,9 +692,8 @@ test_loopback_merge(void)
 	for (i = 0; i < MERGE_N; i++) {
 		w[i] = (struct waiter){0};
 		CU_ASSERT_EQUAL_FATAL(decode(&uri, uris[i]), 0);
-		CU_ASSERT_EQUAL(dns_sip_resolve(&q[i], ctx, &uri, resolve_h,
-						&w[i]),
-				0);
+		CU_ASSERT_EQUAL(
+			dns_sip_resolve(&q[i], ctx, &uri, resolve_h, &w[i]), 0);
 	}
 	for (i = 0; i < MERGE_N; i++) {
 		run_until(base, &w[i].done, 4000);

@@ -518,8 +518,8 @@ struct tcp_tu {
 };
 
 static void
-tcp_txn_ev(struct txn *txn, enum txn_sev ev, int err,
-	   const struct sip_msg *msg, void *arg)
+tcp_txn_ev(struct txn *txn, enum txn_sev ev, int err, const struct sip_msg *msg,
+	   void *arg)
 {
 	(void)txn;
 	(void)ev;
@@ -765,8 +765,7 @@ test_group_tcp_conn(void)
 	CU_ASSERT_EQUAL(s0.send_fallback, 1);
 	CU_ASSERT_EQUAL(s0.send_out, 0);
 	/* worker 1 opened no connection of its own */
-	CU_ASSERT_EQUAL(tp_stats(sipw_tp(sipw_group_worker(g, 1)))->tx_msgs,
-			0);
+	CU_ASSERT_EQUAL(tp_stats(sipw_tp(sipw_group_worker(g, 1)))->tx_msgs, 0);
 	tmr_cancel(&tu.late_t);
 	tp_recv_release(&tu.late_rx);
 	for (i = 0; i < TCP_REQS; i++)
