@@ -31,9 +31,9 @@ on_send(const struct txn_dest *d, const char *buf, size_t len, void *arg)
 	struct b2b_worker *bw = arg;
 
 	call_ladder_sent(bw, buf, len);
-	return tp_send(sipw_tp(bw->w), (enum tp_proto)d->proto,
-		       (const struct sockaddr *)&d->addr, d->len, d->conn, buf,
-		       len);
+	/* over the request's connection even when another worker owns
+	   it (§18.2.2) */
+	return sipw_send(bw->w, d, buf, len);
 }
 
 /* What the transaction layer sends, for the calls' ladders. */

@@ -36,16 +36,30 @@ struct dns_centry {
 	char name[DNS_NAME_MAX + 1]; /* lower case */
 };
 
-/* One lookup in flight through c-ares (plain malloc: owned by c-ares
-   until its callback runs, which frees it). */
+/* One waiter for a lookup in flight (plain malloc: owned by its flight,
+   freed when the flight's answer comes). */
 struct dns_lk {
 	struct dns_lk *next, **prevp; /* in the owner's list */
-	struct dns_ctx *ctx;	      /* weak */
+	struct dns_lk *fnext;	      /* in the flight's waiters */
 	dns_lk_h *h;		      /* NULL once detached */
 	void *arg;		      /* weak: the owner */
 	size_t slot;
+};
+
+/*
+ * One question sent through c-ares (plain malloc: owned by c-ares until
+ * its callback runs, which frees it). Identical lookups (same name and
+ * type) started while it is in flight wait on it instead of asking
+ * again: a burst of calls to one trunk domain costs one question, and
+ * every waiter gets the one answer (which the cache keeps too).
+ */
+struct dns_fly {
+	struct dns_fly *next, **prevp; /* in ctx->flights */
+	struct dns_ctx *ctx;	       /* weak */
+	struct dns_lk *waiters;	       /* owned */
+	struct dns_lk **wtail;
 	int type;
-	char name[DNS_NAME_MAX + 1];
+	char name[DNS_NAME_MAX + 1]; /* lower case */
 };
 
 void
@@ -442,26 +456,60 @@ dns_lk_detach_all(struct dns_lk **owner)
 	}
 }
 
+/*
+ * c-ares answered the flight: cache the answer, then give it to every
+ * waiter in the order they came. The flight leaves ctx->flights first,
+ * so a handler starting the same lookup again finds the cache (or, with
+ * the cache off, sends a new question). A handler may detach waiters
+ * further down the list (dns_lk_detach_all()): h is read just before
+ * each call, and only this function frees waiters.
+ */
 static void
-lk_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+fly_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
-	struct dns_lk *lk = arg;
-	struct dns_ctx *ctx = lk->ctx;
-	dns_lk_h *h = lk->h;
-	void *harg = lk->arg;
-	size_t slot = lk->slot;
+	struct dns_fly *f = arg;
+	struct dns_ctx *ctx = f->ctx;
+	struct dns_lk *lk = f->waiters, *next;
+	bool quiet = status == ARES_EDESTRUCTION || ctx->closing;
 
 	(void)timeouts;
-	lk_unlink(lk);
-	if (status == ARES_EDESTRUCTION || ctx->closing) {
-		free(lk);
-		return;
+	*f->prevp = f->next;
+	if (f->next)
+		f->next->prevp = f->prevp;
+	if (!quiet) {
+		LOG_DBG("%s type %d: %s", f->name, f->type,
+			ares_strerror(status));
+		cache_put(ctx, f->name, f->type, status, abuf, alen);
 	}
-	LOG_DBG("%s type %d: %s", lk->name, lk->type, ares_strerror(status));
-	cache_put(ctx, lk->name, lk->type, status, abuf, alen);
-	free(lk);
-	if (h)
-		h(harg, slot, status, abuf, alen);
+	for (; lk; lk = next) {
+		dns_lk_h *h = lk->h;
+		void *harg = lk->arg;
+		size_t slot = lk->slot;
+
+		next = lk->fnext;
+		lk_unlink(lk);
+		free(lk);
+		if (h && !quiet)
+			h(harg, slot, status, abuf, alen);
+	}
+	free(f);
+}
+
+static struct dns_fly *
+fly_find(struct dns_ctx *ctx, const char *key, int type)
+{
+	struct dns_fly *f;
+
+	for (f = ctx->flights; f; f = f->next)
+		if (f->type == type && !strcmp(f->name, key))
+			return f;
+	return NULL;
+}
+
+void
+dns_ctx_stats(const struct dns_ctx *ctx, struct dns_stats *st)
+{
+	*st = ctx->st;
 }
 
 int
@@ -472,29 +520,57 @@ dns_lk_start(struct dns_ctx *ctx, struct dns_lk **owner, const char *name,
 	struct dns_lk *lk;
 	char key[DNS_NAME_MAX + 1];
 
+	struct dns_fly *f;
+
 	lower_copy(key, name);
+	ctx->st.lookups++;
 	e = cache_get(ctx, key, type);
 	if (e) {
 		LOG_DBG("%s type %d: cached", key, type);
+		ctx->st.cached++;
 		h(arg, slot, e->status, e->abuf, e->alen);
 		return 0;
 	}
+	/* The flights are few (the distinct names being resolved right
+	   now): a list is enough. */
+	f = fly_find(ctx, key, type);
 	lk = calloc(1, sizeof(*lk));
 	if (!lk)
 		return ENOMEM;
-	lk->ctx = ctx;
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f) {
+			free(lk);
+			return ENOMEM;
+		}
+		f->ctx = ctx;
+		f->type = type;
+		memcpy(f->name, key, sizeof(key));
+		f->wtail = &f->waiters;
+		f->next = ctx->flights;
+		if (f->next)
+			f->next->prevp = &f->next;
+		f->prevp = &ctx->flights;
+		ctx->flights = f;
+	} else {
+		LOG_DBG("%s type %d: joins the lookup in flight", key, type);
+		ctx->st.merged++;
+	}
 	lk->h = h;
 	lk->arg = arg;
 	lk->slot = slot;
-	lk->type = type;
-	memcpy(lk->name, key, sizeof(key));
+	*f->wtail = lk;
+	f->wtail = &lk->fnext;
 	lk->next = *owner;
 	if (*owner)
 		(*owner)->prevp = &lk->next;
 	lk->prevp = owner;
 	*owner = lk;
-	/* May call lk_done() before returning (e.g. out of memory). */
-	ares_query(ctx->chan, key, ns_c_in, type, lk_done, lk);
+	if (f->waiters != lk)
+		return 0;
+	ctx->st.sent++;
+	/* May call fly_done() before returning (e.g. out of memory). */
+	ares_query(ctx->chan, key, ns_c_in, type, fly_done, f);
 	dns_ctx_timer_update(ctx);
 	return 0;
 }
@@ -509,7 +585,7 @@ ctx_destroy(void *arg)
 	dns_sip_orphan_all(ctx);
 	ctx->closing = true;
 	if (ctx->chan)
-		ares_destroy(ctx->chan); /* lk_done(ARES_EDESTRUCTION) each */
+		ares_destroy(ctx->chan); /* fly_done(ARES_EDESTRUCTION) each */
 	while (ctx->socks) {
 		struct dns_sock *s = ctx->socks;
 

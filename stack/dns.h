@@ -95,6 +95,16 @@ int dns_ctx_alloc(struct dns_ctx **ctxp, struct event_base *base,
 
 /* Drop every cached answer. */
 void dns_cache_flush(struct dns_ctx *ctx);
+/* Counters of one ctx (its thread only). */
+struct dns_stats {
+	uint64_t lookups; /* raw lookups (name + type) asked for */
+	uint64_t cached;  /* of which answered from the cache */
+	uint64_t sent;	  /* of which sent to c-ares (one DNS question,
+			     c-ares retries included) */
+	uint64_t merged;  /* of which joined an identical one in flight
+			     and got its answer (no question of their own) */
+};
+void dns_ctx_stats(const struct dns_ctx *ctx, struct dns_stats *st);
 /* Cached entries (for tests and /stats). */
 size_t dns_cache_count(const struct dns_ctx *ctx);
 

@@ -15,6 +15,7 @@
 struct dns_sock;
 struct dns_centry;
 struct dns_lk;
+struct dns_fly;
 
 struct dns_ctx {
 	struct event_base *base;     /* borrowed: outlives the ctx */
@@ -27,7 +28,11 @@ struct dns_ctx {
 	struct dns_centry *lru_head, *lru_tail; /* most recent first */
 	size_t ncache;
 	struct dns_query *queries; /* weak list of live queries */
-	bool closing;		   /* in the destructor */
+	struct dns_fly *flights;   /* owned by c-ares until their callback:
+				      the lookups sent and not answered,
+				      each with every waiter for it */
+	struct dns_stats st;
+	bool closing; /* in the destructor */
 };
 
 /*
@@ -42,8 +47,10 @@ typedef void(dns_lk_h)(void *arg, size_t slot, int status,
 /*
  * Look name/type up, from the cache or through c-ares. h(arg, slot, ...)
  * is called once: from inside this call on a cache hit or an immediate
- * c-ares failure, else later from the event loop. The lookup is linked
- * into *owner; dns_lk_detach_all(owner) makes every pending one silent.
+ * c-ares failure, else later from the event loop. A lookup identical to
+ * one in flight (same name, case-insensitive, and type) sends no question
+ * of its own: it waits for that one's answer (dns_stats.merged). The lookup is
+ * linked into *owner; dns_lk_detach_all(owner) makes every pending one silent.
  * Returns 0 or ENOMEM (h not called).
  */
 int dns_lk_start(struct dns_ctx *ctx, struct dns_lk **owner, const char *name,

@@ -17,11 +17,21 @@
 #include "log.h"
 #include "mem.h"
 #include "sipw_ring.h"
+#include "stag.h"
 #include "tmr.h"
+
+/* What a ring slot carries. */
+enum sipw_item_kind {
+	SIPW_IT_MSG,  /* a received message for its Call-ID's owner */
+	SIPW_IT_SEND, /* bytes to send over a connection the target owns
+			 (rx.conn_id; rx.src/srclen the §18.2.2 fall-back
+			 destination, rx.proto the transport) */
+};
 
 /* A message handed from one worker to another: one ring slot. */
 struct sipw_item {
-	struct tp_recv rx; /* conn always NULL (see sipw.h) */
+	enum sipw_item_kind kind;
+	struct tp_recv rx; /* conn always NULL (see sipw.h); conn_id kept */
 	uint32_t len;
 	char *big;   /* owned: the bytes when longer than slot_bytes */
 	char data[]; /* slot_bytes of inline bytes */
@@ -30,7 +40,8 @@ struct sipw_item {
 /* Per-worker counters: one writer (the worker), any reader. */
 struct sipw_ctr {
 	_Atomic uint64_t rx, delivered, handoff_out, handoff_in, handoff_drop,
-		handoff_big, handoff_bad, wakeups, filtered;
+		handoff_big, handoff_bad, wakeups, filtered, send_out, send_in,
+		send_fallback;
 };
 
 struct sipw {
@@ -143,29 +154,43 @@ callid_embedded(const char *p, size_t len)
 	return shard;
 }
 
+/*
+ * The one process-wide key of the Call-ID hash. Every worker (and any
+ * other thread asking sipw_shard_of()) must map a Call-ID to the same
+ * shard, so the key cannot be per worker; it is written once, under
+ * pthread_once, and only read afterwards (no lock on the hot path).
+ * shard_key_ok is false only if OpenSSL had no randomness: the hash is
+ * then unkeyed (still consistent) and sipw_group_alloc() refuses to
+ * start (EIO), so a running group never uses it.
+ */
+static struct stag_key shard_key;
+static bool shard_key_ok;
+static pthread_once_t shard_once = PTHREAD_ONCE_INIT;
+
+static void
+shard_key_init(void)
+{
+	shard_key_ok = stag_key_init(&shard_key) == 0;
+	if (!shard_key_ok)
+		LOG_ERR("no random key for the Call-ID hash");
+}
+
 unsigned
 sipw_shard_of(const char *callid, size_t len, unsigned nshards)
 {
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 offset basis */
+	uint64_t h;
 	long emb;
-	size_t i;
 
 	if (nshards <= 1 || !callid)
 		return 0;
 	emb = callid_embedded(callid, len);
 	if (emb >= 0 && (unsigned long)emb < nshards)
 		return (unsigned)emb;
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)callid[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* FNV's low bits mix poorly for short keys: finish with murmur3's
-	   fmix64, then map the top 32 bits onto [0, nshards). */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
+	/* Call-IDs are the peer's choice: SipHash-2-4 under a random key,
+	   so nobody can aim a flood at one worker. Its top 32 bits are
+	   mapped onto [0, nshards). */
+	pthread_once(&shard_once, shard_key_init);
+	h = stag_siphash(&shard_key, callid, len);
 	return (unsigned)(((h >> 32) * nshards) >> 32);
 }
 
@@ -224,45 +249,57 @@ wake(struct sipw *t)
 		LOG_WARN("eventfd write: %s", strerror(errno));
 }
 
-static void
-handoff(struct sipw *w, unsigned to, const struct sip_msg *msg,
-	const struct tp_recv *rx)
+/*
+ * Put buf[0..len) with rx (conn dropped: not thread-safe; conn_id kept)
+ * into the ring from w to worker `to` and wake it. Large copies go to
+ * the heap within the target's big_bytes budget. Returns 0, or ENOBUFS
+ * (ring full, budget spent, no memory, too long).
+ */
+static int
+ring_put(struct sipw *w, unsigned to, enum sipw_item_kind kind,
+	 const struct tp_recv *rx, const char *buf, size_t len)
 {
 	struct sipw_group *g = w->g;
 	struct sipw_item *it = sipw_ring_reserve(g->rings[w->idx * g->n + to]);
 
-	if (!it || msg->len > UINT32_MAX) {
-		CTR_INC(w, handoff_drop);
-		return;
-	}
+	if (!it || len > UINT32_MAX)
+		return ENOBUFS;
+	it->kind = kind;
 	it->rx = *rx;
 	it->rx.conn = NULL;
-	it->len = (uint32_t)msg->len;
+	it->len = (uint32_t)len;
 	it->big = NULL;
-	if (msg->len <= g->conf.slot_bytes) {
-		memcpy(it->data, msg->buf, msg->len);
+	if (len <= g->conf.slot_bytes) {
+		memcpy(it->data, buf, len);
 	} else {
 		struct sipw *t = &g->w[to];
 
 		/* bound the heap a sender can make another worker hold;
 		   concurrent producers may pass it by one message each */
 		if (g->conf.big_bytes &&
-		    atomic_load(&t->big_held) + msg->len > g->conf.big_bytes) {
-			CTR_INC(w, handoff_drop);
-			return;
-		}
-		it->big = malloc(msg->len);
-		if (!it->big) {
-			CTR_INC(w, handoff_drop);
-			return;
-		}
-		atomic_fetch_add(&t->big_held, msg->len);
-		memcpy(it->big, msg->buf, msg->len);
+		    atomic_load(&t->big_held) + len > g->conf.big_bytes)
+			return ENOBUFS;
+		it->big = malloc(len);
+		if (!it->big)
+			return ENOBUFS;
+		atomic_fetch_add(&t->big_held, len);
+		memcpy(it->big, buf, len);
 		CTR_INC(w, handoff_big);
 	}
 	sipw_ring_commit(g->rings[w->idx * g->n + to]);
-	CTR_INC(w, handoff_out);
 	wake(&g->w[to]);
+	return 0;
+}
+
+static void
+handoff(struct sipw *w, unsigned to, const struct sip_msg *msg,
+	const struct tp_recv *rx)
+{
+	if (ring_put(w, to, SIPW_IT_MSG, rx, msg->buf, msg->len)) {
+		CTR_INC(w, handoff_drop);
+		return;
+	}
+	CTR_INC(w, handoff_out);
 }
 
 /* tp receive callback: deliver here or hand over to the owner. */
@@ -287,17 +324,46 @@ on_tp_recv(const struct sip_msg *msg, const struct tp_recv *rx, void *arg)
 	timers_sync(w);
 }
 
-/* Consumer side: parse a handed-over copy and deliver it. */
+/*
+ * Consumer side of a send another worker passed to us, the owner of the
+ * connection it names (§18.2.2: "the response MUST be sent" over the
+ * connection the request came on, for reliable transports). If that
+ * connection has closed meanwhile, the §18.2.2 fall-back: a connection
+ * to the source address and Via port (rx.src), found or opened here.
+ * Errors cannot reach the sender's transaction any more: they are
+ * counted in tp_stats.tx_errors like a UDP datagram lost at the flush.
+ */
+static void
+item_send(struct sipw *w, struct sipw_item *it, const char *buf)
+{
+	struct tp_conn *c = tp_conn_by_id(w->tp, it->rx.conn_id);
+	int err;
+
+	if (c)
+		CTR_INC(w, send_in);
+	else
+		CTR_INC(w, send_fallback);
+	err = tp_send(w->tp, it->rx.proto, (const struct sockaddr *)&it->rx.src,
+		      it->rx.srclen, c, buf, it->len);
+	if (err)
+		LOG_DBG("worker %u: send for another worker: %s", w->idx,
+			strerror(err));
+}
+
+/* Consumer side: parse a handed-over copy and deliver it, or send what
+   another worker asked us to. */
 static void
 item_deliver(struct sipw *w, struct sipw_item *it)
 {
 	const char *buf = it->big ? it->big : it->data;
 	struct sip_perr perr;
 
-	if (sip_msg_parse(w->msg, buf, it->len,
-			  it->rx.proto == TP_UDP ? SIP_FRAMING_DGRAM
-						 : SIP_FRAMING_STREAM,
-			  &w->g->conf.tp.lim, &perr)) {
+	if (it->kind == SIPW_IT_SEND) {
+		item_send(w, it, buf);
+	} else if (sip_msg_parse(w->msg, buf, it->len,
+				 it->rx.proto == TP_UDP ? SIP_FRAMING_DGRAM
+							: SIP_FRAMING_STREAM,
+				 &w->g->conf.tp.lim, &perr)) {
 		CTR_INC(w, handoff_bad);
 	} else {
 		CTR_INC(w, handoff_in);
@@ -350,6 +416,53 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	timers_sync(w);
 }
 
+int
+sipw_send(struct sipw *w, const struct txn_dest *dst, const char *buf,
+	  size_t len)
+{
+	/* dst->proto holds the enum tp_proto (sipw_txn_dest()). */
+	enum tp_proto proto = (enum tp_proto)dst->proto;
+	unsigned tag = tp_conn_id_tag(dst->conn_id);
+	struct tp_recv rx;
+
+	if (dst->conn || !dst->conn_id || proto == TP_UDP || !tag ||
+	    tag > w->g->n)
+		goto here;
+	if (tag - 1 == w->idx)
+		return tp_send(w->tp, proto,
+			       (const struct sockaddr *)&dst->addr, dst->len,
+			       tp_conn_by_id(w->tp, dst->conn_id), buf, len);
+	/* §18.2.2: over the connection the request came on, which another
+	   worker owns (tp_conn is not thread-safe): pass the bytes on. */
+	memset(&rx, 0, sizeof(rx));
+	rx.proto = proto;
+	memcpy(&rx.src, &dst->addr, sizeof(rx.src));
+	rx.srclen = dst->len;
+	rx.conn_id = dst->conn_id;
+	if (!ring_put(w, tag - 1, SIPW_IT_SEND, &rx, buf, len)) {
+		CTR_INC(w, send_out);
+		return 0;
+	}
+	/* ring full: the fall-back from here rather than a loss */
+	CTR_INC(w, send_fallback);
+here:
+	return tp_send(w->tp, proto, (const struct sockaddr *)&dst->addr,
+		       dst->len, dst->conn, buf, len);
+}
+
+int
+sipw_send_response(struct sipw *w, const struct tp_recv *rx, const char *buf,
+		   size_t len)
+{
+	struct txn_dest dst;
+	int err;
+
+	if (!rx || rx->proto == TP_UDP || rx->conn || !rx->conn_id)
+		return tp_send_response(w->tp, rx, buf, len);
+	err = sipw_txn_dest(rx, &dst);
+	return err ? err : sipw_send(w, &dst, buf, len);
+}
+
 static int
 txn_send(const struct txn_dest *dst, const char *buf, size_t len, void *arg)
 {
@@ -357,10 +470,7 @@ txn_send(const struct txn_dest *dst, const char *buf, size_t len, void *arg)
 
 	if (w->tap)
 		w->tap(buf, len, w->tap_arg);
-	/* dst->proto holds the enum tp_proto (sipw_txn_dest()). */
-	return tp_send(w->tp, (enum tp_proto)dst->proto,
-		       (const struct sockaddr *)&dst->addr, dst->len, dst->conn,
-		       buf, len);
+	return sipw_send(w, dst, buf, len);
 }
 
 int
@@ -376,6 +486,7 @@ sipw_txn_dest(const struct tp_recv *rx, struct txn_dest *dst)
 		return err;
 	dst->proto = (int)rx->proto; /* opaque to txn; txn_send() reads it */
 	dst->reliable = rx->proto != TP_UDP;
+	dst->conn_id = rx->conn_id;
 	return 0;
 }
 
@@ -443,6 +554,7 @@ static int
 worker_init(struct sipw_group *g, unsigned idx)
 {
 	struct sipw *w = &g->w[idx];
+	struct tp_conf tpc;
 	int err;
 
 	w->g = g;
@@ -460,9 +572,11 @@ worker_init(struct sipw_group *g, unsigned idx)
 	if (!w->tmr_ev || !w->wake_ev || event_add(w->wake_ev, NULL))
 		return ENOMEM;
 	err = tmr_ctx_alloc(&w->tmr, NULL, NULL);
+	/* connection ids name their worker (sipw_send()) */
+	tpc = g->conf.tp;
+	tpc.conn_id_tag = idx + 1;
 	if (!err)
-		err = tp_ctx_alloc(&w->tp, w->base, &g->conf.tp, on_tp_recv,
-				   NULL, w);
+		err = tp_ctx_alloc(&w->tp, w->base, &tpc, on_tp_recv, NULL, w);
 	if (!err)
 		err = worker_listen(w);
 	if (!err)
@@ -528,6 +642,9 @@ sipw_group_alloc(struct sipw_group **gp, const struct sipw_conf *conf)
 	    (conf->ring_slots & (conf->ring_slots - 1)) || !conf->drain_max ||
 	    (conf->ip && strlen(conf->ip) >= sizeof(g->ip)))
 		return EINVAL;
+	pthread_once(&shard_once, shard_key_init);
+	if (!shard_key_ok)
+		return EIO;
 	g = mem_zalloc(sizeof(*g), group_destroy);
 	if (!g)
 		return ENOMEM;
@@ -645,6 +762,9 @@ sipw_stats(const struct sipw *w, struct sipw_stats *st)
 	RD(handoff_bad);
 	RD(wakeups);
 	RD(filtered);
+	RD(send_out);
+	RD(send_in);
+	RD(send_fallback);
 	st->big_held = atomic_load(&m->big_held);
 #undef RD
 }
@@ -667,6 +787,9 @@ sipw_group_stats(const struct sipw_group *g, struct sipw_stats *st)
 		st->handoff_bad += one.handoff_bad;
 		st->wakeups += one.wakeups;
 		st->filtered += one.filtered;
+		st->send_out += one.send_out;
+		st->send_in += one.send_in;
+		st->send_fallback += one.send_fallback;
 		st->big_held += one.big_held;
 	}
 }

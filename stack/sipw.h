@@ -14,11 +14,15 @@
  * TCP (optional) listens on worker 0 only: a connection carries messages
  * of many Call-IDs, so spreading connections over workers would not spare
  * the hand-over, and one owner keeps the connection table in one place.
- * A TCP message owned by another shard is handed over WITHOUT its
- * connection (rx->conn is NULL there; tp_conn is not thread-safe): its
- * responses then take the §18.2.2 fall-back (a connection to the source
- * address and Via port, opened by the owning worker). A return path that
- * sends through worker 0's connection is not written yet.
+ * A TCP message owned by another shard is handed over without its
+ * connection pointer (rx->conn is NULL there; tp_conn is not
+ * thread-safe) but with its id (rx->conn_id, whose tag names the worker
+ * owning the connection). sipw_send() and sipw_send_response() (and so
+ * the transaction layer of every worker) pass a send for such a
+ * connection back through the ring to its owner, which writes it on that
+ * same connection (§18.2.2: for a reliable transport the response goes
+ * over the connection the request came on), or, if it has closed
+ * meanwhile, takes the §18.2.2 fall-back (source address and Via port).
  */
 #ifndef TANDEM_SIPW_H
 #define TANDEM_SIPW_H
@@ -90,18 +94,26 @@ struct sipw_conf {
    thread with sipw_stats() (relaxed atomics: a consistent-enough
    snapshot, not a transaction). */
 struct sipw_stats {
-	uint64_t rx;	       /* messages the transport gave this worker */
-	uint64_t delivered;    /* messages given to the TU hook here */
-	uint64_t handoff_out;  /* messages handed to another worker */
-	uint64_t handoff_in;   /* hand-overs received and delivered */
-	uint64_t handoff_drop; /* dropped: the target's ring was full, its
-				  big_bytes budget spent, or no memory */
-	uint64_t handoff_big;  /* hand-overs copied to the heap */
-	uint64_t handoff_bad;  /* hand-overs that failed to parse again */
-	uint64_t wakeups;      /* eventfd wake-ups handled */
-	uint64_t filtered;     /* consumed by conf.filterh on this worker */
-	uint64_t big_held;     /* gauge: heap bytes of large hand-overs
-				  waiting for this worker (conf.big_bytes) */
+	uint64_t rx;		/* messages the transport gave this worker */
+	uint64_t delivered;	/* messages given to the TU hook here */
+	uint64_t handoff_out;	/* messages handed to another worker */
+	uint64_t handoff_in;	/* hand-overs received and delivered */
+	uint64_t handoff_drop;	/* dropped: the target's ring was full, its
+				   big_bytes budget spent, or no memory */
+	uint64_t handoff_big;	/* hand-overs copied to the heap */
+	uint64_t handoff_bad;	/* hand-overs that failed to parse again */
+	uint64_t wakeups;	/* eventfd wake-ups handled */
+	uint64_t filtered;	/* consumed by conf.filterh on this worker */
+	uint64_t send_out;	/* sends passed to the worker owning their
+				   connection (sipw_send()) */
+	uint64_t send_in;	/* such sends written here, on their
+				   connection */
+	uint64_t send_fallback; /* such sends whose connection had closed
+				   (sent here per the §18.2.2 fall-back),
+				   or whose ring was full (sent by the
+				   sender the same way) */
+	uint64_t big_held;	/* gauge: heap bytes of large hand-overs
+				   waiting for this worker (conf.big_bytes) */
 };
 
 void sipw_conf_default(struct sipw_conf *conf);
@@ -111,7 +123,8 @@ void sipw_conf_default(struct sipw_conf *conf);
  * per worker an event_base, tmr_ctx, tp_ctx (UDP on ip:port with
  * SO_REUSEPORT, TCP on worker 0 if asked), txn_ctx sending through the
  * tp_ctx, an eventfd and the rings towards it. Nothing runs until
- * sipw_group_start(). Returns 0, EINVAL, ENOMEM, or the errno of socket,
+ * sipw_group_start(). Returns 0, EINVAL, ENOMEM, EIO (no random key for
+ * the Call-ID hash), or the errno of socket,
  * bind or eventfd.
  */
 int sipw_group_alloc(struct sipw_group **gp, const struct sipw_conf *conf);
@@ -155,12 +168,30 @@ void sipw_stats(const struct sipw *w, struct sipw_stats *st);
 /*
  * The transaction layer's view of where the request rx came from: the
  * response destination (tp_response_dest()), the protocol (proto holds
- * the enum tp_proto: the worker's txn send callback reads it back) and
- * the reliable flag. conn is left NULL: tp_send() finds an open TCP connection
- * to the address by itself, and a weak tp_conn pointer kept by a transaction
- * could dangle. Returns 0 or EINVAL.
+ * the enum tp_proto: the worker's txn send callback reads it back), the
+ * reliable flag and the connection id (rx->conn_id). conn is left NULL:
+ * a weak tp_conn pointer kept by a transaction could dangle, and the
+ * connection may belong to another worker; sipw_send() finds it by id.
+ * Returns 0 or EINVAL.
  */
 int sipw_txn_dest(const struct tp_recv *rx, struct txn_dest *dst);
+
+/*
+ * Send buf[0..len) to dst from worker w (its thread only): what the
+ * worker's transaction layer calls, and what a TU's own send callback
+ * should call. With dst->conn_id naming a TCP/TLS connection
+ * (sipw_txn_dest()): over that connection, on this worker if it owns it,
+ * else copied through the ring to the owner (returns 0 once queued:
+ * later errors are the owner's tx_errors); a closed connection, or a
+ * full ring, means the §18.2.2 fall-back to dst->addr. Otherwise as
+ * tp_send() with dst->conn. Returns 0 or tp_send()'s errors.
+ */
+int sipw_send(struct sipw *w, const struct txn_dest *dst, const char *buf,
+	      size_t len);
+/* tp_send_response() for a message delivered on w, handed over or not:
+   over its connection, wherever that lives (sipw_send()). */
+int sipw_send_response(struct sipw *w, const struct tp_recv *rx,
+		       const char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* Sharding: pure functions of the Call-ID.                             */
@@ -176,9 +207,11 @@ int sipw_callid_make(unsigned shard, char *buf, size_t size);
 
 /*
  * The shard (< nshards) owning callid[0..len): the embedded shard of a
- * Call-ID from sipw_callid_make() when it is < nshards, else a 64-bit
- * FNV-1a hash of the bytes (Call-IDs compare byte-exact, §20.8) with a
- * final avalanche, reduced to nshards. nshards 0 is taken as 1.
+ * Call-ID from sipw_callid_make() when it is < nshards, else SipHash-2-4
+ * of the bytes (Call-IDs compare byte-exact, §20.8) under one random key
+ * per process (drawn at the first call: every thread gets the same
+ * answer, a peer cannot predict it), reduced to nshards. nshards 0 is
+ * taken as 1.
  */
 unsigned sipw_shard_of(const char *callid, size_t len, unsigned nshards);
 

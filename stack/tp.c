@@ -162,7 +162,7 @@ tp_ctx_alloc(struct tp_ctx **ctxp, struct event_base *base,
 	   request of at most max_msg bytes, plus a status line and a tag */
 	ctx->reply_size = ctx->conf.lim.max_msg + 1024;
 	ctx->reply_buf = malloc(ctx->reply_size);
-	if (stag_key_init(&ctx->stag)) {
+	if (stag_key_init(&ctx->stag) || stag_key_init(&ctx->hkey)) {
 		mem_deref(ctx);
 		return EIO;
 	}

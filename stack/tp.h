@@ -73,15 +73,20 @@ struct tp_conf {
 				       sleeps this long instead of spinning;
 				       default 100 */
 	unsigned connect_ms;	    /* TCP connect timeout; default 10000 */
-	size_t max_outq;    /* bytes queued for sending on one connection;
-			       beyond it tp_send() fails with ENOBUFS;
-			       default 1 MiB */
-	unsigned udp_batch; /* datagrams per recvmmsg(), 1..32; default 32 */
-	unsigned mtu;	    /* path MTU for §18.1.1; 0 = unknown (then the
-			       1300-byte rule applies); default 0 */
-	int udp_rcvbuf;	    /* SO_RCVBUF of UDP sockets in bytes (clamped by
-			       the kernel's rmem_max); 0 = kernel default;
-			       default 2 MiB, so bursts are not lost */
+	size_t max_outq;      /* bytes queued for sending on one connection;
+				 beyond it tp_send() fails with ENOBUFS;
+				 default 1 MiB */
+	unsigned udp_batch;   /* datagrams per recvmmsg(), 1..32; default 32 */
+	unsigned mtu;	      /* path MTU for §18.1.1; 0 = unknown (then the
+				 1300-byte rule applies); default 0 */
+	int udp_rcvbuf;	      /* SO_RCVBUF of UDP sockets in bytes (clamped by
+				 the kernel's rmem_max); 0 = kernel default;
+				 default 2 MiB, so bursts are not lost */
+	unsigned conn_id_tag; /* 0..255: the top 8 bits of every connection
+				 id of this ctx (tp_conn_id()), so a layer
+				 running one ctx per thread can tell which
+				 ctx owns an id (sipw: worker index + 1);
+				 default 0 */
 	struct tp_tls_conf tls;
 };
 
@@ -136,6 +141,11 @@ struct tp_recv {
 	struct tp_conn *conn; /* TCP, TLS: borrowed, valid during the callback;
 				 mem_ref() or tp_recv_copy() to keep. NULL for
 				 UDP */
+	uint64_t conn_id;     /* TCP, TLS: tp_conn_id(conn), a value that
+				 stays safe to keep and to pass to another
+				 thread (tp_conn_by_id() on the owning ctx
+				 finds the connection while it is open);
+				 0 for UDP */
 	/* Requests only (§18.2.1, RFC 3581): */
 	bool add_received; /* the top Via needs received=<src IP>: its host
 			      differs from the source address, or it has
@@ -325,5 +335,15 @@ void tp_recv_release(struct tp_recv *rx);
 
 /* True while conn can carry bytes (not closed, not failed). */
 bool tp_conn_open(const struct tp_conn *conn);
+/* The connection's id: unique within its ctx for the ctx's life (a
+   56-bit counter, never reused), conf.conn_id_tag in the top 8 bits,
+   never 0. 0 for NULL. */
+uint64_t tp_conn_id(const struct tp_conn *conn);
+/* The tag part of a connection id (tp_conf.conn_id_tag of its ctx). */
+unsigned tp_conn_id_tag(uint64_t id);
+/* The open connection of ctx with that id, or NULL (closed, unknown, 0).
+   Borrowed: valid until control returns to the event loop. ctx's thread
+   only. */
+struct tp_conn *tp_conn_by_id(struct tp_ctx *ctx, uint64_t id);
 
 #endif

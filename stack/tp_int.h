@@ -70,9 +70,11 @@ struct tp_conn {
 	struct tp_ctx *ctx;	       /* weak: NULL once closed */
 	struct tp_conn *hprev, *hnext; /* table bucket links (open only) */
 	unsigned bucket;
-	int fd;		     /* -1 once closed */
-	enum tp_proto proto; /* TP_TCP or TP_TLS */
-	bool out;	     /* we opened it */
+	struct tp_conn *iprev, *inext; /* id table links (open only) */
+	uint64_t id;		       /* tp_conn_id() */
+	int fd;			       /* -1 once closed */
+	enum tp_proto proto;	       /* TP_TCP or TP_TLS */
+	bool out;		       /* we opened it */
 	bool connecting;
 	bool handshaking;	/* TLS: connected, handshake not done yet */
 	bool rd_wants_w;	/* TLS: SSL_read() needs the socket writable */
@@ -108,10 +110,13 @@ struct tp_ctx {
 	struct tp_stats stats;
 	_Atomic uint64_t resp_rx[7], resp_tx[7]; /* tp_resp_counts() */
 	struct tp_conn *htab[TP_HTAB_SIZE];	 /* ref: open connections */
+	struct tp_conn *itab[TP_HTAB_SIZE];	 /* borrowed: the same, by id */
+	uint64_t conn_seq;			 /* ids given so far */
 	unsigned nconn_in, nconn_out;
-	char *udp_buf;	 /* owned: udp_batch slots of TP_UDP_SLOT bytes */
-	char *reply_buf; /* owned: stateless replies, reply_size bytes */
+	char *udp_buf;	      /* owned: udp_batch slots of TP_UDP_SLOT bytes */
+	char *reply_buf;      /* owned: stateless replies, reply_size bytes */
 	struct stag_key stag; /* To tags of stateless replies (§8.2.7) */
+	struct stag_key hkey; /* SipHash key of htab (peer addresses) */
 	size_t reply_size;
 	struct sip_msg *msg;	/* owned: parse scratch for input */
 	struct sip_msg *smsg;	/* owned: scratch for the §18.1.1 rewrite */

@@ -37,30 +37,49 @@
 
 /* ---- connection table --------------------------------------------- */
 
+/* The bucket of a peer address: SipHash-2-4 of address and port under
+   the ctx's random key (peers choose their source ports, and with IPv6
+   much of their address: unkeyed, they could pile connections into one
+   bucket). */
 static unsigned
-addr_hash(const struct sockaddr *sa)
+addr_hash(const struct tp_ctx *ctx, const struct sockaddr *sa)
 {
-	const unsigned char *p;
-	size_t n, i;
-	uint32_t h = 2166136261u; /* FNV-1a */
+	unsigned char k[18];
+	uint16_t port = tp_addr_port(sa);
+	size_t n;
 
 	if (sa->sa_family == AF_INET) {
-		p = (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 		n = 4;
+		memcpy(k, &((const struct sockaddr_in *)sa)->sin_addr, n);
 	} else {
-		p = (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 		n = 16;
+		memcpy(k, &((const struct sockaddr_in6 *)sa)->sin6_addr, n);
 	}
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	h = (h ^ tp_addr_port(sa)) * 16777619u;
-	return h % TP_HTAB_SIZE;
+	memcpy(k + n, &port, 2);
+	return (unsigned)(stag_siphash(&ctx->hkey, k, n + 2) % TP_HTAB_SIZE);
+}
+
+/* The id table: ids are ours (a counter), so the low bits spread them. */
+static unsigned
+id_bucket(uint64_t id)
+{
+	return (unsigned)(id % TP_HTAB_SIZE);
 }
 
 static void
 table_link(struct tp_ctx *ctx, struct tp_conn *c)
 {
-	c->bucket = addr_hash((struct sockaddr *)&c->peer);
+	unsigned ib;
+
+	c->id = ((uint64_t)(ctx->conf.conn_id_tag & 0xff) << 56) |
+		(++ctx->conn_seq & ((1ULL << 56) - 1));
+	ib = id_bucket(c->id);
+	c->iprev = NULL;
+	c->inext = ctx->itab[ib];
+	if (c->inext)
+		c->inext->iprev = c;
+	ctx->itab[ib] = c;
+	c->bucket = addr_hash(ctx, (struct sockaddr *)&c->peer);
 	c->hprev = NULL;
 	c->hnext = ctx->htab[c->bucket];
 	if (c->hnext)
@@ -71,6 +90,13 @@ table_link(struct tp_ctx *ctx, struct tp_conn *c)
 static void
 table_unlink(struct tp_ctx *ctx, struct tp_conn *c)
 {
+	if (c->iprev)
+		c->iprev->inext = c->inext;
+	else
+		ctx->itab[id_bucket(c->id)] = c->inext;
+	if (c->inext)
+		c->inext->iprev = c->iprev;
+	c->iprev = c->inext = NULL;
 	if (c->hprev)
 		c->hprev->hnext = c->hnext;
 	else
@@ -86,7 +112,7 @@ table_find(struct tp_ctx *ctx, enum tp_proto proto, const struct sockaddr *dst,
 {
 	struct tp_conn *c;
 
-	for (c = ctx->htab[addr_hash(dst)]; c; c = c->hnext)
+	for (c = ctx->htab[addr_hash(ctx, dst)]; c; c = c->hnext)
 		if (c->proto == proto &&
 		    tp_addr_eq((struct sockaddr *)&c->peer, dst) &&
 		    !strcmp(c->host, host))
@@ -165,6 +191,31 @@ bool
 tp_conn_open(const struct tp_conn *conn)
 {
 	return conn && conn->ctx && conn->fd >= 0;
+}
+
+uint64_t
+tp_conn_id(const struct tp_conn *conn)
+{
+	return conn ? conn->id : 0;
+}
+
+unsigned
+tp_conn_id_tag(uint64_t id)
+{
+	return (unsigned)(id >> 56);
+}
+
+struct tp_conn *
+tp_conn_by_id(struct tp_ctx *ctx, uint64_t id)
+{
+	struct tp_conn *c;
+
+	if (!ctx || !id)
+		return NULL;
+	for (c = ctx->itab[id_bucket(id)]; c; c = c->inext)
+		if (c->id == id)
+			return tp_conn_open(c) ? c : NULL;
+	return NULL;
 }
 
 static void
@@ -393,6 +444,7 @@ conn_deliver(struct tp_conn *c, const char *p, size_t len)
 	rx.local = c->local;
 	rx.locallen = c->locallen;
 	rx.conn = c;
+	rx.conn_id = c->id;
 	rx.lsock = TP_LSOCK_MAX;
 	tp_input(c->ctx, p, len, SIP_FRAMING_STREAM, &rx);
 }

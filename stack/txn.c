@@ -58,21 +58,14 @@ le_unlink(struct txn_list *l, struct txn_le *le)
 	*le = (struct txn_le){0};
 }
 
-static uint32_t
-hash_bytes(const char *p, size_t l)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (size_t i = 0; i < l; i++)
-		h = (h ^ (uint8_t)p[i]) * 16777619u;
-	return h;
-}
-
+/* Branches and Call-IDs come from peers: SipHash-2-4 under the ctx's
+   random key, so nobody can aim a flood of keys at one bucket (an
+   unkeyed FNV-1a makes every lookup a walk of that flood). */
 struct txn_list *
 txn_bucket(const struct txn_ctx *ctx, struct txn_list *tab, const char *p,
 	   size_t l)
 {
-	return &tab[hash_bytes(p, l) & (ctx->cfg.hash_size - 1)];
+	return &tab[stag_siphash(&ctx->hkey, p, l) & (ctx->cfg.hash_size - 1)];
 }
 
 bool
@@ -221,6 +214,10 @@ txn_ctx_alloc(struct txn_ctx **ctxp, const struct txn_cfg *cfg,
 	if (!ctx->cfg.t1 || !ctx->cfg.t2 || n == 0 || (n & (n - 1))) {
 		mem_deref(ctx);
 		return EINVAL;
+	}
+	if (stag_key_init(&ctx->hkey)) {
+		mem_deref(ctx);
+		return EIO;
 	}
 	ctx->tmr = mem_ref(tmr);
 	ctx->send_h = send_h;

@@ -28,6 +28,9 @@ struct txn_dest {
 	int proto;		      /* IPPROTO_UDP, IPPROTO_TCP... (opaque) */
 	bool reliable;		      /* stream transport (TCP, TLS, WS) */
 	void *conn;		      /* weak: transport connection, or NULL */
+	uint64_t conn_id; /* opaque: the transport's id of the connection
+			     a request came on (tp_recv.conn_id), 0 if
+			     none; safe to keep, unlike conn */
 };
 
 /* Configuration, times in ms. txn_cfg_default() fills the defaults. */
@@ -128,7 +131,8 @@ struct txn_stats {
  * send_h is mandatory. tmr is referenced. Destroying the context
  * terminates every transaction silently (no TU events); transactions the
  * TU still references become inert (calls on them return ESHUTDOWN).
- * Returns 0, EINVAL or ENOMEM.
+ * The tables hash under a key drawn from OpenSSL's CSPRNG here.
+ * Returns 0, EINVAL, ENOMEM or EIO (no random key).
  */
 int txn_ctx_alloc(struct txn_ctx **ctxp, const struct txn_cfg *cfg,
 		  txn_send_h *send_h, void *arg, struct tmr_ctx *tmr);

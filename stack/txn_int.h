@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 
+#include "stag.h"
 #include "txn.h"
 
 /* Intrusive doubly linked list element / head. */
@@ -66,6 +67,9 @@ struct txn_ctx {
 	struct txn_list all;	  /* every transaction holding the
 				     table reference */
 	struct txn_stats st;
+	struct stag_key hkey; /* SipHash key of the tables: branches and
+				 Call-IDs are chosen by peers, so an
+				 unkeyed hash lets them fill one bucket */
 	/* copies of st.active, created, retransmits, retrans_in for other
 	   threads (txn_ctx_counters), stored by txn_pub() */
 	_Atomic uint64_t pub[4];

@@ -36,7 +36,8 @@ cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 	if [ "$rc" -ne 0 ]; then
-		for f in driver.out sipp.out sipp_err.log trace.txt; do
+		for f in driver.out sipp.out sipp_err.log trace.txt \
+			bridge.out openssl.log; do
 			[ -s "$WORK/$f" ] || continue
 			echo "----- $f"
 			tail -n 60 "$WORK/$f"
@@ -203,6 +204,79 @@ backoff() {
 	}'
 }
 
+# ---- TLS ----------------------------------------------------------------
+
+# make_certs: a throwaway CA and leaf certificates in $WORK/tls (openssl
+# CLI, P-256 keys, valid 2 days): srv (IP 127.0.0.1 and sbc.test, from
+# the CA: the driver's own and the good peer's), name (only other.test:
+# a wrong name for 127.0.0.1) and untrusted (IP 127.0.0.1, from a second
+# CA nobody trusts).
+make_certs() {
+	local d=$WORK/tls
+	mkdir -p "$d"
+	ca_make() {
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -keyout "$d/$1.key" -out "$d/$1.pem" -days 2 \
+			-subj "/CN=tandem test $1" \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign"
+	}
+	leaf_make() { # NAME SAN CA
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$d/$1.key" -out "$d/$1.csr" -subj "/CN=$1"
+		printf '%s\n' "subjectAltName=$2" "basicConstraints=CA:FALSE" \
+			"extendedKeyUsage=serverAuth,clientAuth" >"$d/$1.ext"
+		openssl x509 -req -in "$d/$1.csr" -CA "$d/$3.pem" \
+			-CAkey "$d/$3.key" -CAcreateserial -days 2 \
+			-extfile "$d/$1.ext" -out "$d/$1.pem"
+	}
+	{
+		ca_make ca && ca_make ca2 &&
+			leaf_make srv "IP:127.0.0.1,DNS:sbc.test" ca &&
+			leaf_make name "DNS:other.test" ca &&
+			leaf_make untrusted "IP:127.0.0.1" ca2
+	} >"$WORK/openssl.log" 2>&1 || {
+		fail "openssl could not make the test certificates"
+		exit 1
+	}
+	export TXN_PEER_TLS_DIR=$d
+}
+
+# start_bridge MODE LPORT TPORT ARGS...: tls_bridge.py in the background
+start_bridge() {
+	python3 "$(dirname "$0")/tls_bridge.py" "$@" --lifetime 25 \
+		>"$WORK/bridge.out" 2>&1 </dev/null &
+	PIDS+=("$!")
+	wait_listening tcp "$2"
+}
+
+# expect_log LABEL FILE ERE
+expect_log() {
+	local line
+	line=$(grep -E -m 1 "$3" "$2" || true)
+	echo "log: $1: ${line:-missing}"
+	[ -n "$line" ] || fail "$1: no line matching /$3/ in $(basename "$2")"
+}
+
+# tls_refused CERT: the driver's OPTIONS towards a TLS peer presenting
+# CERT must be refused at the handshake, with a WARN line saying why.
+tls_refused() {
+	local why=$1 drc=0
+	make_certs
+	start_bridge server "$BPORT" "$SPORT" "$WORK/tls/$2.pem" \
+		"$WORK/tls/$2.key"
+	"$DRIVER" uac-tls-refused tls "$BPORT" 100 4000 \
+		>"$WORK/driver.out" 2>&1 || drc=$?
+	grep -E '^(PASS|FAIL)' "$WORK/driver.out" || true
+	[ "$drc" -eq 0 ] || fail "driver exited $drc"
+	expect_result tp_err ECONNREFUSED
+	expect_result tls_verify_failed 1
+	expect_log "the refusal" "$WORK/driver.out" \
+		"warn +tp: tls to .*127\.0\.0\.1.*handshake failed, connection refused: certificate verify failed: $why"
+	expect_log "the peer saw the handshake fail" "$WORK/bridge.out" \
+		'^handshake failed'
+}
+
 # ---- the cases ----------------------------------------------------------
 
 SPORT=$(free_port)
@@ -210,6 +284,11 @@ MPORT=$(free_port)
 DPORT=$(free_port)
 while [ "$DPORT" = "$SPORT" ] || [ "$DPORT" = "$MPORT" ]; do
 	DPORT=$(free_port)
+done
+BPORT=$(free_port) # tls_bridge.py
+while [ "$BPORT" = "$SPORT" ] || [ "$BPORT" = "$MPORT" ] ||
+	[ "$BPORT" = "$DPORT" ]; do
+	BPORT=$(free_port)
 done
 
 # run_uac DRIVER_MODE PROTO T1 T2 SIPP_ARGS...: SIPp is the UAS
@@ -330,6 +409,97 @@ uas_486_tcp)
 	expect_result tu_requests 1
 	expect_result timeouts 0
 	;;
+uas_486_timer_h_udp)
+	# §17.2.1: no ACK ever. Timer G from T1 doubling to T2, Timer H at
+	# 64*T1 ends the transaction and tells the TU; nothing after it.
+	t1=50 t2=200
+	run_uas uas-486-timer-h udp $t1 $t2 \
+		-sf "$SCEN/uac_invite_486_no_ack.xml" -t u1 -pause_msg_ign
+	read -r n gaps <<<"$(backoff $t1 $t2)"
+	# the last copy is due within T2 of the expiry: allow it to be late
+	expect_count "486 copies" $((n - 1)) "$n" rx 486 INVITE
+	n=$(count rx 486 INVITE)
+	expect_intervals "Timer G" \
+		"$(echo "$gaps" | cut -d' ' -f1-$((n - 1)))" rx 486 INVITE
+	expect_near "Timer H" "$(result timer_h_ms)" $((64 * t1)) "$TOL_TMO"
+	# no copy after Timer H: the last one within 64*T1 of the first
+	last=$(times rx 486 INVITE | awk 'NR == 1 { f = $1 } { l = $1 }
+		END { printf "%.1f", l - f }')
+	echo "measured: last 486 copy at $last ms after the first"
+	awk -v l="$last" -v m=$((64 * t1)) 'BEGIN { exit !(l < m) }' ||
+		fail "a 486 copy $last ms after the first (Timer H $((64 * t1)))"
+	expect_result retransmits $((n - 1))
+	expect_result tu_requests 1
+	expect_result timeouts 1
+	expect_count "ACK" 0 0 tx ACK ACK
+	;;
+uac_invite_prov_timeout_udp | uac_invite_prov_timeout_tcp)
+	# The provisional-response timeout (txn_cfg.timer_c = 800 ms, like
+	# §16.6 Timer C): SIPp rings at 0 and 400 ms, then nothing. The
+	# CANCEL must leave 800 ms after the LAST 180 (1200 after the first).
+	proto=${CASE##*_}
+	run_uac uac-invite-prov-timeout "$proto" 100 4000 \
+		-sf "$SCEN/uas_180_silent_invite.xml" \
+		-t "$([ "$proto" = udp ] && echo u1 || echo t1)"
+	expect_result n_1xx 3
+	expect_near "timer_c after the last 1xx (driver)" \
+		"$(result prov_timeout_ms)" 800 "$TOL_TMO"
+	c=$(times rx CANCEL CANCEL | head -n 1)
+	r=$(times tx 180 INVITE | tail -n 1)
+	expect_near "last 180 -> CANCEL on the wire" \
+		"$(awk -v c="${c:-0}" -v r="${r:-0}" 'BEGIN {
+			if (c && r) printf "%.1f", c - r }')" 800 "$TOL_TMO"
+	expect_count "180 sent" 2 2 tx 180 INVITE
+	expect_count "INVITE copies" 1 1 rx INVITE INVITE
+	expect_count "CANCEL" 1 1 rx CANCEL CANCEL
+	expect_count "ACK for the 487" 1 1 rx ACK ACK
+	expect_result final 487
+	;;
+tls_uas_call)
+	# SIPp -> (TCP) tls_bridge.py -> TLS, verified against our CA and
+	# the name 127.0.0.1 -> the driver's TLS listener: a whole call.
+	make_certs
+	"$DRIVER" uas-2xx tls "$DPORT" 100 4000 >"$WORK/driver.out" 2>&1 \
+		</dev/null &
+	dpid=$!
+	PIDS+=("$dpid")
+	wait_listening tcp "$DPORT"
+	start_bridge client "$BPORT" "$DPORT" "$WORK/tls/ca.pem"
+	start_sipp -sf "$SCEN/uac_invite_call_tls.xml" -t t1 "127.0.0.1:$BPORT"
+	wait_pid "$SIPP_PID"
+	src=$WAIT_RC
+	wait_pid "$dpid"
+	finish_run "$WAIT_RC" "$src"
+	expect_log "TLS handshake" "$WORK/bridge.out" \
+		'^handshake ok TLSv1\.[23] .* peer verified'
+	expect_result tls_handshakes 1
+	expect_result tu_requests 2
+	expect_result acked 1
+	expect_count "200 for INVITE" 1 1 rx 200 INVITE
+	expect_count "200 for BYE" 1 1 rx 200 BYE
+	;;
+tls_uac_call)
+	# The driver calls over TLS, verifying the peer's certificate
+	# (our CA, name 127.0.0.1): tls_bridge.py -> (TCP) SIPp answers.
+	make_certs
+	start_sipp -sf "$SCEN/uas_slow_invite.xml" -t t1
+	wait_listening tcp "$SPORT"
+	start_bridge server "$BPORT" "$SPORT" "$WORK/tls/srv.pem" \
+		"$WORK/tls/srv.key"
+	drc=0
+	"$DRIVER" uac-invite tls "$BPORT" 100 4000 >"$WORK/driver.out" 2>&1 ||
+		drc=$?
+	wait_pid "$SIPP_PID"
+	finish_run "$drc" "$WAIT_RC"
+	expect_log "TLS handshake" "$WORK/bridge.out" '^handshake ok TLSv1\.[23]'
+	expect_result tls_handshakes 1
+	expect_count "INVITE copies over TLS" 1 1 rx INVITE INVITE
+	expect_result retransmits 0
+	expect_count "ACK" 1 1 rx ACK ACK
+	expect_count "BYE" 1 1 rx BYE BYE
+	;;
+tls_refused_name) tls_refused "(IP address mismatch|Hostname mismatch)" name ;;
+tls_refused_untrusted) tls_refused "unable to get local issuer" untrusted ;;
 uas_2xx_udp)
 	run_uas uas-2xx udp 100 4000 -sf "$SCEN/uac_invite_2xx_late_ack.xml" \
 		-t u1 -nr

@@ -13,10 +13,17 @@
  * Usage:
  *   txn_peer port
  *       print a port free for both UDP and TCP on 127.0.0.1, then exit
- *   txn_peer MODE udp|tcp PORT T1 T2
- *       MODE uac-invite, uac-options-timeout, uac-invite-timeout: send to
- *       SIPp on 127.0.0.1:PORT from an ephemeral port.
- *       MODE uas-options, uas-486, uas-2xx: listen on 127.0.0.1:PORT.
+ *   txn_peer MODE udp|tcp|tls PORT T1 T2
+ *       MODE uac-invite, uac-options-timeout, uac-invite-timeout,
+ *       uac-invite-prov-timeout: send to SIPp on 127.0.0.1:PORT from an
+ *       ephemeral port.
+ *       MODE uac-tls-refused (tls only): an OPTIONS whose TLS connection
+ *       must be refused (the peer's certificate does not verify).
+ *       MODE uas-options, uas-486, uas-486-timer-h, uas-2xx: listen on
+ *       127.0.0.1:PORT.
+ *       tls: the certificates come from the folder $TXN_PEER_TLS_DIR:
+ *       srv.pem + srv.key (ours, as server and client), ca.pem (the CA
+ *       peers must chain to; their name to verify is their IP address).
  *       T1, T2 in ms configure the transaction layer; T4 = 5 * T1 keeps
  *       Timer I (uas-486) short.
  *
@@ -56,13 +63,17 @@
 #define UAC_LINGER_MS 1000 /* uac-*-timeout: stay after the timeout */
 #define WATCH_MS 20	   /* uas-486: polls the transaction's end */
 #define MSG_MAX 4096
+#define PROV_TIMEOUT_MS 800 /* uac-invite-prov-timeout: cfg.timer_c */
 
 enum mode {
 	M_UAC_INVITE,
 	M_UAC_OPTIONS_TIMEOUT,
 	M_UAC_INVITE_TIMEOUT,
+	M_UAC_INVITE_PROV_TIMEOUT,
+	M_UAC_TLS_REFUSED,
 	M_UAS_OPTIONS,
 	M_UAS_486,
+	M_UAS_486_TIMER_H,
 	M_UAS_2XX,
 	M_COUNT
 };
@@ -71,8 +82,11 @@ static const char *const mode_names[M_COUNT] = {
 	[M_UAC_INVITE] = "uac-invite",
 	[M_UAC_OPTIONS_TIMEOUT] = "uac-options-timeout",
 	[M_UAC_INVITE_TIMEOUT] = "uac-invite-timeout",
+	[M_UAC_INVITE_PROV_TIMEOUT] = "uac-invite-prov-timeout",
+	[M_UAC_TLS_REFUSED] = "uac-tls-refused",
 	[M_UAS_OPTIONS] = "uas-options",
 	[M_UAS_486] = "uas-486",
+	[M_UAS_486_TIMER_H] = "uas-486-timer-h",
 	[M_UAS_2XX] = "uas-2xx",
 };
 
@@ -103,6 +117,11 @@ struct peer {
 	char callid[SIPW_CALLID_LEN + 1];
 	unsigned branch_seq;
 	unsigned acks_sent;
+	char inv_branch[48]; /* the INVITE's, for its CANCEL (§9.1) */
+	uint64_t last_1xx;   /* ms: the last 1xx for the INVITE */
+	unsigned n_1xx;	     /* 1xx responses reported */
+	bool prov_fired;     /* TXN_CEV_PROV_TIMEOUT seen */
+	bool cancel_ok;	     /* 200 for our CANCEL */
 
 	/* server side (uas-*) */
 	struct txn *stxn;	/* ref: the OPTIONS or INVITE */
@@ -115,6 +134,9 @@ struct peer {
 	unsigned tu_2xx_retrans;
 	uint32_t tu_2xx_ival;
 	bool acked;
+	bool timed_out; /* uas-486-timer-h: TXN_SEV_TIMEOUT seen */
+
+	char cert[512], key[512], ca[512]; /* tls: the files */
 
 	bool done;
 	int rc;
@@ -197,11 +219,23 @@ static void
 on_tp_err(enum tp_proto proto, const struct sockaddr *peer, socklen_t len,
 	  int err, void *arg)
 {
+	struct peer *p = arg;
+
 	(void)peer;
 	(void)len;
 	printf("transport error on %s: %s\n", tp_proto_name(proto),
 	       strerror(err));
-	(void)arg;
+	if (p->mode != M_UAC_TLS_REFUSED)
+		return;
+	/* §17.1.4: the TU learns of it as a transport error; here the
+	   test's verdict: ECONNREFUSED means the peer's certificate or
+	   name did not verify (tp.h) */
+	printf("RESULT tp_err=%s\n",
+	       err == ECONNREFUSED ? "ECONNREFUSED" : strerror(err));
+	printf("RESULT tls_verify_failed=%" PRIu64 "\n",
+	       tp_stats(p->tp)->tls_verify_failed);
+	peer_finish(p, err == ECONNREFUSED ? 0 : 1, "TLS peer refused: %s",
+		    strerror(err));
 }
 
 /* ---- building messages -------------------------------------------- */
@@ -209,16 +243,18 @@ on_tp_err(enum tp_proto proto, const struct sockaddr *peer, socklen_t len,
 static const char *
 proto_lc(enum tp_proto proto)
 {
-	return proto == TP_TCP ? "tcp" : "udp";
+	return proto == TP_TLS ? "tls" : proto == TP_TCP ? "tcp" : "udp";
 }
 
 /*
- * A request from us to SIPp in buf: method, CSeq cseq, a fresh branch,
- * the To value to (NULL: without tag). Returns 0 or the writer's error.
+ * A request from us to SIPp in buf: method, CSeq cseq, the branch br
+ * (NULL: a fresh one, copied to p->inv_branch for an INVITE), the To
+ * value to (NULL: without tag). Returns 0 or the writer's error.
  */
 static int
 req_build(struct peer *p, char *buf, size_t size, size_t *len,
-	  const char *method, uint32_t cseq, const struct pl *to)
+	  const char *method, uint32_t cseq, const struct pl *to,
+	  const char *br)
 {
 	char ruri[96], branch[48];
 	struct sip_wbuf wb;
@@ -226,8 +262,13 @@ req_build(struct peer *p, char *buf, size_t size, size_t *len,
 
 	snprintf(ruri, sizeof(ruri), "sip:sipp@%s:%u;transport=%s", PEER_IP,
 		 p->port, proto_lc(p->proto));
-	snprintf(branch, sizeof(branch), "z9hG4bK-tp%" PRIu64 "-%u", p->t0,
-		 ++p->branch_seq);
+	if (br)
+		snprintf(branch, sizeof(branch), "%s", br);
+	else
+		snprintf(branch, sizeof(branch), "z9hG4bK-tp%" PRIu64 "-%u",
+			 p->t0, ++p->branch_seq);
+	if (!br && !strcmp(method, "INVITE"))
+		snprintf(p->inv_branch, sizeof(p->inv_branch), "%s", branch);
 	r = (struct pl){ruri, strlen(ruri)};
 	sip_wb_init(&wb, buf, size);
 	sip_wb_request(&wb, &m, &r);
@@ -278,7 +319,8 @@ uac_ack_2xx(struct peer *p, const struct sip_msg *resp)
 	size_t len;
 	int err;
 
-	err = req_build(p, buf, sizeof(buf), &len, "ACK", 1, &resp->to.raw);
+	err = req_build(p, buf, sizeof(buf), &len, "ACK", 1, &resp->to.raw,
+			NULL);
 	if (!err)
 		err = tp_send(p->tp, p->proto,
 			      (const struct sockaddr *)&p->dst.addr, p->dst.len,
@@ -297,7 +339,8 @@ uac_bye(struct peer *p, const struct sip_msg *resp)
 	size_t len;
 	int err;
 
-	err = req_build(p, buf, sizeof(buf), &len, "BYE", 2, &resp->to.raw);
+	err = req_build(p, buf, sizeof(buf), &len, "BYE", 2, &resp->to.raw,
+			NULL);
 	if (!err)
 		err = txn_client_start(&p->btxn, p->txn, buf, len, &p->dst,
 				       on_client_resp, p);
@@ -314,6 +357,8 @@ uac_report(struct peer *p)
 	printf("RESULT retransmits=%" PRIu64 "\n", st.retransmits);
 	printf("RESULT timeouts=%" PRIu64 "\n", st.timeouts);
 	printf("RESULT acks_sent=%u\n", p->acks_sent);
+	printf("RESULT tls_handshakes=%" PRIu64 "\n",
+	       tp_stats(p->tp)->tls_handshakes);
 }
 
 static void
@@ -323,16 +368,92 @@ on_uac_linger(void *arg)
 }
 
 static void
+on_prov_linger(void *arg)
+{
+	struct peer *p = arg;
+
+	uac_report(p);
+	peer_finish(p, p->cancel_ok ? 0 : 1,
+		    "provisional timeout, CANCEL answered %d, 487 ACKed",
+		    p->cancel_ok);
+}
+
+/* §9.1: CANCEL the INVITE, same Request-URI, Call-ID, To, From, CSeq
+   number and the INVITE's branch (our Via is the INVITE's). */
+static void
+uac_cancel(struct peer *p)
+{
+	char buf[MSG_MAX];
+	size_t len;
+	int err;
+
+	err = req_build(p, buf, sizeof(buf), &len, "CANCEL", 1, NULL,
+			p->inv_branch);
+	if (!err)
+		err = txn_client_start(&p->btxn, p->txn, buf, len, &p->dst,
+				       on_client_resp, p);
+	if (!err)
+		err = txn_client_cancelled(p->ctxn);
+	if (err)
+		peer_finish(p, 1, "CANCEL not started: %s", strerror(err));
+}
+
+/*
+ * uac-invite-prov-timeout: SIPp rings twice (at 0 and 400 ms) and never
+ * answers. The INVITE transaction must report TXN_CEV_PROV_TIMEOUT
+ * cfg.timer_c after the LAST 1xx; the TU CANCELs, SIPp answers 487 and
+ * the transaction ACKs it by itself (§17.1.1.3).
+ */
+static void
+on_prov_resp(struct peer *p, struct txn *txn, const struct txn_cevent *ev)
+{
+	uint64_t now = peer_elapsed(p);
+
+	if (txn == p->ctxn && ev->ev == TXN_CEV_RESPONSE && ev->status < 200) {
+		p->n_1xx++;
+		p->last_1xx = now;
+		return;
+	}
+	if (txn == p->ctxn && ev->ev == TXN_CEV_PROV_TIMEOUT) {
+		printf("RESULT prov_timeout_ms=%" PRIu64 "\n",
+		       now - p->last_1xx);
+		printf("RESULT n_1xx=%u\n", p->n_1xx);
+		p->prov_fired = true;
+		uac_cancel(p);
+		return;
+	}
+	if (txn == p->btxn && ev->ev == TXN_CEV_RESPONSE && ev->status == 200) {
+		p->cancel_ok = true;
+		return;
+	}
+	if (txn == p->ctxn && ev->ev == TXN_CEV_RESPONSE && ev->status == 487 &&
+	    p->prov_fired) {
+		printf("RESULT final=487\n");
+		/* the ACK is the transaction's: give it time to leave */
+		tmr_start(&p->t_linger, p->tmr, UAC_LINGER_MS, on_prov_linger,
+			  p);
+		return;
+	}
+	peer_finish(p, 1, "unexpected %s event %d status %u",
+		    txn == p->ctxn ? "INVITE" : "CANCEL", ev->ev, ev->status);
+}
+
+static void
 on_client_resp(struct txn *txn, const struct txn_cevent *ev, void *arg)
 {
 	struct peer *p = arg;
 	bool invite = txn == p->ctxn && p->mode != M_UAC_OPTIONS_TIMEOUT;
 
 	printf("event %s status %u at %" PRIu64 " ms (%s)\n",
-	       ev->ev == TXN_CEV_RESPONSE  ? "RESPONSE"
-	       : ev->ev == TXN_CEV_TIMEOUT ? "TIMEOUT"
-					   : "OTHER",
+	       ev->ev == TXN_CEV_RESPONSE	? "RESPONSE"
+	       : ev->ev == TXN_CEV_TIMEOUT	? "TIMEOUT"
+	       : ev->ev == TXN_CEV_PROV_TIMEOUT ? "PROV_TIMEOUT"
+						: "OTHER",
 	       ev->status, peer_elapsed(p), invite ? "INVITE" : "non-INVITE");
+	if (p->mode == M_UAC_INVITE_PROV_TIMEOUT) {
+		on_prov_resp(p, txn, ev);
+		return;
+	}
 	if (ev->ev == TXN_CEV_TIMEOUT && p->mode != M_UAC_INVITE) {
 		printf("RESULT timeout_ms=%" PRIu64 "\n", peer_elapsed(p));
 		printf("RESULT timeout_status=%u\n", ev->status);
@@ -373,7 +494,9 @@ uac_start(void *arg)
 {
 	struct peer *p = arg;
 	const char *method =
-		p->mode == M_UAC_OPTIONS_TIMEOUT ? "OPTIONS" : "INVITE";
+		p->mode == M_UAC_OPTIONS_TIMEOUT || p->mode == M_UAC_TLS_REFUSED
+			? "OPTIONS"
+			: "INVITE";
 	char buf[MSG_MAX];
 	size_t len;
 	int err;
@@ -383,7 +506,8 @@ uac_start(void *arg)
 	p->dst.proto = (int)p->proto;
 	p->dst.reliable = p->proto != TP_UDP;
 	if (!err)
-		err = req_build(p, buf, sizeof(buf), &len, method, 1, NULL);
+		err = req_build(p, buf, sizeof(buf), &len, method, 1, NULL,
+				NULL);
 	if (!err)
 		err = txn_client_start(&p->ctxn, p->txn, buf, len, &p->dst,
 				       on_client_resp, p);
@@ -406,6 +530,13 @@ on_server_ev(struct txn *txn, enum txn_sev ev, int err,
 		p->acked = true;
 		return;
 	}
+	if (ev == TXN_SEV_TIMEOUT && p->mode == M_UAS_486_TIMER_H &&
+	    txn == p->stxn) {
+		/* Timer H (§17.2.1): no ACK within 64*T1 of the 486 */
+		printf("RESULT timer_h_ms=%" PRIu64 "\n", peer_elapsed(p));
+		p->timed_out = true;
+		return;
+	}
 	peer_finish(p, 1, "server transaction event %d: %s", ev,
 		    err ? strerror(err) : "timeout");
 }
@@ -421,6 +552,8 @@ uas_report(struct peer *p)
 	printf("RESULT timeouts=%" PRIu64 "\n", st.timeouts);
 	printf("RESULT tu_2xx_retrans=%u\n", p->tu_2xx_retrans);
 	printf("RESULT acked=%d\n", p->acked);
+	printf("RESULT tls_handshakes=%" PRIu64 "\n",
+	       tp_stats(p->tp)->tls_handshakes);
 }
 
 static void
@@ -437,6 +570,11 @@ on_linger(void *arg)
 	case M_UAS_486:
 		/* ACK absorbed: Completed -> Confirmed -> (Timer I) gone */
 		ok = p->tu_requests == 1 && txn_terminated(p->stxn);
+		break;
+	case M_UAS_486_TIMER_H:
+		/* no ACK: Completed -> (Timer H) Terminated, TU told */
+		ok = p->tu_requests == 1 && txn_terminated(p->stxn) &&
+		     p->timed_out;
 		break;
 	default:
 		ok = p->tu_requests == 2 && p->acked;
@@ -508,14 +646,15 @@ on_486_watch(void *arg)
 static void
 uas_invite(struct peer *p, const struct sip_msg *msg)
 {
-	uint16_t status = p->mode == M_UAS_486 ? 486 : 200;
+	bool busy = p->mode == M_UAS_486 || p->mode == M_UAS_486_TIMER_H;
+	uint16_t status = busy ? 486 : 200;
 
 	if (resp_build(p, msg, status)) {
 		peer_finish(p, 1, "cannot build %u", status);
 		return;
 	}
 	uas_reply(p, p->stxn, status);
-	if (p->mode == M_UAS_486) {
+	if (busy) {
 		/* Timer G retransmits until the ACK, which the transaction
 		   absorbs (no TU event): watch for its end (Timer I). */
 		tmr_start(&p->t_tu, p->tmr, WATCH_MS, on_486_watch, p);
@@ -618,8 +757,8 @@ peer_listen(struct peer *p)
 	int err;
 
 	err = tp_listen_str(p->tp, TP_UDP, PEER_IP, port);
-	if (!err && p->proto == TP_TCP)
-		err = tp_listen_str(p->tp, TP_TCP, PEER_IP, port);
+	if (!err && p->proto != TP_UDP)
+		err = tp_listen_str(p->tp, p->proto, PEER_IP, port);
 	if (err)
 		return err;
 	p->lport = tp_local_port(p->tp, p->proto, AF_INET);
@@ -642,6 +781,19 @@ peer_open(struct peer *p)
 	if (err)
 		return err;
 	tp_conf_default(&tpc);
+	if (p->proto == TP_TLS) {
+		const char *d = getenv("TXN_PEER_TLS_DIR");
+
+		if (!d)
+			return EINVAL;
+		snprintf(p->cert, sizeof(p->cert), "%s/srv.pem", d);
+		snprintf(p->key, sizeof(p->key), "%s/srv.key", d);
+		snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", d);
+		tpc.tls.cert_file = p->cert;
+		tpc.tls.key_file = p->key;
+		tpc.tls.ca_file = p->ca;
+		tpc.tls.verify_peer = true;
+	}
 	err = tp_ctx_alloc(&p->tp, p->base, &tpc, on_tp_recv, on_tp_err, p);
 	if (!err)
 		err = peer_listen(p);
@@ -718,6 +870,8 @@ parse_args(struct peer *p, int argc, char **argv)
 		p->proto = TP_UDP;
 	else if (!strcmp(argv[2], "tcp"))
 		p->proto = TP_TCP;
+	else if (!strcmp(argv[2], "tls"))
+		p->proto = TP_TLS;
 	else
 		return EINVAL;
 	port = strtoul(argv[3], NULL, 10);
@@ -725,11 +879,15 @@ parse_args(struct peer *p, int argc, char **argv)
 	t2 = strtoul(argv[5], NULL, 10);
 	if (!port || port > 65535 || !t1 || t2 < t1 || t2 > 60000)
 		return EINVAL;
+	if (p->mode == M_UAC_TLS_REFUSED && p->proto != TP_TLS)
+		return EINVAL;
 	p->port = (uint16_t)port;
 	txn_cfg_default(&p->cfg);
 	p->cfg.t1 = (uint32_t)t1;
 	p->cfg.t2 = (uint32_t)t2;
 	p->cfg.t4 = (uint32_t)(5 * t1);
+	if (p->mode == M_UAC_INVITE_PROV_TIMEOUT)
+		p->cfg.timer_c = PROV_TIMEOUT_MS;
 	return 0;
 }
 
@@ -746,7 +904,8 @@ main(int argc, char **argv)
 		return free_port();
 	memset(&p, 0, sizeof(p));
 	if (parse_args(&p, argc, argv)) {
-		fprintf(stderr, "usage: %s port | MODE udp|tcp PORT T1 T2\n",
+		fprintf(stderr,
+			"usage: %s port | MODE udp|tcp|tls PORT T1 T2\n",
 			argv[0]);
 		return 2;
 	}

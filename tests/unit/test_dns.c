@@ -382,6 +382,8 @@ dnsmasq_stop(struct dnsmasq *d)
 	if (d->dir[0]) {
 		snprintf(path, sizeof(path), "%s/pid", d->dir);
 		unlink(path);
+		snprintf(path, sizeof(path), "%s/log", d->dir);
+		unlink(path);
 		rmdir(d->dir);
 		d->dir[0] = '\0';
 	}
@@ -391,12 +393,12 @@ dnsmasq_stop(struct dnsmasq *d)
 static bool
 dnsmasq_start(struct dnsmasq *d)
 {
-	char port[32], pid[96];
+	char port[32], pid[96], logf[96];
 	char *argv[] = {
 		DNSMASQ, "--no-daemon", "--conf-file=/dev/null", "--no-resolv",
 		"--no-hosts", port, "--listen-address=127.0.0.1",
 		"--bind-interfaces", pid, "--user=root", "--local=/test/",
-		"--local-ttl=300", "--log-facility=/dev/null",
+		"--local-ttl=300", logf, "--log-queries",
 		/* NAPTR -> SRV -> A: UDP first (order 10), TCP (order 20) */
 		"--naptr-record=trunk.test,20,10,s,SIP+D2T,,"
 		"_sip._tcp.trunk.test",
@@ -435,6 +437,7 @@ dnsmasq_start(struct dnsmasq *d)
 		d->port = free_port();
 		snprintf(port, sizeof(port), "--port=%u", d->port);
 		snprintf(pid, sizeof(pid), "--pid-file=%s/pid", d->dir);
+		snprintf(logf, sizeof(logf), "--log-facility=%s/log", d->dir);
 		posix_spawn_file_actions_init(&fa);
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
 						 0);
@@ -637,6 +640,104 @@ test_loopback_cancel(void)
 	event_base_free(base);
 }
 
+/* Lines of dnsmasq's query log containing what (the questions it got). */
+static unsigned
+dnsmasq_count(const struct dnsmasq *d, const char *what)
+{
+	char path[128], line[512];
+	unsigned n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/log", d->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, what))
+			n++;
+	fclose(f);
+	return n;
+}
+
+enum { MERGE_N = 4 };
+
+/*
+ * Identical lookups in flight at once are merged: MERGE_N resolutions of
+ * one trunk domain started together (one in other letter case) send the
+ * questions of one resolution (counted by the ctx, and by dnsmasq's own
+ * query log) and all get the same, complete answer.
+ */
+static void
+test_loopback_merge(void)
+{
+	static const char *const uris[MERGE_N] = {
+		"sip:trunk.test", "sip:trunk.test", "sip:TRUNK.Test",
+		"sip:trunk.test"};
+	struct event_base *base;
+	struct dns_ctx *ctx;
+	struct dns_query *q[MERGE_N] = {0};
+	struct waiter w[MERGE_N], one;
+	struct dns_stats st, st1;
+	struct sip_uri uri;
+	struct dnsmasq d;
+	uint32_t rnd = 1;
+	unsigned i, naptr;
+
+	if (!dnsmasq_start(&d))
+		return;
+	base = event_base_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+	ctx = loop_ctx(base, &d, &rnd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+	for (i = 0; i < MERGE_N; i++) {
+		w[i] = (struct waiter){0};
+		CU_ASSERT_EQUAL_FATAL(decode(&uri, uris[i]), 0);
+		CU_ASSERT_EQUAL(
+			dns_sip_resolve(&q[i], ctx, &uri, resolve_h, &w[i]), 0);
+	}
+	for (i = 0; i < MERGE_N; i++) {
+		run_until(base, &w[i].done, 4000);
+		CU_ASSERT_EQUAL(w[i].calls, 1);
+		CU_ASSERT_EQUAL(w[i].err, 0);
+		ASSERT_TARGETS(w[i].res, TRUNK_A_FIRST);
+		w[i].res = mem_deref(w[i].res);
+		q[i] = mem_deref(q[i]);
+	}
+	dns_ctx_stats(ctx, &st);
+	naptr = dnsmasq_count(&d, "query[NAPTR] trunk.test");
+	/* The same resolution alone, cache flushed: what one costs. */
+	dns_cache_flush(ctx);
+	resolve(ctx, base, "sip:trunk.test", &one);
+	ASSERT_TARGETS(one.res, TRUNK_A_FIRST);
+	mem_deref(one.res);
+	dns_ctx_stats(ctx, &st1);
+	st1.lookups -= st.lookups;
+	st1.sent -= st.sent;
+	st1.merged -= st.merged;
+	st1.cached -= st.cached;
+	CU_ASSERT(st1.sent >= 4); /* NAPTR, SRV, A and AAAA at least */
+	CU_ASSERT_EQUAL(st1.merged, 0);
+	/* MERGE_N at once: the questions of one, every lookup of the others
+	   merged into them */
+	CU_ASSERT_EQUAL(st.sent, st1.sent);
+	CU_ASSERT_EQUAL(st.lookups, MERGE_N * st1.lookups);
+	CU_ASSERT_EQUAL(st.merged, (MERGE_N - 1) * st1.lookups);
+	CU_ASSERT_EQUAL(st.cached, 0);
+	/* and on the wire: one NAPTR question for the burst, one for the
+	   single run; every question dnsmasq got was counted as sent */
+	CU_ASSERT_EQUAL(naptr, 1);
+	CU_ASSERT_EQUAL(dnsmasq_count(&d, "query[NAPTR] trunk.test"), 2);
+	CU_ASSERT_EQUAL(dnsmasq_count(&d, "query["), st.sent + st1.sent);
+	printf("\n  merge: %u resolutions at once: %llu questions (%llu "
+	       "lookups, %llu merged); one alone: %llu\n",
+	       MERGE_N, (unsigned long long)st.sent,
+	       (unsigned long long)st.lookups, (unsigned long long)st.merged,
+	       (unsigned long long)st1.sent);
+	ctx = mem_deref(ctx);
+	dnsmasq_stop(&d);
+	event_base_free(base);
+}
+
 void test_dns_register(void);
 void
 test_dns_register(void)
@@ -648,4 +749,5 @@ test_dns_register(void)
 	TU_ADD(s, test_srv_order);
 	TU_ADD(s, test_loopback);
 	TU_ADD(s, test_loopback_cancel);
+	TU_ADD(s, test_loopback_merge);
 }

@@ -19,6 +19,8 @@
 #include "stack/sip_write.h"
 #include "stack/sipw.h"
 #include "stack/sipw_ring.h"
+#include "stack/tmr.h"
+#include "stack/txn.h"
 #include "testutil.h"
 
 static uint64_t
@@ -72,10 +74,11 @@ test_callid_roundtrip(void)
 	CU_ASSERT_EQUAL(sipw_shard_of("abc", 3, 0), 0);
 }
 
-/* 10,000 foreign Call-IDs spread within 5% of even over 2 and 4 shards.
-   The IDs come from a fixed pseudo-random sequence, so the test gives the
-   same answer every run: with fresh random ones the 4-shard count (sd
-   1.7% of the mean) left the 5% band in about 1.5% of the runs. */
+/* 10,000 foreign Call-IDs spread within 8% of even over 2 and 4 shards.
+   The hash is keyed with a fresh random key each run, so the counts are
+   random: a 4-shard count has sd 1.7% of the mean (binomial), and 8% is
+   4.6 sd (a false failure about once in 50,000 runs; 5%, 2.9 sd, failed
+   about 1.5% of them). */
 static void
 test_shard_spread(void)
 {
@@ -109,8 +112,8 @@ test_shard_spread(void)
 		for (s = 0; s < ns[k]; s++) {
 			unsigned want = N / ns[k];
 
-			CU_ASSERT(cnt[s] > want * 95 / 100 &&
-				  cnt[s] < want * 105 / 100);
+			CU_ASSERT(cnt[s] > want * 92 / 100 &&
+				  cnt[s] < want * 108 / 100);
 		}
 	}
 	/* Sequential IDs (a naive generator) spread too. */
@@ -120,7 +123,7 @@ test_shard_spread(void)
 		cnt[sipw_shard_of(id, (size_t)n, 4)]++;
 	}
 	for (s = 0; s < 4; s++)
-		CU_ASSERT(cnt[s] > 2375 && cnt[s] < 2625);
+		CU_ASSERT(cnt[s] > 2300 && cnt[s] < 2700);
 }
 
 /* ---- SPSC ring ---------------------------------------------------- */
@@ -490,6 +493,286 @@ test_group_conf(void)
 	mem_deref(g); /* stops */
 }
 
+/* ---- TCP: responses over the request's connection ---------------- */
+
+enum { TCP_REQS = 4, TCP_LATE_CSEQ = 100, TCP_LATE_MS = 300 };
+
+/*
+ * The TU of test_group_tcp_conn. Requests with an odd CSeq are answered
+ * statelessly (sipw_send_response()), even ones through a server
+ * transaction of the owning worker (its txn layer sends via
+ * sipw_send()). CSeq TCP_LATE_CSEQ is answered TCP_LATE_MS later, by
+ * then the client has closed its connection. Every field is written on
+ * the worker threads and read after sipw_group_stop().
+ */
+struct tcp_tu {
+	_Atomic unsigned on_worker[TCP_REQS]; /* worker index + 1 */
+	_Atomic unsigned reply_err;
+	struct txn *stxn[TCP_REQS]; /* ref: the even CSeqs' transactions */
+	struct sipw *late_w;	    /* the worker answering late */
+	struct tmr late_t;
+	struct tp_recv late_rx; /* tp_recv_copy() */
+	char late_buf[2048];
+	size_t late_len;
+	bool late_sent;
+};
+
+static void
+tcp_txn_ev(struct txn *txn, enum txn_sev ev, int err, const struct sip_msg *msg,
+	   void *arg)
+{
+	(void)txn;
+	(void)ev;
+	(void)err;
+	(void)msg;
+	atomic_fetch_add(&((struct tcp_tu *)arg)->reply_err, 1);
+}
+
+static void
+tcp_late(void *arg)
+{
+	struct tcp_tu *tu = arg;
+
+	if (sipw_send_response(tu->late_w, &tu->late_rx, tu->late_buf,
+			       tu->late_len))
+		atomic_fetch_add(&tu->reply_err, 1);
+	tu->late_sent = true;
+}
+
+static void
+tcp_recv(struct sipw *w, const struct sip_msg *msg, const struct tp_recv *rx,
+	 void *arg)
+{
+	struct tcp_tu *tu = arg;
+	uint32_t n = msg->cseq.num;
+	struct txn_dest src;
+	struct sip_wbuf wb;
+	char buf[2048];
+	size_t len;
+	int err;
+
+	if (!msg->req)
+		return;
+	sip_wb_init(&wb, buf, sizeof(buf));
+	sip_wb_reply(&wb, msg, 200, NULL, &PL("t1"));
+	if (sip_wb_end(&wb, NULL, &len)) {
+		atomic_fetch_add(&tu->reply_err, 1);
+		return;
+	}
+	if (n == TCP_LATE_CSEQ) {
+		tu->late_w = w;
+		tp_recv_copy(&tu->late_rx, rx);
+		memcpy(tu->late_buf, buf, len);
+		tu->late_len = len;
+		tmr_start(&tu->late_t, sipw_tmr(w), TCP_LATE_MS, tcp_late, tu);
+		return;
+	}
+	if (n >= TCP_REQS)
+		return;
+	atomic_store(&tu->on_worker[n], sipw_index(w) + 1);
+	if (n % 2) {
+		err = sipw_send_response(w, rx, buf, len);
+	} else {
+		err = sipw_txn_dest(rx, &src);
+		if (!err)
+			err = txn_server_create(&tu->stxn[n], sipw_txn(w), msg,
+						&src, tcp_txn_ev, tu);
+		if (!err)
+			err = txn_server_reply(tu->stxn[n], buf, len, 200);
+	}
+	if (err)
+		atomic_fetch_add(&tu->reply_err, 1);
+}
+
+/* OPTIONS over TCP, Call-ID owned by shard, Via sent-by port via_port. */
+static int
+tcp_build(char *buf, size_t size, unsigned cseq, unsigned shard,
+	  uint16_t via_port)
+{
+	char id[SIPW_CALLID_LEN + 1];
+
+	sipw_callid_make(shard, id, sizeof(id));
+	return snprintf(buf, size,
+			"OPTIONS sip:t@127.0.0.1;transport=tcp SIP/2.0\r\n"
+			"Via: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bK-c%u\r\n"
+			"Max-Forwards: 70\r\n"
+			"From: <sip:u@127.0.0.1>;tag=f%u\r\n"
+			"To: <sip:t@127.0.0.1>\r\n"
+			"Call-ID: %s\r\n"
+			"CSeq: %u OPTIONS\r\n"
+			"Content-Length: 0\r\n\r\n",
+			via_port, cseq, cseq, id, cseq);
+}
+
+/* Read from fd until want 200s (counted by "SIP/2.0 200 ") arrived or
+   ms passed; the CSeq numbers seen go to got[]. */
+static unsigned
+tcp_read_200s(int fd, unsigned want, unsigned ms, unsigned char *got,
+	      unsigned ngot)
+{
+	static char acc[16384];
+	size_t alen = 0;
+	unsigned n = 0;
+	uint64_t t0 = now_ms();
+	const char *p;
+
+	while (n < want && now_ms() - t0 < ms) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		r = recv(fd, acc + alen, sizeof(acc) - 1 - alen, 0);
+		if (r <= 0)
+			break;
+		alen += (size_t)r;
+		acc[alen] = '\0';
+		n = 0;
+		for (p = acc; (p = strstr(p, "SIP/2.0 200 ")) != NULL; p++) {
+			const char *c = strstr(p, "\r\nCSeq: ");
+			long v = c ? strtol(c + 8, NULL, 10) : -1;
+
+			n++;
+			if (v >= 0 && (unsigned long)v < ngot)
+				got[v] = 1;
+		}
+	}
+	return n;
+}
+
+static int
+tcp_listen_any(uint16_t *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), on = 1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sl) || listen(fd, 4) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A blocking TCP client connected to 127.0.0.1:port, or -1. */
+static int
+tcp_client(uint16_t port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * §18.2.2 across workers: TCP listens on worker 0; requests whose Call-ID
+ * shard 1 owns are handed over to worker 1, whose responses (stateless
+ * and through its transaction layer) must come back over the SAME
+ * connection, passed back to worker 0 through the ring. The Via names a
+ * port where the test listens: a fall-back connection would land there,
+ * and must not. Then a request whose connection closes before its late
+ * answer: that answer takes the fall-back (source address, Via port) and
+ * does land there.
+ */
+static void
+test_group_tcp_conn(void)
+{
+	static struct tcp_tu tu;
+	static unsigned char got[TCP_REQS];
+	struct sipw_conf conf;
+	struct sipw_group *g = NULL;
+	struct sipw_stats s0, s1;
+	uint16_t via_port = 0;
+	char buf[2048];
+	unsigned i, n;
+	int lfd, fd, afd = -1;
+	uint64_t t0;
+
+	memset(&tu, 0, sizeof(tu));
+	memset(got, 0, sizeof(got));
+	lfd = tcp_listen_any(&via_port);
+	CU_ASSERT_FATAL(lfd >= 0);
+	sipw_conf_default(&conf);
+	conf.nworkers = 2;
+	conf.tcp = true;
+	conf.ip = "127.0.0.1";
+	conf.recvh = tcp_recv;
+	conf.arg = &tu;
+	CU_ASSERT_EQUAL_FATAL(sipw_group_alloc(&g, &conf), 0);
+	CU_ASSERT_EQUAL_FATAL(sipw_group_start(g), 0);
+	fd = tcp_client(sipw_group_port(g));
+	CU_ASSERT_FATAL(fd >= 0);
+	/* CSeq 0, 1 for shard 1 (handed over), 2, 3 for shard 0 */
+	for (i = 0; i < TCP_REQS; i++) {
+		n = (unsigned)tcp_build(buf, sizeof(buf), i, i < 2 ? 1 : 0,
+					via_port);
+		CU_ASSERT_EQUAL(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
+	}
+	n = tcp_read_200s(fd, TCP_REQS, 3000, got, TCP_REQS);
+	CU_ASSERT_EQUAL(n, TCP_REQS);
+	for (i = 0; i < TCP_REQS; i++)
+		CU_ASSERT_EQUAL(got[i], 1);
+	/* nothing came the fall-back way */
+	CU_ASSERT(accept(lfd, NULL, NULL) < 0);
+
+	/* The late answer: its connection is gone by then. */
+	n = (unsigned)tcp_build(buf, sizeof(buf), TCP_LATE_CSEQ, 1, via_port);
+	CU_ASSERT_EQUAL(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
+	usleep(50 * 1000);
+	close(fd);
+	t0 = now_ms();
+	while (afd < 0 && now_ms() - t0 < 3000) {
+		struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+
+		if (poll(&pfd, 1, 50) > 0)
+			afd = accept(lfd, NULL, NULL);
+	}
+	CU_ASSERT_FATAL(afd >= 0);
+	n = tcp_read_200s(afd, 1, 3000, got, 0);
+	CU_ASSERT_EQUAL(n, 1);
+	close(afd);
+	close(lfd);
+	sipw_group_stop(g);
+
+	CU_ASSERT(tu.late_sent);
+	CU_ASSERT_EQUAL(atomic_load(&tu.reply_err), 0);
+	for (i = 0; i < TCP_REQS; i++)
+		CU_ASSERT_EQUAL(atomic_load(&tu.on_worker[i]), i < 2 ? 2 : 1);
+	sipw_stats(sipw_group_worker(g, 0), &s0);
+	sipw_stats(sipw_group_worker(g, 1), &s1);
+	CU_ASSERT_EQUAL(s0.handoff_out, 3);
+	CU_ASSERT_EQUAL(s1.handoff_in, 3);
+	/* the 3 answers of worker 1 went back to worker 0 ... */
+	CU_ASSERT_EQUAL(s1.send_out, 3);
+	CU_ASSERT_EQUAL(s1.send_fallback, 0);
+	/* ... 2 over the client's connection, the late one by fall-back */
+	CU_ASSERT_EQUAL(s0.send_in, 2);
+	CU_ASSERT_EQUAL(s0.send_fallback, 1);
+	CU_ASSERT_EQUAL(s0.send_out, 0);
+	/* worker 1 opened no connection of its own */
+	CU_ASSERT_EQUAL(tp_stats(sipw_tp(sipw_group_worker(g, 1)))->tx_msgs, 0);
+	tmr_cancel(&tu.late_t);
+	tp_recv_release(&tu.late_rx);
+	for (i = 0; i < TCP_REQS; i++)
+		tu.stxn[i] = mem_deref(tu.stxn[i]);
+	mem_deref(g);
+}
+
 void test_sipw_register(void);
 
 void
@@ -505,4 +788,5 @@ test_sipw_register(void)
 	TU_ADD(s, test_group_udp_big);
 	TU_ADD(s, test_group_filter);
 	TU_ADD(s, test_group_conf);
+	TU_ADD(s, test_group_tcp_conn);
 }

@@ -789,6 +789,13 @@ test_tcp_send_and_reply(void)
 	CU_ASSERT_EQUAL_FATAL(st.nrecv, 1);
 	CU_ASSERT(!st.req && st.status == 200);
 	CU_ASSERT(tp_conn_open(st.rx.conn));
+	/* its id (a value other threads may carry) finds it again */
+	CU_ASSERT(st.rx.conn_id != 0);
+	CU_ASSERT_EQUAL(st.rx.conn_id, tp_conn_id(st.rx.conn));
+	CU_ASSERT_EQUAL(tp_conn_id_tag(st.rx.conn_id), 0); /* conf default */
+	CU_ASSERT_PTR_EQUAL(tp_conn_by_id(st.tp, st.rx.conn_id), st.rx.conn);
+	CU_ASSERT_PTR_NULL(tp_conn_by_id(st.tp, st.rx.conn_id + 1));
+	CU_ASSERT_PTR_NULL(tp_conn_by_id(st.tp, 0));
 	/* a second request reuses the connection (no new accept) */
 	CU_ASSERT(tp_send(st.tp, TP_TCP, (struct sockaddr *)&ss, sl, NULL, req,
 			  mkreq(req, sizeof(req), via, "2 OPTIONS")) == 0);
@@ -797,6 +804,10 @@ test_tcp_send_and_reply(void)
 	/* a connection kept past the ctx stays valid, closed */
 	tp_recv_copy(&kept, &st.rx);
 	close(a);
+	/* closed by the peer: its id finds nothing any more */
+	run(&st, 50);
+	CU_ASSERT(!tp_conn_open(kept.conn));
+	CU_ASSERT_PTR_NULL(tp_conn_by_id(st.tp, kept.conn_id));
 	close(l);
 	ts_done(&st);
 	CU_ASSERT(!tp_conn_open(kept.conn));
