@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stack/log.h"
 #include "stack/mem.h"
 #include "stack/sip_write.h"
 #include "stack/sipw.h"
@@ -52,6 +53,8 @@
 			  even one worker's socket (2 MiB SO_RCVBUF from
 			  tp, doubled by the kernel) holds them all */
 #define GEN_CPU 0      /* the generator's core */
+#define GEN_RECV 64    /* replies per recvmmsg() */
+#define GEN_ONE_WINDOW 1024 /* in flight with a single source port */
 #define MSG_MAX 512
 #define NW_MAX 2
 
@@ -163,24 +166,35 @@ machine_busy_s(void)
 	       (double)sysconf(_SC_CLK_TCK);
 }
 
-/* The box's UDP RcvbufErrors (/proc/net/snmp): datagrams dropped
-   because a socket's receive buffer was full. */
+/* Datagrams dropped by this process's UDP sockets on local port lport
+   (/proc/net/udp "drops": receive buffer full): the workers' (they share
+   the port) when lport is theirs, a generator socket's otherwise. */
 static unsigned long long
-udp_rcvbuf_errors(void)
+udp_drops(uint16_t lport)
 {
-	unsigned long long v[5] = {0};
+	unsigned long long sum = 0, drops;
 	char line[512];
-	int seen = 0;
-	FILE *f = fopen("/proc/net/snmp", "r");
+	unsigned port;
+	FILE *f = fopen("/proc/net/udp", "r");
 
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Udp: ", 5) && seen++ == 1)
-			sscanf(line + 5, "%llu %llu %llu %llu %llu", &v[0],
-			       &v[1], &v[2], &v[3], &v[4]);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':'), *last;
+
+		/* "sl: local_ip:port ..." then drops last */
+		if (!p || !(p = strchr(p + 1, ':')) ||
+		    sscanf(p + 1, "%x", &port) != 1 || port != lport)
+			continue;
+		last = line + strlen(line);
+		while (last > line && (last[-1] == ' ' || last[-1] == '\n'))
+			*--last = '\0';
+		last = strrchr(line, ' ');
+		if (last && sscanf(last + 1, "%llu", &drops) == 1)
+			sum += drops;
+	}
 	fclose(f);
-	return v[4];
+	return sum;
 }
 
 /* One case's figures. */
@@ -194,13 +208,14 @@ struct meas {
 	uint64_t wrx[NW_MAX]; /* messages each worker's socket received */
 	double handoff;	      /* share handed to another worker, or -1 */
 	uint64_t hdrop;
-	unsigned long long rcvbuf_err; /* box-wide, during the run */
+	double wake_per_ho; /* eventfd wake-ups per hand-over delivered */
+	unsigned long long wdrop, gdrop; /* receive-buffer drops: workers'
+					    sockets, generator's */
 };
 
 /* Snapshot around the generator run: tids are the worker threads. */
 struct snap {
 	double task[NW_MAX], gen, proc, busy;
-	unsigned long long rcvbuf_err;
 };
 
 static void
@@ -213,7 +228,6 @@ snap_take(struct snap *s, const pid_t *tids, unsigned n)
 	s->gen = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	s->proc = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	s->busy = machine_busy_s();
-	s->rcvbuf_err = udp_rcvbuf_errors();
 }
 
 static void
@@ -226,7 +240,6 @@ snap_diff(struct meas *m, const struct snap *a, const struct snap *b,
 	for (i = 0; i < n; i++)
 		m->wcpu += b->task[i] - a->task[i];
 	m->gen_cpu = b->gen - a->gen;
-	m->rcvbuf_err = b->rcvbuf_err - a->rcvbuf_err;
 	m->foreign = (b->busy - a->busy) - (b->proc - a->proc);
 	if (m->foreign < 0)
 		m->foreign = 0; /* tick granularity */
@@ -253,8 +266,13 @@ struct gen_sock {
 	struct gen_msg msg[GEN_BATCH];
 	char gso_buf[GEN_BATCH * MSG_MAX];
 	uint64_t sent, rcvd;
+	uint64_t wo; /* written off as lost (late replies still count) */
 	double last_progress;
 };
+
+/* All requests from one source port, as from one trunk: the
+   SO_REUSEPORT hash then puts them all on one worker's socket. */
+static bool gen_one_port;
 
 static bool gen_gso = true; /* off: TP_BENCH_NOGSO set, or refused */
 
@@ -375,14 +393,14 @@ gen_send(struct gen_sock *gs, uint64_t *seq, unsigned n)
 static unsigned
 gen_recv(struct gen_sock *gs)
 {
-	static char sink[GEN_WINDOW];
-	static struct mmsghdr mm[GEN_WINDOW];
-	static struct iovec iov[GEN_WINDOW];
+	static char sink[GEN_RECV];
+	static struct mmsghdr mm[GEN_RECV];
+	static struct iovec iov[GEN_RECV];
 	static bool init;
 	int i, n;
 
 	if (!init) {
-		for (i = 0; i < GEN_WINDOW; i++) {
+		for (i = 0; i < GEN_RECV; i++) {
 			iov[i].iov_base = &sink[i];
 			iov[i].iov_len = 1;
 			mm[i].msg_hdr.msg_iov = &iov[i];
@@ -390,7 +408,7 @@ gen_recv(struct gen_sock *gs)
 		}
 		init = true;
 	}
-	n = recvmmsg(gs->fd, mm, GEN_WINDOW, MSG_DONTWAIT, NULL);
+	n = recvmmsg(gs->fd, mm, GEN_RECV, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
 	gs->rcvd += (uint64_t)n;
@@ -401,8 +419,9 @@ gen_recv(struct gen_sock *gs)
  * Offer load to 127.0.0.1:port for secs from GEN_SOCKS sockets: each
  * keeps at most GEN_WINDOW requests unanswered (a window, so we measure
  * throughput and not loss) and tops it up in batches of up to GEN_BATCH;
- * a socket with no reply for 100 ms writes its window off as lost and
- * starts again. Worker threads tids[0..n) are measured around the run.
+ * a socket with no reply for 500 ms writes its window off and starts
+ * again (late replies still count). With gen_one_port, one socket and a
+ * window of GEN_ONE_WINDOW. Worker threads tids[0..n) are measured around the run.
  */
 static void
 gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
@@ -410,6 +429,8 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 {
 	static struct gen_sock gs[GEN_SOCKS];
 	struct pollfd pfd[GEN_SOCKS];
+	unsigned nsocks = gen_one_port ? 1 : GEN_SOCKS;
+	uint64_t window = gen_one_port ? GEN_ONE_WINDOW : GEN_WINDOW;
 	struct snap s0, s1;
 	uint64_t seq = 1, room;
 	double t0, t;
@@ -417,7 +438,7 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 	bool busy;
 
 	memset(gs, 0, sizeof(gs));
-	for (i = 0; i < GEN_SOCKS; i++) {
+	for (i = 0; i < nsocks; i++) {
 		if (gen_open(&gs[i], i, port)) {
 			perror("generator socket");
 			exit(1);
@@ -427,24 +448,25 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 	}
 	snap_take(&s0, tids, n);
 	t0 = now_s();
-	for (i = 0; i < GEN_SOCKS; i++)
+	for (i = 0; i < nsocks; i++)
 		gs[i].last_progress = t0;
 	while ((t = now_s()) - t0 < secs) {
 		busy = false;
-		for (i = 0; i < GEN_SOCKS; i++) {
+		for (i = 0; i < nsocks; i++) {
 			struct gen_sock *s = &gs[i];
+			int64_t out;
 
 			got = gen_recv(s);
+			out = (int64_t)(s->sent - s->rcvd - s->wo);
 			if (got) {
 				s->last_progress = t;
 				busy = true;
-			} else if (s->sent > s->rcvd &&
-				   t - s->last_progress > 0.1) {
-				m->lost += s->sent - s->rcvd;
-				s->rcvd = s->sent; /* write off, go on */
+			} else if (out > 0 && t - s->last_progress > 0.5) {
+				s->wo += (uint64_t)out; /* write off, go on */
+				out = 0;
 				s->last_progress = t;
 			}
-			room = GEN_WINDOW - (s->sent - s->rcvd);
+			room = out < 0 ? window : window - (uint64_t)out;
 			/* top up in whole batches (fewer, fuller calls) */
 			if (room >= GEN_BATCH / 2) {
 				gen_send(s, &seq,
@@ -454,17 +476,31 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 			}
 		}
 		if (!busy)
-			poll(pfd, GEN_SOCKS, 1);
+			poll(pfd, nsocks, 1);
 	}
 	m->secs = now_s() - t0;
 	snap_take(&s1, tids, n);
 	snap_diff(m, &s0, &s1, n);
-	for (i = 0; i < GEN_SOCKS; i++) {
+	for (i = 0; i < nsocks; i++)
+		m->rcvd += gs[i].rcvd; /* the replies inside the window */
+	/* Lost: what is still unanswered after a 200 ms drain. */
+	for (t0 = now_s(); now_s() - t0 < 0.2;) {
+		for (i = 0, got = 0; i < nsocks; i++)
+			got += gen_recv(&gs[i]);
+		if (!got)
+			poll(pfd, nsocks, 1);
+	}
+	m->wdrop = udp_drops(port); /* the sockets are this case's */
+	for (i = 0; i < nsocks; i++) {
+		struct sockaddr_in a;
+		socklen_t sl = sizeof(a);
+
+		if (!getsockname(gs[i].fd, (struct sockaddr *)&a, &sl))
+			m->gdrop += udp_drops(ntohs(a.sin_port));
 		m->sent += gs[i].sent;
-		m->rcvd += gs[i].rcvd;
+		m->lost += gs[i].sent - gs[i].rcvd;
 		close(gs[i].fd);
 	}
-	m->rcvd -= m->lost; /* written-off counts are not replies */
 }
 
 /* ---- (a) echo floor ---------------------------------------------- */
@@ -696,6 +732,9 @@ run_sipw(unsigned nworkers, sipw_recv_h *tu, sipw_filter_h *filter,
 	}
 	m->handoff = st.rx ? (double)st.handoff_out / (double)st.rx : 0;
 	m->hdrop = st.handoff_drop;
+	m->wake_per_ho = st.handoff_in ? (double)st.wakeups /
+						 (double)st.handoff_in
+				       : 0;
 	mem_deref(g);
 }
 
@@ -805,11 +844,11 @@ row(const char *name, const struct meas *m, const struct meas *floor)
 	       out_per_cpu(m), 100.0 * out_per_cpu(m) / out_per_cpu(floor),
 	       m->gen_cpu / m->secs, m->foreign / m->secs,
 	       m->rcvd ? 1e6 * m->gen_cpu / (double)m->rcvd : 0.0,
-	       (unsigned long long)m->lost, m->rcvbuf_err, split,
+	       (unsigned long long)m->lost, m->wdrop + m->gdrop, split,
 	       "");
 	if (m->handoff >= 0)
-		printf("%5.1f%% %llu", 100.0 * m->handoff,
-		       (unsigned long long)m->hdrop);
+		printf("%5.1f%% %llu %.2f", 100.0 * m->handoff,
+		       (unsigned long long)m->hdrop, m->wake_per_ho);
 	printf("\n");
 	fflush(stdout);
 }
@@ -827,7 +866,7 @@ scale(const char *name, const struct meas *m1, const struct meas *m2)
 int
 main(int argc, char **argv)
 {
-	struct meas fl[2], tp[2], tf[2], tx[2];
+	struct meas fl[2], tp[2], tf[2], tx[2], t1[2];
 	struct txn_stats ts;
 	double rate;
 	unsigned nw;
@@ -838,10 +877,12 @@ main(int argc, char **argv)
 	pin_ok = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
 	if (getenv("TP_BENCH_NOGSO"))
 		gen_gso = false;
+	log_setup(LOG_L_WARN, LOG_T_STDERR, "tp_bench");
 	pin_tid(0, GEN_CPU); /* the generator is this thread */
-	printf("tp_bench: %u generator sockets, window %u/socket, batch %u "
-	       "(%s), %.0f s per case, %ld online cores\n",
-	       GEN_SOCKS, GEN_WINDOW, GEN_BATCH,
+	printf("tp_bench: %u generator sockets, window %u/socket (c1: 1 "
+	       "socket, window %u), batch %u (%s),\n%.0f s per case, %ld "
+	       "online cores\n",
+	       GEN_SOCKS, GEN_WINDOW, GEN_ONE_WINDOW, GEN_BATCH,
 	       gen_gso ? "UDP GSO send" : "sendmmsg", CASE_SECS,
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	if (pin_ok)
@@ -855,7 +896,7 @@ main(int argc, char **argv)
 	       "%5s %s\n",
 	       "case", "w", "core", "in/s", "out/s", "floor", "wCPU",
 	       "out/CPUs", "floor", "gCPU", "other", "gus/m", "lost",
-	       "rbuf", "split", "handoff drop");
+	       "rbuf", "split", "handoff drop wake/ho");
 	if (only) {
 		nw = (unsigned)atoi(argv[2]) == 2 ? 2 : 1;
 		if (!strcmp(only, "echo"))
@@ -885,16 +926,30 @@ main(int argc, char **argv)
 		run_sipw(nw, tu_txn, NULL, &tx[nw - 1]);
 		row("(c) tp + txn 200", &tx[nw - 1], &fl[nw - 1]);
 	}
+	gen_one_port = true; /* a trunk: one source address and port */
+	for (nw = 1; nw <= 2; nw++) {
+		run_sipw(nw, tu_txn, NULL, &t1[nw - 1]);
+		row("(c1) same, 1 src port", &t1[nw - 1], &fl[nw - 1]);
+	}
+	gen_one_port = false;
 	printf("\nscaling 1 -> 2 workers:\n");
 	scale("(a) echo floor", &fl[0], &fl[1]);
 	scale("(b) tp stateless 200", &tp[0], &tp[1]);
 	scale("(b') same, in filter", &tf[0], &tf[1]);
 	scale("(c) tp + txn 200", &tx[0], &tx[1]);
-	printf("target (b) 2 workers >= 50%% of the 2-thread floor: %s "
-	       "(%.0f%%); per CPU-s %.0f%%\n",
+	scale("(c1) same, 1 src port", &t1[0], &t1[1]);
+	printf("target, 2 workers >= 50%% of the 2-thread floor: (b) %s "
+	       "(%.0f%%, per CPU-s %.0f%%), (c) %s (%.0f%%, per CPU-s "
+	       "%.0f%%)\n",
 	       out_rate(&tp[1]) >= 0.5 * out_rate(&fl[1]) ? "met" : "NOT met",
 	       100.0 * out_rate(&tp[1]) / out_rate(&fl[1]),
-	       100.0 * out_per_cpu(&tp[1]) / out_per_cpu(&fl[1]));
+	       100.0 * out_per_cpu(&tp[1]) / out_per_cpu(&fl[1]),
+	       out_rate(&tx[1]) >= 0.5 * out_rate(&fl[1]) ? "met" : "NOT met",
+	       100.0 * out_rate(&tx[1]) / out_rate(&fl[1]),
+	       100.0 * out_per_cpu(&tx[1]) / out_per_cpu(&fl[1]));
+	printf("grows 1 -> 2 workers (wall): (b) %s, (c) %s\n",
+	       out_rate(&tp[1]) > out_rate(&tp[0]) ? "yes" : "no",
+	       out_rate(&tx[1]) > out_rate(&tx[0]) ? "yes" : "no");
 	rate = run_mem(&ts);
 	printf("\n(d) in-memory server transactions (create + 200 + match "
 	       "retransmission + destroy): %.0f /s\n"
@@ -909,7 +964,7 @@ main(int argc, char **argv)
 	       "used; other: cores used by other processes on the box; "
 	       "gus/m:\ngenerator CPU us per reply; split: share of messages "
 	       "each worker's socket\nreceived; handoff: share handed to the "
-	       "Call-ID's owner; drop: ring full;\nrbuf: UDP receive-buffer "
-	       "drops on the whole box during the case.\n");
+	       "Call-ID's owner; drop: ring full;\nrbuf: receive-buffer "
+	       "drops of the case's sockets (workers' + generator's).\n");
 	return 0;
 }
