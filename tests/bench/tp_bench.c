@@ -33,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -274,7 +276,13 @@ struct gen_sock {
    SO_REUSEPORT hash then puts them all on one worker's socket. */
 static bool gen_one_port;
 
-static bool gen_gso = true; /* off: TP_BENCH_NOGSO set, or refused */
+static bool gen_gso = true;
+
+/* Nice value of the generator while it runs (TP_BENCH_GEN_NICE; default
+   0): with a positive one the workers, created before at 0, win the core
+   they share with it. Not the default: other tenants of the box at nice
+   0 then starve the generator. */
+static int gen_nice; /* off: TP_BENCH_NOGSO set, or refused */
 
 static void
 hex16(char *p, uint64_t v)
@@ -415,6 +423,24 @@ gen_recv(struct gen_sock *gs)
 	return (unsigned)n;
 }
 
+/* Fill s's window again, in batches of up to GEN_BATCH (at least half a
+   batch: fewer, fuller calls). */
+static void
+gen_top_up(struct gen_sock *s, uint64_t *seq, uint64_t window)
+{
+	for (;;) {
+		int64_t out = (int64_t)(s->sent - s->rcvd - s->wo);
+		uint64_t room = out < 0 ? window : window - (uint64_t)out;
+		uint64_t before = s->sent;
+
+		if (room < GEN_BATCH / 2)
+			return;
+		gen_send(s, seq, room < GEN_BATCH ? (unsigned)room : GEN_BATCH);
+		if (s->sent == before)
+			return; /* socket buffer full: on the next reply */
+	}
+}
+
 /*
  * Offer load to 127.0.0.1:port for secs from GEN_SOCKS sockets: each
  * keeps at most GEN_WINDOW requests unanswered (a window, so we measure
@@ -432,54 +458,67 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 	unsigned nsocks = gen_one_port ? 1 : GEN_SOCKS;
 	uint64_t window = gen_one_port ? GEN_ONE_WINDOW : GEN_WINDOW;
 	struct snap s0, s1;
-	uint64_t seq = 1, room;
-	double t0, t;
+	uint64_t seq = 1;
+	double t0, t, sweep;
 	unsigned i, got;
-	bool busy;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 
+	if (ep < 0) {
+		perror("epoll_create1");
+		exit(1);
+	}
 	memset(gs, 0, sizeof(gs));
 	for (i = 0; i < nsocks; i++) {
-		if (gen_open(&gs[i], i, port)) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+
+		if (gen_open(&gs[i], i, port) ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, gs[i].fd, &ev)) {
 			perror("generator socket");
 			exit(1);
 		}
 		pfd[i].fd = gs[i].fd;
 		pfd[i].events = POLLIN;
 	}
+	if (gen_nice)
+		setpriority(PRIO_PROCESS, (id_t)my_tid(), gen_nice);
 	snap_take(&s0, tids, n);
 	t0 = now_s();
-	for (i = 0; i < nsocks; i++)
+	for (i = 0; i < nsocks; i++) {
 		gs[i].last_progress = t0;
+		gen_top_up(&gs[i], &seq, window);
+	}
+	sweep = t0;
 	while ((t = now_s()) - t0 < secs) {
-		busy = false;
+		struct epoll_event ev[GEN_SOCKS];
+		int k, r = epoll_wait(ep, ev, (int)nsocks, 1);
+
+		/* only the sockets with replies: no spinning over empty
+		   ones (that took CPU from the worker sharing core 0) */
+		for (k = 0; k < r; k++) {
+			struct gen_sock *s = &gs[ev[k].data.u32];
+
+			if (gen_recv(s))
+				s->last_progress = t;
+			gen_top_up(s, &seq, window);
+		}
+		if (t - sweep < 0.05)
+			continue;
+		sweep = t;
 		for (i = 0; i < nsocks; i++) {
 			struct gen_sock *s = &gs[i];
-			int64_t out;
+			int64_t out = (int64_t)(s->sent - s->rcvd - s->wo);
 
-			got = gen_recv(s);
-			out = (int64_t)(s->sent - s->rcvd - s->wo);
-			if (got) {
-				s->last_progress = t;
-				busy = true;
-			} else if (out > 0 && t - s->last_progress > 0.5) {
+			if (out > 0 && t - s->last_progress > 0.5) {
 				s->wo += (uint64_t)out; /* write off, go on */
-				out = 0;
 				s->last_progress = t;
-			}
-			room = out < 0 ? window : window - (uint64_t)out;
-			/* top up in whole batches (fewer, fuller calls) */
-			if (room >= GEN_BATCH / 2) {
-				gen_send(s, &seq,
-					 room < GEN_BATCH ? (unsigned)room
-							  : GEN_BATCH);
-				busy = true;
+				gen_top_up(s, &seq, window);
 			}
 		}
-		if (!busy)
-			poll(pfd, nsocks, 1);
 	}
 	m->secs = now_s() - t0;
 	snap_take(&s1, tids, n);
+	if (gen_nice)
+		setpriority(PRIO_PROCESS, (id_t)my_tid(), 0);
 	snap_diff(m, &s0, &s1, n);
 	for (i = 0; i < nsocks; i++)
 		m->rcvd += gs[i].rcvd; /* the replies inside the window */
@@ -501,6 +540,7 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 		m->lost += gs[i].sent - gs[i].rcvd;
 		close(gs[i].fd);
 	}
+	close(ep);
 }
 
 /* ---- (a) echo floor ---------------------------------------------- */
@@ -877,6 +917,8 @@ main(int argc, char **argv)
 	pin_ok = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
 	if (getenv("TP_BENCH_NOGSO"))
 		gen_gso = false;
+	if (getenv("TP_BENCH_GEN_NICE"))
+		gen_nice = atoi(getenv("TP_BENCH_GEN_NICE"));
 	log_setup(LOG_L_WARN, LOG_T_STDERR, "tp_bench");
 	pin_tid(0, GEN_CPU); /* the generator is this thread */
 	printf("tp_bench: %u generator sockets, window %u/socket (c1: 1 "
@@ -886,10 +928,10 @@ main(int argc, char **argv)
 	       gen_gso ? "UDP GSO send" : "sendmmsg", CASE_SECS,
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	if (pin_ok)
-		printf("pinning: generator core %d; 1 worker core 1; 2 "
-		       "workers cores 0,1 (one shares the generator's "
+		printf("pinning: generator core %d (nice %d); 1 worker core 1; "
+		       "2 workers cores 0,1 (one shares the generator's "
 		       "core)\n\n",
-		       GEN_CPU);
+		       GEN_CPU, gen_nice);
 	else
 		printf("pinning: off (fewer than 2 cores)\n\n");
 	printf("%-22s %1s %-4s %8s %8s %6s %5s %8s %6s %5s %5s %6s %7s %6s "
