@@ -168,15 +168,16 @@ machine_busy_s(void)
 	       (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Datagrams dropped by this process's UDP sockets on local port lport
-   (/proc/net/udp "drops": receive buffer full): the workers' (they share
-   the port) when lport is theirs, a generator socket's otherwise. */
+/* Datagrams dropped by the UDP sockets on local ports ports[0..n)
+   (/proc/net/udp "drops": receive buffer full), summed over the sockets
+   of each port (the workers share theirs). One pass: the file lists
+   every UDP socket of the box (thousands when other tests run). */
 static unsigned long long
-udp_drops(uint16_t lport)
+udp_drops(const uint16_t *ports, unsigned n)
 {
 	unsigned long long sum = 0, drops;
-	char line[512];
-	unsigned port;
+	static char line[512];
+	unsigned port, i;
 	FILE *f = fopen("/proc/net/udp", "r");
 
 	if (!f)
@@ -186,7 +187,11 @@ udp_drops(uint16_t lport)
 
 		/* "sl: local_ip:port ..." then drops last */
 		if (!p || !(p = strchr(p + 1, ':')) ||
-		    sscanf(p + 1, "%x", &port) != 1 || port != lport)
+		    sscanf(p + 1, "%x", &port) != 1)
+			continue;
+		for (i = 0; i < n && ports[i] != port; i++)
+			;
+		if (i == n)
 			continue;
 		last = line + strlen(line);
 		while (last > line && (last[-1] == ' ' || last[-1] == '\n'))
@@ -529,13 +534,22 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 		if (!got)
 			poll(pfd, nsocks, 1);
 	}
-	m->wdrop = udp_drops(port); /* the sockets are this case's */
-	for (i = 0; i < nsocks; i++) {
-		struct sockaddr_in a;
-		socklen_t sl = sizeof(a);
+	{
+		uint16_t ports[GEN_SOCKS];
 
-		if (!getsockname(gs[i].fd, (struct sockaddr *)&a, &sl))
-			m->gdrop += udp_drops(ntohs(a.sin_port));
+		m->wdrop = udp_drops(&port, 1); /* the sockets are this case's */
+		for (i = 0; i < nsocks; i++) {
+			struct sockaddr_in a;
+			socklen_t sl = sizeof(a);
+
+			ports[i] = getsockname(gs[i].fd, (struct sockaddr *)&a,
+					       &sl)
+					   ? 0
+					   : ntohs(a.sin_port);
+		}
+		m->gdrop = udp_drops(ports, nsocks);
+	}
+	for (i = 0; i < nsocks; i++) {
 		m->sent += gs[i].sent;
 		m->lost += gs[i].sent - gs[i].rcvd;
 		close(gs[i].fd);
