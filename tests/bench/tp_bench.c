@@ -210,6 +210,7 @@ struct meas {
 	double secs;
 	double gen_cpu;	 /* generator thread CPU-s */
 	double wcpu;	 /* all worker threads' CPU-s */
+	double wcpu1[NW_MAX]; /* each worker thread's (tids order) */
 	double foreign;	 /* CPU-s of the box not used by this process */
 	unsigned nw;
 	uint64_t wrx[NW_MAX]; /* messages each worker's socket received */
@@ -244,8 +245,10 @@ snap_diff(struct meas *m, const struct snap *a, const struct snap *b,
 	unsigned i;
 
 	m->wcpu = 0;
-	for (i = 0; i < n; i++)
-		m->wcpu += b->task[i] - a->task[i];
+	for (i = 0; i < n; i++) {
+		m->wcpu1[i] = b->task[i] - a->task[i];
+		m->wcpu += m->wcpu1[i];
+	}
 	m->gen_cpu = b->gen - a->gen;
 	m->foreign = (b->busy - a->busy) - (b->proc - a->proc);
 	if (m->foreign < 0)
@@ -903,6 +906,11 @@ row(const char *name, const struct meas *m, const struct meas *floor)
 	if (m->handoff >= 0)
 		printf("%5.1f%% %llu %.2f", 100.0 * m->handoff,
 		       (unsigned long long)m->hdrop, m->wake_per_ho);
+	else
+		printf("%15s", "");
+	if (m->nw == 2)
+		printf(" %.2f+%.2f", m->wcpu1[0] / m->secs,
+		       m->wcpu1[1] / m->secs);
 	printf("\n");
 	fflush(stdout);
 }
@@ -952,7 +960,7 @@ main(int argc, char **argv)
 	       "%5s %s\n",
 	       "case", "w", "core", "in/s", "out/s", "floor", "wCPU",
 	       "out/CPUs", "floor", "gCPU", "other", "gus/m", "lost",
-	       "rbuf", "split", "handoff drop wake/ho");
+	       "rbuf", "split", "handoff drop wake/ho  w0+w1");
 	if (only) {
 		nw = (unsigned)atoi(argv[2]) == 2 ? 2 : 1;
 		if (!strcmp(only, "echo"))
@@ -1021,6 +1029,8 @@ main(int argc, char **argv)
 	       "gus/m:\ngenerator CPU us per reply; split: share of messages "
 	       "each worker's socket\nreceived; handoff: share handed to the "
 	       "Call-ID's owner; drop: ring full;\nrbuf: receive-buffer "
-	       "drops of the case's sockets (workers' + generator's).\n");
+	       "drops of the case's sockets (workers' + generator's);\n"
+	       "w0+w1: cores each worker thread used (the one on core 0 "
+	       "shares it with the\ngenerator).\n");
 	return 0;
 }
