@@ -48,14 +48,16 @@
 #include "stack/txn.h"
 
 #define CASE_SECS 3.0
-#define GEN_SOCKS 32   /* generator sockets (distinct source ports: the
-			  SO_REUSEPORT hash spreads flows, not messages) */
-#define GEN_BATCH 16   /* messages per send */
-#define GEN_WINDOW 32  /* in flight per socket: 32 x 32 = 1024 in all, so
-			  even one worker's socket (2 MiB SO_RCVBUF from
-			  tp, doubled by the kernel) holds them all */
-#define GEN_CPU 0      /* the generator's core */
-#define GEN_RECV 64    /* replies per recvmmsg() */
+#define GEN_SOCKS                                                              \
+	32	     /* generator sockets (distinct source ports: the          \
+			SO_REUSEPORT hash spreads flows, not messages) */
+#define GEN_BATCH 16 /* messages per send */
+#define GEN_WINDOW                                                             \
+	32		    /* in flight per socket: 32 x 32 = 1024 in all, so \
+			       even one worker's socket (2 MiB SO_RCVBUF from  \
+			       tp, doubled by the kernel) holds them all */
+#define GEN_CPU 0	    /* the generator's core */
+#define GEN_RECV 64	    /* replies per recvmmsg() */
 #define GEN_ONE_WINDOW 1024 /* in flight with a single source port */
 #define MSG_MAX 512
 #define NW_MAX 2
@@ -208,10 +210,10 @@ udp_drops(const uint16_t *ports, unsigned n)
 struct meas {
 	uint64_t sent, rcvd, lost;
 	double secs;
-	double gen_cpu;	 /* generator thread CPU-s */
-	double wcpu;	 /* all worker threads' CPU-s */
+	double gen_cpu;	      /* generator thread CPU-s */
+	double wcpu;	      /* all worker threads' CPU-s */
 	double wcpu1[NW_MAX]; /* each worker thread's (tids order) */
-	double foreign;	 /* CPU-s of the box not used by this process */
+	double foreign;	      /* CPU-s of the box not used by this process */
 	unsigned nw;
 	uint64_t wrx[NW_MAX]; /* messages each worker's socket received */
 	double handoff;	      /* share handed to another worker, or -1 */
@@ -455,7 +457,8 @@ gen_top_up(struct gen_sock *s, uint64_t *seq, uint64_t window)
  * throughput and not loss) and tops it up in batches of up to GEN_BATCH;
  * a socket with no reply for 500 ms writes its window off and starts
  * again (late replies still count). With gen_one_port, one socket and a
- * window of GEN_ONE_WINDOW. Worker threads tids[0..n) are measured around the run.
+ * window of GEN_ONE_WINDOW. Worker threads tids[0..n) are measured around the
+ * run.
  */
 static void
 gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
@@ -540,7 +543,8 @@ gen_run(uint16_t port, double secs, const pid_t *tids, unsigned n,
 	{
 		uint16_t ports[GEN_SOCKS];
 
-		m->wdrop = udp_drops(&port, 1); /* the sockets are this case's */
+		m->wdrop =
+			udp_drops(&port, 1); /* the sockets are this case's */
 		for (i = 0; i < nsocks; i++) {
 			struct sockaddr_in a;
 			socklen_t sl = sizeof(a);
@@ -597,11 +601,11 @@ echo_main(void *arg)
 		n = recvmmsg(e->fd, mm, 32, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue; /* SO_RCVTIMEO: look at stop */
-		atomic_store_explicit(&e->rx,
-				      atomic_load_explicit(
-					      &e->rx, memory_order_relaxed) +
-					      (uint64_t)n,
-				      memory_order_relaxed);
+		atomic_store_explicit(
+			&e->rx,
+			atomic_load_explicit(&e->rx, memory_order_relaxed) +
+				(uint64_t)n,
+			memory_order_relaxed);
 		for (i = 0; i < n; i++)
 			iov[i].iov_len = mm[i].msg_len;
 		sendmmsg(e->fd, mm, (unsigned)n, 0);
@@ -789,9 +793,8 @@ run_sipw(unsigned nworkers, sipw_recv_h *tu, sipw_filter_h *filter,
 	}
 	m->handoff = st.rx ? (double)st.handoff_out / (double)st.rx : 0;
 	m->hdrop = st.handoff_drop;
-	m->wake_per_ho = st.handoff_in ? (double)st.wakeups /
-						 (double)st.handoff_in
-				       : 0;
+	m->wake_per_ho =
+		st.handoff_in ? (double)st.wakeups / (double)st.handoff_in : 0;
 	mem_deref(g);
 }
 
@@ -895,14 +898,13 @@ row(const char *name, const struct meas *m, const struct meas *floor)
 				 (double)(m->wrx[0] + m->wrx[1]));
 	printf("%-22s %u %-4s %8.0f %8.0f %5.0f%% %5.2f %8.0f %5.0f%% "
 	       "%5.2f %5.2f %6.2f %7llu %6llu %5s %1s",
-	       name, m->nw, m->nw == 1 ? "1" : "0,1",
-	       (double)m->sent / m->secs, out_rate(m),
-	       100.0 * out_rate(m) / out_rate(floor), m->wcpu / m->secs,
-	       out_per_cpu(m), 100.0 * out_per_cpu(m) / out_per_cpu(floor),
+	       name, m->nw, m->nw == 1 ? "1" : "0,1", (double)m->sent / m->secs,
+	       out_rate(m), 100.0 * out_rate(m) / out_rate(floor),
+	       m->wcpu / m->secs, out_per_cpu(m),
+	       100.0 * out_per_cpu(m) / out_per_cpu(floor),
 	       m->gen_cpu / m->secs, m->foreign / m->secs,
 	       m->rcvd ? 1e6 * m->gen_cpu / (double)m->rcvd : 0.0,
-	       (unsigned long long)m->lost, m->wdrop + m->gdrop, split,
-	       "");
+	       (unsigned long long)m->lost, m->wdrop + m->gdrop, split, "");
 	if (m->handoff >= 0)
 		printf("%5.1f%% %llu %.2f", 100.0 * m->handoff,
 		       (unsigned long long)m->hdrop, m->wake_per_ho);
@@ -959,8 +961,8 @@ main(int argc, char **argv)
 	printf("%-22s %1s %-4s %8s %8s %6s %5s %8s %6s %5s %5s %6s %7s %6s "
 	       "%5s %s\n",
 	       "case", "w", "core", "in/s", "out/s", "floor", "wCPU",
-	       "out/CPUs", "floor", "gCPU", "other", "gus/m", "lost",
-	       "rbuf", "split", "handoff drop wake/ho  w0+w1");
+	       "out/CPUs", "floor", "gCPU", "other", "gus/m", "lost", "rbuf",
+	       "split", "handoff drop wake/ho  w0+w1");
 	if (only) {
 		nw = (unsigned)atoi(argv[2]) == 2 ? 2 : 1;
 		if (!strcmp(only, "echo"))
