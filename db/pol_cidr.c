@@ -199,9 +199,10 @@ pol_cidx_find(const struct pol_cidx *c, const struct sockaddr *sa)
 		return POL_NONE;
 	}
 	for (i = 0;; i++) {
-		t = node_pick(c, &c->nodes[cur], port);
-		if (t != POL_NONE)
-			best = t;
+		const struct pol_cnode *n = &c->nodes[cur];
+
+		if (n->n && (t = node_pick(c, n, port)) != POL_NONE)
+			best = t; /* most nodes on a path hold no entry */
 		if (i == bits)
 			break;
 		cur = c->nodes[cur].child[(a[i / 8] >> (7 - i % 8)) & 1];

@@ -80,6 +80,8 @@ check_lists(const struct pol_snap *s, struct pol_verdict *v)
 	const size_t len[POL_F_COUNT] = {v->called_len, v->calling_len};
 	int f;
 
+	if (!s->nlents) /* no block or allow list at all */
+		return 0;
 	for (f = 0; f < POL_F_COUNT; f++) {
 		const struct pol_lent *e = list_match(s, f, num[f], len[f]);
 

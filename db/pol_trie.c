@@ -224,6 +224,13 @@ pop16(uint16_t x)
 #endif
 }
 
+/* pol_digit() + 1 as a table for the walk: 0 outside the alphabet. */
+static const uint8_t digit_tab[256] = {
+	['0'] = 1,  ['1'] = 2,	['2'] = 3,  ['3'] = 4, ['4'] = 5,
+	['5'] = 6,  ['6'] = 7,	['7'] = 8,  ['8'] = 9, ['9'] = 10,
+	['*'] = 11, ['#'] = 12, ['+'] = 13,
+};
+
 POL_WALK_CLONES size_t
 pol_trie_walk(const struct pol_trie *t, const char *num, size_t len,
 	      uint32_t *path)
@@ -235,12 +242,11 @@ pol_trie_walk(const struct pol_trie *t, const char *num, size_t len,
 		return 0;
 	for (i = 0; i < len; i++) {
 		const struct pol_tnode *n = &t->nodes[cur];
-		int d = pol_digit((unsigned char)num[i]);
-		unsigned bit;
+		unsigned d = digit_tab[(unsigned char)num[i]], bit;
 
-		if (d < 0)
+		if (!d)
 			break;
-		bit = 1u << d;
+		bit = 1u << (d - 1);
 		if (!(n->mask & bit))
 			break;
 		cur = n->child + pop16((uint16_t)(n->mask & (bit - 1)));
