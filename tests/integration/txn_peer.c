@@ -826,30 +826,40 @@ peer_close(struct peer *p)
 		event_base_free(p->base);
 }
 
-/* "port": a port free for UDP and TCP on 127.0.0.1 right now. */
+/* "port": a port free for UDP and TCP on 127.0.0.1 right now. The kernel
+   picks one free for UDP; it may be taken for TCP (a benchmark on the box
+   holding thousands of sockets), so try again, up to 200 times, before
+   saying why on stderr. */
 static int
 free_port(void)
 {
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int u = socket(AF_INET, SOCK_DGRAM, 0),
-	    t = socket(AF_INET, SOCK_STREAM, 0);
-	int rc = 1;
+	int tries;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (u >= 0 && t >= 0 && !bind(u, (struct sockaddr *)&sa, sl) &&
-	    !getsockname(u, (struct sockaddr *)&sa, &sl) &&
-	    !bind(t, (struct sockaddr *)&sa, sl)) {
-		printf("%u\n", ntohs(sa.sin_port));
-		rc = 0;
+	for (tries = 0; tries < 200; tries++) {
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+		int u = socket(AF_INET, SOCK_DGRAM, 0),
+		    t = socket(AF_INET, SOCK_STREAM, 0);
+		bool ok;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = u >= 0 && t >= 0 && !bind(u, (struct sockaddr *)&sa, sl) &&
+		     !getsockname(u, (struct sockaddr *)&sa, &sl) &&
+		     !bind(t, (struct sockaddr *)&sa, sl);
+		if (u >= 0)
+			close(u);
+		if (t >= 0)
+			close(t);
+		if (ok) {
+			printf("%u\n", ntohs(sa.sin_port));
+			return 0;
+		}
 	}
-	if (u >= 0)
-		close(u);
-	if (t >= 0)
-		close(t);
-	return rc;
+	fprintf(stderr, "txn_peer port: no port free for both UDP and TCP "
+			"in 200 tries\n");
+	return 1;
 }
 
 static int
