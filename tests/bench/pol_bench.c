@@ -3,7 +3,9 @@
    rewrite inbound and R outbound rewrite rules (default 10,000, the
    issue's figure), one on each of R PBX trunks the routes point at in
    turn, so every lookup runs one that matches (strip the '+').
-   Usage: pol_bench [routes] [lookups] [rewrites] */
+   The called numbers cycle through D distinct random ones (default 4096;
+   larger D walks more of the trie cold, as varied live traffic would).
+   Usage: pol_bench [routes] [lookups] [rewrites] [distinct] */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -58,6 +60,7 @@ main(int argc, char **argv)
 	long nroutes = argc > 1 ? atol(argv[1]) : 100000;
 	long nlook = argc > 2 ? atol(argv[2]) : 2000000;
 	long nrw = argc > 3 ? atol(argv[3]) : 10000;
+	long nd = argc > 4 ? atol(argv[4]) : 4096, mask;
 	struct pol_trunk t = {0};
 	struct pol_build *b = NULL;
 	struct pol_snap *s = NULL;
@@ -121,8 +124,11 @@ main(int argc, char **argv)
 	       "%.1f MB\n",
 	       nroutes, nrw, t1 - t0, (double)pol_snap_memory(s) / 1e6);
 
-	nums = malloc(4096 * sizeof(*nums));
-	for (i = 0; i < 4096; i++)
+	/* a power of two, 1..2^24 */
+	for (mask = 1; mask < nd && mask < (1L << 24); mask <<= 1)
+		;
+	nums = malloc((size_t)mask * sizeof(*nums));
+	for (i = 0; i < mask; i++)
 		rand_num(&x, nums[i], 12);
 	memcpy(nums[0], "004930123456", 13); /* one through the rewrite */
 	memset(&sin, 0, sizeof(sin));
@@ -132,10 +138,11 @@ main(int argc, char **argv)
 	req.src = (const struct sockaddr *)&sin;
 	pl_set(&req.calling, "+4930111", 8);
 	pol_verdict_init(&v);
+	mask--;
 	t0 = now_s();
 	c0 = cpu_s();
 	for (i = 0; i < nlook; i++) {
-		const char *n = nums[i & 4095];
+		const char *n = nums[i & mask];
 
 		pl_set(&req.called, n, strlen(n));
 		req.rnd = (uint32_t)i;
@@ -144,9 +151,9 @@ main(int argc, char **argv)
 	}
 	t1 = now_s();
 	c1 = cpu_s();
-	printf("lookups: %ld in %.3f s = %.2f M/s wall, %.2f M/s per CPU "
-	       "second on one core (%ld routed)\n",
-	       nlook, t1 - t0, (double)nlook / (t1 - t0) / 1e6,
+	printf("lookups: %ld (%ld distinct numbers) in %.3f s = %.2f M/s "
+	       "wall, %.2f M/s per CPU second on one core (%ld routed)\n",
+	       nlook, mask + 1, t1 - t0, (double)nlook / (t1 - t0) / 1e6,
 	       (double)nlook / (c1 - c0) / 1e6, routed);
 	pol_verdict_fini(&v);
 	pol_snap_deref(s);
