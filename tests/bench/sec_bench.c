@@ -121,7 +121,7 @@ main(void)
 			printf("%-26s failed\n", sec_suite_name(su));
 			return 1;
 		}
-		raw = srtp_raw_protect_ns((enum sec_suite)su, PKT, SECS);
+		raw = srtp_raw_protect_ns((enum sec_suite)su, PKT, SECS, 1);
 		if (raw <= 0) {
 			printf("%-26s libsrtp alone failed\n",
 			       sec_suite_name(su));
