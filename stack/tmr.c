@@ -1,4 +1,4 @@
-/* Timers: binary min-heap ordered by (due, start order), injected clock. */
+/* Timers: a 4-ary min-heap ordered by (due, start order), injected clock. */
 #define LOG_MODULE "tmr"
 #include "tmr.h"
 
@@ -8,10 +8,21 @@
 
 #include "mem.h"
 
+/* A heap entry carries its timer's key, so the sifts compare within the
+   array and never load the timers they pass over (with 10^5 or more live
+   timers, as Timer J and K make at high transaction rates, each of those
+   loads missed the cache). The heap is 4-ary: half the levels of a
+   binary heap, and a node's children share one or two cache lines. */
+struct tmr_ent {
+	uint64_t due;
+	uint64_t seq;
+	struct tmr *t;
+};
+
 struct tmr_ctx {
 	tmr_now_h *now_h;
-	void *now_arg;	   /* borrowed: the clock's state */
-	struct tmr **heap; /* owned array of weak timer pointers */
+	void *now_arg;	      /* borrowed: the clock's state */
+	struct tmr_ent *heap; /* owned; the timers are weak */
 	size_t n, cap;
 	uint64_t seq; /* next start order */
 };
@@ -32,8 +43,8 @@ ctx_destroy(void *arg)
 	struct tmr_ctx *ctx = arg;
 
 	for (size_t i = 0; i < ctx->n; i++) {
-		ctx->heap[i]->idx = 0;
-		ctx->heap[i]->ctx = NULL;
+		ctx->heap[i].t->idx = 0;
+		ctx->heap[i].t->ctx = NULL;
 	}
 	free(ctx->heap);
 }
@@ -72,60 +83,64 @@ tmr_init(struct tmr *tmr)
 	*tmr = (struct tmr){0};
 }
 
-static bool
-before(const struct tmr *a, const struct tmr *b)
+#define ARITY 4
+
+static inline bool
+before(const struct tmr_ent *a, const struct tmr_ent *b)
 {
 	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
 }
 
-static void
-put(struct tmr_ctx *ctx, size_t i, struct tmr *t)
+static inline void
+put(struct tmr_ctx *ctx, size_t i, const struct tmr_ent *e)
 {
-	ctx->heap[i] = t;
-	t->idx = i + 1;
+	ctx->heap[i] = *e;
+	e->t->idx = i + 1;
 }
 
 static void
 sift_up(struct tmr_ctx *ctx, size_t i)
 {
-	struct tmr *t = ctx->heap[i];
+	struct tmr_ent e = ctx->heap[i];
 
 	while (i > 0) {
-		size_t parent = (i - 1) / 2;
+		size_t parent = (i - 1) / ARITY;
 
-		if (!before(t, ctx->heap[parent]))
+		if (!before(&e, &ctx->heap[parent]))
 			break;
-		put(ctx, i, ctx->heap[parent]);
+		put(ctx, i, &ctx->heap[parent]);
 		i = parent;
 	}
-	put(ctx, i, t);
+	put(ctx, i, &e);
 }
 
 static void
 sift_down(struct tmr_ctx *ctx, size_t i)
 {
-	struct tmr *t = ctx->heap[i];
+	struct tmr_ent e = ctx->heap[i];
 
 	for (;;) {
-		size_t c = 2 * i + 1;
+		size_t c = ARITY * i + 1, end = c + ARITY, best = c, j;
 
 		if (c >= ctx->n)
 			break;
-		if (c + 1 < ctx->n && before(ctx->heap[c + 1], ctx->heap[c]))
-			c++;
-		if (!before(ctx->heap[c], t))
+		if (end > ctx->n)
+			end = ctx->n;
+		for (j = c + 1; j < end; j++)
+			if (before(&ctx->heap[j], &ctx->heap[best]))
+				best = j;
+		if (!before(&ctx->heap[best], &e))
 			break;
-		put(ctx, i, ctx->heap[c]);
-		i = c;
+		put(ctx, i, &ctx->heap[best]);
+		i = best;
 	}
-	put(ctx, i, t);
+	put(ctx, i, &e);
 }
 
 void
 tmr_cancel(struct tmr *tmr)
 {
 	struct tmr_ctx *ctx;
-	struct tmr *moved;
 	size_t i;
 
 	if (!tmr || !tmr->idx || !tmr->ctx)
@@ -136,18 +151,19 @@ tmr_cancel(struct tmr *tmr)
 	tmr->ctx = NULL;
 	if (i == --ctx->n)
 		return;
-	moved = ctx->heap[ctx->n];
-	put(ctx, i, moved);
-	/* The moved timer may need to go either way. */
-	sift_down(ctx, i);
-	sift_up(ctx, moved->idx - 1);
+	/* The last entry fills the hole; it may need to go either way. */
+	put(ctx, i, &ctx->heap[ctx->n]);
+	if (i > 0 && before(&ctx->heap[i], &ctx->heap[(i - 1) / ARITY]))
+		sift_up(ctx, i);
+	else
+		sift_down(ctx, i);
 }
 
 static int
 grow(struct tmr_ctx *ctx)
 {
 	size_t cap = ctx->cap ? ctx->cap * 2 : 64;
-	struct tmr **h;
+	struct tmr_ent *h;
 
 	if (ctx->n < ctx->cap)
 		return 0;
@@ -173,7 +189,7 @@ tmr_start(struct tmr *tmr, struct tmr_ctx *ctx, uint64_t delay_ms, tmr_h *h,
 	tmr->arg = arg;
 	tmr->due = tmr_now(ctx) + delay_ms;
 	tmr->seq = ctx->seq++;
-	ctx->heap[ctx->n++] = tmr;
+	ctx->heap[ctx->n++] = (struct tmr_ent){tmr->due, tmr->seq, tmr};
 	sift_up(ctx, ctx->n - 1);
 	return 0;
 }
@@ -202,9 +218,9 @@ tmr_poll(struct tmr_ctx *ctx)
 	uint64_t limit = ctx->seq; /* started during this poll: next one */
 
 	while (ctx->n > 0) {
-		struct tmr *t = ctx->heap[0];
+		struct tmr *t = ctx->heap[0].t;
 
-		if (t->due > now || t->seq >= limit)
+		if (ctx->heap[0].due > now || ctx->heap[0].seq >= limit)
 			break;
 		tmr_cancel(t);
 		t->h(t->arg); /* may free t's owner: do not touch t after */
@@ -212,5 +228,5 @@ tmr_poll(struct tmr_ctx *ctx)
 	if (ctx->n == 0)
 		return -1;
 	now = tmr_now(ctx);
-	return ctx->heap[0]->due > now ? (int64_t)(ctx->heap[0]->due - now) : 0;
+	return ctx->heap[0].due > now ? (int64_t)(ctx->heap[0].due - now) : 0;
 }

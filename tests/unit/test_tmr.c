@@ -171,6 +171,85 @@ test_many(void)
 	mem_deref(ctx);
 }
 
+/* Random starts, restarts, cancels and polls on 3,000 timers, against a
+   model that keeps (due, start order) per running timer: each poll must
+   fire exactly the due ones, earliest first and ties in start order, and
+   the count must match after every step. Delays are drawn from a small
+   range so that many timers share a due time. */
+struct model {
+	uint64_t due, seq;
+	bool on;
+};
+
+static int
+model_cmp(const void *a, const void *b)
+{
+	const struct model *x = *(const struct model *const *)a,
+			   *y = *(const struct model *const *)b;
+
+	if (x->due != y->due)
+		return x->due < y->due ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+test_random_model(void)
+{
+	enum { N = 3000 };
+	struct tmr_ctx *ctx = ctx_new();
+	static struct item it[N];
+	static struct model m[N];
+	static const struct model *due[N];
+	struct rec *rec = calloc(1, sizeof(*rec));
+	uint64_t seq = 0;
+	size_t running = 0, mismatches = 0;
+	unsigned x = 12345;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+	for (int i = 0; i < N; i++) {
+		it[i] = (struct item){rec, {0}, NULL, ctx, i, 0, false};
+		m[i] = (struct model){0, 0, false};
+	}
+	for (int step = 0; step < 200000; step++) {
+		int i, op, nd = 0;
+
+		x = x * 1103515245u + 12345u;
+		i = (int)((x >> 8) % N);
+		op = (int)((x >> 24) % 16);
+		if (op < 9) { /* start or restart */
+			uint64_t d = (x >> 4) % 40;
+
+			tmr_start(&it[i].t, ctx, d, item_h, &it[i]);
+			running += !m[i].on;
+			m[i] = (struct model){fake_now + d, seq++, true};
+		} else if (op < 14) {
+			tmr_cancel(&it[i].t);
+			running -= m[i].on;
+			m[i].on = false;
+		} else { /* time passes; what is due fires */
+			fake_now += (x >> 4) % 7;
+			for (int k = 0; k < N; k++)
+				if (m[k].on && m[k].due <= fake_now)
+					due[nd++] = &m[k];
+			CU_ASSERT_FATAL(nd <= 2048); /* rec->order */
+			qsort(due, (size_t)nd, sizeof(*due), model_cmp);
+			rec->n = 0;
+			tmr_poll(ctx);
+			CU_ASSERT_EQUAL(rec->n, nd);
+			for (int k = 0; k < nd && k < rec->n; k++) {
+				mismatches += rec->order[k] != due[k] - m;
+				m[due[k] - m].on = false;
+			}
+			running -= (size_t)nd;
+		}
+		CU_ASSERT_EQUAL(tmr_count(ctx), running);
+		CU_ASSERT_EQUAL(tmr_isrunning(&it[i].t), m[i].on);
+	}
+	CU_ASSERT_EQUAL(mismatches, 0);
+	free(rec);
+	mem_deref(ctx);
+}
+
 static void
 test_ctx_destroy(void)
 {
@@ -195,5 +274,6 @@ test_tmr_register(void)
 	TU_ADD(s, test_cancel_restart);
 	TU_ADD(s, test_handlers);
 	TU_ADD(s, test_many);
+	TU_ADD(s, test_random_model);
 	TU_ADD(s, test_ctx_destroy);
 }
