@@ -570,7 +570,7 @@ account(struct pol_snap *s)
 					     sizeof(*s->tx) + sizeof(*s->tid));
 	s->mem += s->nrws * sizeof(*s->rws) + s->nlents * sizeof(*s->lents);
 	s->mem += s->cstrs * sizeof(char *);
-	s->mem += s->cidx.nnodes * sizeof(struct pol_cnode) +
+	s->mem += s->cidx.npn * sizeof(struct pol_pnode) +
 		  s->cidx.nents * sizeof(struct pol_centry);
 	for (f = 0; f < POL_F_COUNT; f++)
 		s->mem += s->lists[f].nnodes * sizeof(struct pol_tnode) +

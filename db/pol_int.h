@@ -99,11 +99,25 @@ struct pol_centry {
 	uint16_t port; /* 0: any */
 };
 
+/* After finish: the trie path-compressed (a PATRICIA trie). A node holds
+   the address prefix of its position, so chains of nodes with one child
+   and no entry are gone: a /32 costs a few steps, not 32. */
+struct pol_pnode {
+	uint8_t key[16]; /* the prefix, bits past plen zero */
+	uint32_t child[2];
+	uint32_t first, n; /* entries */
+	uint8_t plen;
+};
+
 struct pol_cidx {
-	struct pol_cnode *nodes; /* owned; [0] IPv4 root, [1] IPv6 root */
+	struct pol_cnode *nodes; /* owned while building; [0] IPv4 root,
+				    [1] IPv6 root; freed by finish */
 	size_t nnodes, cap;
 	struct pol_centry *ents; /* owned, grouped per node after finish */
 	size_t nents;
+	struct pol_pnode *pn; /* owned: the lookup trie after finish */
+	size_t npn;
+	uint32_t root[2]; /* IPv4, IPv6 roots in pn */
 };
 
 struct pol_tz {

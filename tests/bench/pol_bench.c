@@ -5,7 +5,8 @@
    turn, so every lookup runs one that matches (strip the '+').
    The called numbers cycle through D distinct random ones (default 4096;
    larger D walks more of the trie cold, as varied live traffic would).
-   Usage: pol_bench [routes] [lookups] [rewrites] [distinct] */
+   Usage: pol_bench [routes] [lookups] [rewrites] [distinct];
+   POL_BENCH_CIDRS=n gives the first n PBX trunks a /32 source CIDR. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -80,6 +81,10 @@ main(int argc, char **argv)
 	long nlook = argc > 2 ? atol(argv[2]) : 2000000;
 	long nrw = argc > 3 ? atol(argv[3]) : 10000;
 	long nd = argc > 4 ? atol(argv[4]) : 4096, mask;
+	/* POL_BENCH_CIDRS=n: the first n PBX trunks get a /32 source CIDR
+	   each, as trunks listed by address do */
+	const char *nc = getenv("POL_BENCH_CIDRS");
+	long ncidr = nc ? atol(nc) : 0;
 	struct pol_trunk t = {0};
 	struct pol_build *b = NULL;
 	struct pol_snap *s = NULL;
@@ -103,13 +108,17 @@ main(int argc, char **argv)
 	pol_build_trunk(b, &t);
 	pol_build_rewrite(b, &rw);
 	for (i = 0; i < nrw; i++) {
-		char name[32];
+		char name[32], cidr[32];
 		struct pol_trunk pt = {0};
 		struct pol_rewrite_cfg orw = {
 			2 + i, 2 + i,		POL_DIR_OUT, POL_F_CALLED,
 			10,    "^\\+([0-9]+)$", "00$1",	     true};
 
 		snprintf(name, sizeof(name), "pbx%ld", i);
+		if (i < ncidr) /* 127.1.0.1 on: under the carrier's /8 */
+			snprintf(cidr, sizeof(cidr), "127.%ld.%ld.%ld/32",
+				 1 + i / 65536, i / 256 % 256, i % 256);
+		pt.cidrs = i < ncidr ? cidr : NULL;
 		pt.id = 2 + i;
 		pt.name = name;
 		pt.host = "192.0.2.2"; /* never contacted */
