@@ -313,7 +313,7 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r, uint32_t wi,
 		if (!w->repl)
 			return ENOMEM;
 		c->s->mem += 2 * strlen(r->replacement) + 1;
-		return pol_rw_prepare(w);
+		return pol_rw_prepare(w, r->pattern);
 	}
 	w->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, 0,
 			      &ec, &off, NULL);
@@ -346,7 +346,7 @@ compile_one_rw(struct cctx *c, const struct pol_rewrite_cfg *r, uint32_t wi,
 	if (!w->repl)
 		return ENOMEM;
 	c->s->mem += 2 * strlen(r->replacement) + 1; /* and its template */
-	return pol_rw_prepare(w);
+	return pol_rw_prepare(w, r->pattern);
 }
 
 /* One chain: rules of (d, f) from glob (global) and own (trunk t's),

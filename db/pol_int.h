@@ -156,6 +156,8 @@ struct pol_rt {
 };
 _Static_assert(sizeof(struct pol_rt) <= 64, "pol_rt: one cache line");
 
+#define POL_RW_LIT_MAX 24
+
 struct pol_rw {
 	int64_t id;
 	int64_t trunk; /* 0: every trunk */
@@ -169,11 +171,17 @@ struct pol_rw {
 	int16_t first;	       /* -1, or the byte a match must start with */
 	bool jit;	       /* re has JIT code: pcre2_jit_match() */
 	uint32_t minlen;       /* shortest subject that can match */
+	/* The prefix form ^LIT([0-9]+)$ (or \d, or *), the most common
+	   rewrite: decided without PCRE2 when the rest is all digits. */
+	int8_t fast; /* -1 not that form; else the fewest digits (0, 1) */
+	uint8_t litlen;
+	char lit[POL_RW_LIT_MAX];
 };
 
 /* pol_rw.c */
-/* Fill w's lookup fields from its compiled re and repl: 0 or ENOMEM. */
-int pol_rw_prepare(struct pol_rw *w);
+/* Fill w's lookup fields from its compiled re, its pattern's source and
+   repl: 0 or ENOMEM. */
+int pol_rw_prepare(struct pol_rw *w, const char *pattern);
 void pol_rw_release(struct pol_rw *w);
 /* Rewrite in[0, inlen) by w into out (POL_NUM_MAX bytes, NUL ended),
    exactly as pcre2_substitute() without options would: 0 rewritten,

@@ -11,7 +11,16 @@
    Replacements using more than $$, $N and ${N} (group names, (*MARK)
    names) keep going through pcre2_substitute(). The two checks before
    PCRE2 are the ones pcre2_match() makes first itself (start-of-match
-   optimisations), so they change the cost, never the answer. */
+   optimisations), so they change the cost, never the answer.
+
+   The commonest rule of all, a prefix stripped or put in front
+   (^00([0-9]+)$ -> +$1, ^([0-9]+)$ -> +49$1), is recognised from the
+   pattern's source: ^, literal digits, # or escaped + * #, one group
+   of [0-9] or \d with + or *, then $, compiled without options. Its
+   answer is taken without PCRE2 only where it is certain: the literal
+   differs (no match), or the rest is all digits (a match of all of it,
+   or none when '+' finds no digit). Any other byte in the rest (a
+   newline $ could match before, say) goes to PCRE2 as before. */
 #include "db/pol_int.h"
 
 #include <ctype.h>
@@ -86,8 +95,43 @@ unsupported:
 	return ENOTSUP;
 }
 
+/* Whether pattern is the prefix form; its literal into w. */
+static void
+fast_parse(struct pol_rw *w, const char *p)
+{
+	size_t n = 0;
+
+	w->fast = -1;
+	w->litlen = 0;
+	if (!p || *p++ != '^')
+		return;
+	for (;; p++) {
+		char ch = *p;
+
+		if (ch == '\\' && (p[1] == '+' || p[1] == '*' || p[1] == '#'))
+			ch = *++p;
+		else if (!(ch >= '0' && ch <= '9') && ch != '#')
+			break;
+		if (n == sizeof(w->lit))
+			return;
+		w->lit[n++] = ch;
+	}
+	if (*p++ != '(')
+		return;
+	if (!strncmp(p, "[0-9]", 5))
+		p += 5;
+	else if (!strncmp(p, "\\d", 2))
+		p += 2;
+	else
+		return;
+	if ((*p != '+' && *p != '*') || strcmp(p + 1, ")$") != 0)
+		return;
+	w->fast = *p == '+' ? 1 : 0;
+	w->litlen = (uint8_t)n;
+}
+
 int
-pol_rw_prepare(struct pol_rw *w)
+pol_rw_prepare(struct pol_rw *w, const char *pattern)
 {
 	uint32_t type = 0, unit = 0, opts = 0, minlen = 0;
 	size_t jit = 0;
@@ -114,6 +158,21 @@ pol_rw_prepare(struct pol_rw *w)
 	}
 	w->jit = jit > 0;
 	err = tpl_parse((const char *)w->repl, &w->tpl);
+	fast_parse(w, pattern);
+	if (w->fast >= 0 && !err) {
+		uint32_t ncap = 0;
+		size_t k;
+
+		/* one group, and the template names no other */
+		pcre2_pattern_info(w->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
+		for (k = 0; k < w->tpl->nseg; k++)
+			if (!w->tpl->seg[k].len && w->tpl->seg[k].grp > 1)
+				ncap = 0;
+		if (ncap != 1)
+			w->fast = -1;
+	} else {
+		w->fast = -1;
+	}
 	return err == ENOTSUP ? 0 : err;
 }
 
@@ -128,9 +187,8 @@ pol_rw_release(struct pol_rw *w)
    the template, subject after it (one, non-global substitution). */
 static int
 expand(const struct pol_rw *w, const char *in, size_t inlen, char *out,
-       pcre2_match_data *md)
+       const PCRE2_SIZE *ov)
 {
-	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 	const char *text = (const char *)w->repl;
 	size_t o = ov[0], k;
 
@@ -171,6 +229,21 @@ pol_rw_apply(const struct pol_rw *w, const char *in, size_t inlen, char *out,
 	if (inlen < w->minlen ||
 	    (w->first >= 0 && (!inlen || (unsigned char)in[0] != w->first)))
 		return ENOENT;
+	if (w->fast >= 0) {
+		size_t i = w->litlen;
+
+		if (inlen < i || memcmp(in, w->lit, i) != 0)
+			return ENOENT; /* ^ holds the literal to the start */
+		while (i < inlen && in[i] >= '0' && in[i] <= '9')
+			i++;
+		if (i == inlen) { /* the rest is digits: certain */
+			const PCRE2_SIZE ov[4] = {0, inlen, w->litlen, inlen};
+
+			if (inlen - w->litlen < (size_t)w->fast)
+				return ENOENT;
+			return expand(w, in, inlen, out, ov);
+		}
+	}
 	if (!w->tpl) {
 		PCRE2_SIZE olen = POL_NUM_MAX;
 
@@ -190,5 +263,5 @@ pol_rw_apply(const struct pol_rw *w, const char *in, size_t inlen, char *out,
 		return ENOENT;
 	if (rc <= 0) /* 0: ovector too small, cannot be (POL_CAPTURES_MAX) */
 		return EINVAL;
-	return expand(w, in, inlen, out, md);
+	return expand(w, in, inlen, out, pcre2_get_ovector_pointer(md));
 }
