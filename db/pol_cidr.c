@@ -149,7 +149,7 @@ bit_get(const uint8_t *a, unsigned i)
 /* The compressed node for build node u at depth d, whose path is in
    addr's first d bits: chains of entry-less single-child nodes are
    skipped. Depth is at most 128, so the recursion is bounded. pn has
-   room for every build node, which is the most it can need. */
+   room for all the nodes it can need (see pol_cidx_finish()). */
 static uint32_t
 compress(struct pol_cidx *c, uint32_t u, unsigned d, const uint8_t in[16])
 {
@@ -196,7 +196,11 @@ pol_cidx_finish(struct pol_cidx *c)
 
 	e = malloc((c->nents ? c->nents : 1) * sizeof(*e));
 	at = calloc(c->nnodes + 1, sizeof(*at));
-	c->pn = malloc(c->nnodes * sizeof(*c->pn));
+	/* Compressed nodes hold entries, or branch (fewer than the nodes
+	   with entries), or are an empty root: at most 2 per entry + 2. */
+	c->pn = malloc(
+		(c->nnodes < 2 * c->nents + 2 ? c->nnodes : 2 * c->nents + 2) *
+		sizeof(*c->pn));
 	if (!e || !at || !c->pn) {
 		free(e);
 		free(at);
@@ -220,7 +224,7 @@ pol_cidx_finish(struct pol_cidx *c)
 	c->npn = 0;
 	c->root[0] = compress(c, 0, 0, zero);
 	c->root[1] = compress(c, 1, 0, zero);
-	{ /* at most 2 per entry plus the roots: give the rest back */
+	{ /* give back what the bound over-counted */
 		void *np = realloc(c->pn, c->npn * sizeof(*c->pn));
 
 		if (np)
