@@ -108,7 +108,7 @@ main(int argc, char **argv)
 	pol_build_trunk(b, &t);
 	pol_build_rewrite(b, &rw);
 	for (i = 0; i < nrw; i++) {
-		char name[32], cidr[32];
+		char name[32], cidr[48];
 		struct pol_trunk pt = {0};
 		struct pol_rewrite_cfg orw = {
 			2 + i, 2 + i,		POL_DIR_OUT, POL_F_CALLED,
