@@ -188,8 +188,7 @@ tmr_start(struct tmr *tmr, struct tmr_ctx *ctx, uint64_t delay_ms, tmr_h *h,
 	tmr->h = h;
 	tmr->arg = arg;
 	tmr->due = tmr_now(ctx) + delay_ms;
-	tmr->seq = ctx->seq++;
-	ctx->heap[ctx->n++] = (struct tmr_ent){tmr->due, tmr->seq, tmr};
+	ctx->heap[ctx->n++] = (struct tmr_ent){tmr->due, ctx->seq++, tmr};
 	sift_up(ctx, ctx->n - 1);
 	return 0;
 }

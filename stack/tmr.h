@@ -26,8 +26,9 @@ struct tmr {
 	tmr_h *h;
 	void *arg;    /* borrowed: the owner */
 	uint64_t due; /* absolute, in clock ms */
-	uint64_t seq; /* start order: ties fire first-started first */
-	size_t idx;   /* position in the heap + 1; 0 when idle */
+	size_t idx;   /* position in the heap + 1; 0 when idle (the heap
+			 entry holds the start order: ties fire
+			 first-started first) */
 };
 
 /*
