@@ -95,6 +95,21 @@ parse_cidr(const char *cidr, uint8_t addr[16], unsigned *plen, uint32_t *root)
 	return 0;
 }
 
+static void
+bit_set(uint8_t a[16], unsigned i, unsigned b)
+{
+	if (b)
+		a[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+	else
+		a[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+}
+
+static unsigned
+bit_get(const uint8_t *a, unsigned i)
+{
+	return (a[i / 8] >> (7 - i % 8)) & 1;
+}
+
 int
 pol_cidx_add(struct pol_cidx *c, const char *cidr, uint32_t trunk,
 	     uint16_t port)
@@ -108,7 +123,7 @@ pol_cidx_add(struct pol_cidx *c, const char *cidr, uint32_t trunk,
 	if (err)
 		return err;
 	for (i = 0; i < plen; i++) {
-		unsigned b = (a[i / 8] >> (7 - i % 8)) & 1;
+		unsigned b = bit_get(a, i);
 
 		nx = c->nodes[cur].child[b];
 		if (nx == POL_NONE) {
@@ -129,21 +144,6 @@ pol_cidx_add(struct pol_cidx *c, const char *cidr, uint32_t trunk,
 	p[c->nents].e.port = port;
 	c->nents++;
 	return 0;
-}
-
-static void
-bit_set(uint8_t a[16], unsigned i, unsigned b)
-{
-	if (b)
-		a[i / 8] |= (uint8_t)(0x80u >> (i % 8));
-	else
-		a[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
-}
-
-static unsigned
-bit_get(const uint8_t *a, unsigned i)
-{
-	return (a[i / 8] >> (7 - i % 8)) & 1;
 }
 
 /* The compressed node for build node u at depth d, whose path is in
@@ -299,7 +299,8 @@ pol_cidx_find(const struct pol_cidx *c, const struct sockaddr *sa)
 	while (cur != POL_NONE) {
 		const struct pol_pnode *n = &c->pn[cur];
 
-		if (n->plen > bits || !prefix_eq(a, n))
+		/* plen <= bits: each family has its own tree */
+		if (!prefix_eq(a, n))
 			break;
 		if (n->n && (t = node_pick(c, n, port)) != POL_NONE)
 			best = t;

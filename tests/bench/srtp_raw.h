@@ -57,8 +57,7 @@ srtp_raw_protect_ns(enum sec_suite su, size_t len, double secs, unsigned nsess)
 	sess = calloc(nsess, sizeof(*sess));
 	seq = calloc(nsess, sizeof(*seq));
 	if (!sess || !seq) {
-		free(sess);
-		free(seq);
+		srtp_raw_free(sess, seq, 0);
 		return -1;
 	}
 	memset(&pol, 0, sizeof(pol));
